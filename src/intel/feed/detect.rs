@@ -1,0 +1,81 @@
+//! Content-based format detection (feed-formats.md, Appendix A), for the formats loaded so far.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedFormat {
+    /// One indicator per line (feed-formats.md §6.5); also Feodo's and ET's `.txt` lists.
+    Plain,
+    FeodoCsv,
+    FeodoJson,
+    SpamhausText,
+    SpamhausJson,
+}
+
+impl FeedFormat {
+    const ALL: [(FeedFormat, &'static str); 5] = [
+        (FeedFormat::Plain, "plain"),
+        (FeedFormat::FeodoCsv, "feodo-csv"),
+        (FeedFormat::FeodoJson, "feodo-json"),
+        (FeedFormat::SpamhausText, "spamhaus"),
+        (FeedFormat::SpamhausJson, "spamhaus-json"),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        FeedFormat::ALL.iter().find(|(f, _)| *f == self).map_or("plain", |(_, n)| n)
+    }
+
+    pub fn from_name(name: &str) -> Option<FeedFormat> {
+        FeedFormat::ALL.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)).map(|(f, _)| *f)
+    }
+
+    pub fn names() -> Vec<&'static str> {
+        FeedFormat::ALL.iter().map(|(_, n)| *n).collect()
+    }
+
+    /// Decides from the first bytes of the feed (after decompression).
+    pub fn detect(head: &[u8]) -> FeedFormat {
+        let text = String::from_utf8_lossy(head);
+        let text = text.trim_start_matches('\u{feff}');
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('[') && (trimmed.contains("\"ip_address\"") || trimmed.trim_end() == "[]") {
+            return FeedFormat::FeodoJson;
+        }
+        let mut data_lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+        if let Some(first) = data_lines.clone().next() {
+            if first.starts_with('{') && first.contains("\"sblid\"") {
+                return FeedFormat::SpamhausJson;
+            }
+        }
+        let is_feodo_header = |l: &str| {
+            let l = l.trim_start_matches(['#', ' ']);
+            (l.contains("first_seen_utc") && l.contains("dst_ip") && l.contains("c2_status")) || l.starts_with("Firstseen,DstIP,DstPort,LastOnline,Malware")
+        };
+        if data_lines.clone().any(is_feodo_header) {
+            return FeedFormat::FeodoCsv;
+        }
+        let spamhaus_row = |l: &str| {
+            l.split_once(';').is_some_and(|(v, r)| !v.trim().is_empty() && r.trim_start().starts_with("SBL"))
+        };
+        if data_lines.clone().any(|l| !l.starts_with(';') && spamhaus_row(l)) || data_lines.next().is_some_and(|l| l.starts_with("; Spamhaus")) {
+            return FeedFormat::SpamhausText;
+        }
+        FeedFormat::Plain
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_each_format() {
+        let d = |s: &str| FeedFormat::detect(s.as_bytes());
+        assert_eq!(d("# Feodo\n203.0.113.10\n"), FeedFormat::Plain);
+        assert_eq!(d("####\n\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n"), FeedFormat::FeodoCsv);
+        assert_eq!(d("# Firstseen,DstIP,DstPort,LastOnline,Malware\n2019-01-01 00:00:00,203.0.113.1,443,2019-01-02,Emotet\n"), FeedFormat::FeodoCsv);
+        assert_eq!(d("[\n {\"ip_address\": \"203.0.113.10\", \"port\": 443}\n]"), FeedFormat::FeodoJson);
+        assert_eq!(d("[]\n"), FeedFormat::FeodoJson);
+        assert_eq!(d("; Spamhaus DROP List\n198.51.100.0/24 ; SBL000001\n; EOF\n"), FeedFormat::SpamhausText);
+        assert_eq!(d("{\"cidr\":\"198.51.100.0/24\",\"sblid\":\"SBL1\",\"rir\":\"arin\"}\n"), FeedFormat::SpamhausJson);
+        assert_eq!(FeedFormat::from_name("FEODO-CSV"), Some(FeedFormat::FeodoCsv));
+    }
+}

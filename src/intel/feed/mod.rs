@@ -1,0 +1,208 @@
+//! Feed loaders: one module per format, the format detected from content
+//! (feed-formats.md, Appendix A) unless the user forces one with `FORMAT:PATH`.
+//!
+//! Every loader streams its input, skips bad rows with a counted reason (the first few logged
+//! as `file:line: reason`), and fails a file that has data but yields no indicator.
+
+mod detect;
+mod feodo;
+mod lines;
+mod plain;
+mod spamhaus;
+
+pub use detect::FeedFormat;
+
+use super::indicator::Meta;
+use super::set::{AddrKey, IndicatorSetBuilder};
+use crate::input::{self, Progress};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Bad rows logged per file at `warn`; the rest only counted.
+const LOGGED_SKIPS: u64 = 5;
+
+/// What a feed file is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Indicators,
+    Allowlist,
+}
+
+/// A feed that could not be loaded, with where and why.
+#[derive(Debug)]
+pub struct FeedError {
+    pub path: String,
+    pub line: Option<u64>,
+    pub reason: String,
+}
+
+impl fmt::Display for FeedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{}: {}", self.path, l, self.reason),
+            None => write!(f, "{}: {}", self.path, self.reason),
+        }
+    }
+}
+
+impl std::error::Error for FeedError {}
+
+/// What loading one file gave.
+#[derive(Clone, Debug, Default)]
+pub struct FeedReport {
+    pub name: String,
+    pub path: String,
+    pub format: &'static str,
+    /// Entries accepted (before merging duplicates across feeds).
+    pub entries: u64,
+    /// Skipped rows by reason.
+    pub skipped: BTreeMap<&'static str, u64>,
+    pub role: Option<&'static str>,
+}
+
+/// Where a loader puts what it parsed, with skip accounting.
+pub struct Sink<'b> {
+    builder: &'b mut IndicatorSetBuilder,
+    role: Role,
+    path: String,
+    pub feed: Arc<str>,
+    report: FeedReport,
+    data_rows: u64,
+}
+
+impl Sink<'_> {
+    /// Adds an indicator (or allowlist entry) as the feed listed it.
+    pub fn add(&mut self, key: AddrKey, listed: &str, meta: Meta) {
+        self.data_rows += 1;
+        self.report.entries += 1;
+        match self.role {
+            Role::Indicators => self.builder.add(key, listed, meta),
+            Role::Allowlist => self.builder.allow(key),
+        }
+    }
+
+    /// A metadata row for a feed entry (feed name filled in).
+    pub fn meta(&self) -> Meta {
+        Meta { feed: self.feed.clone(), ..Meta::default() }
+    }
+
+    /// Counts a skipped data row; logs the first few.
+    pub fn skip(&mut self, line: u64, reason: &'static str, detail: &str) {
+        self.data_rows += 1;
+        let n = self.report.skipped.entry(reason).or_insert(0);
+        *n += 1;
+        let total: u64 = self.report.skipped.values().sum();
+        if total <= LOGGED_SKIPS {
+            tracing::warn!("{}:{}: skipped ({reason}): {}", self.path, line, shorten(detail));
+        } else {
+            tracing::debug!("{}:{}: skipped ({reason}): {}", self.path, line, shorten(detail));
+        }
+    }
+
+    pub fn error(&self, line: Option<u64>, reason: impl Into<String>) -> FeedError {
+        FeedError { path: self.path.clone(), line, reason: reason.into() }
+    }
+}
+
+fn shorten(s: &str) -> String {
+    if s.len() <= 120 {
+        return s.to_string();
+    }
+    let mut end = 117;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+/// Loads `spec` (a file, a directory of files, or `FORMAT:PATH`) into `builder`.
+pub fn load(spec: &str, role: Role, builder: &mut IndicatorSetBuilder) -> Result<Vec<FeedReport>, FeedError> {
+    let (forced, path) = match spec.split_once(':') {
+        Some((f, rest)) if !rest.is_empty() => match FeedFormat::from_name(f) {
+            Some(fmt) => (Some(fmt), rest),
+            None if Path::new(spec).exists() => (None, spec),
+            None => {
+                return Err(FeedError {
+                    path: spec.to_string(),
+                    line: None,
+                    reason: format!("unknown feed format `{f}` (known: {})", FeedFormat::names().join(", ")),
+                });
+            }
+        },
+        _ => (None, spec),
+    };
+    let p = Path::new(path);
+    let meta = std::fs::metadata(p).map_err(|e| FeedError { path: path.to_string(), line: None, reason: format!("cannot open: {e}") })?;
+    if !meta.is_dir() {
+        return Ok(vec![load_file(p, forced, role, builder)?]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+        .map_err(|e| FeedError { path: path.to_string(), line: None, reason: format!("cannot list directory: {e}") })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|f| f.is_file() && !f.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(FeedError { path: path.to_string(), line: None, reason: "directory holds no feed files".into() });
+    }
+    files.iter().map(|f| load_file(f, forced, role, builder)).collect()
+}
+
+fn feed_name(path: &Path) -> String {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("feed");
+    let mut stem = name;
+    for ext in [".gz", ".zst", ".txt", ".csv", ".json", ".jsonl", ".list"] {
+        stem = stem.strip_suffix(ext).unwrap_or(stem);
+    }
+    stem.to_string()
+}
+
+fn load_file(path: &Path, forced: Option<FeedFormat>, role: Role, builder: &mut IndicatorSetBuilder) -> Result<FeedReport, FeedError> {
+    let shown = path.display().to_string();
+    let err = |reason: String| FeedError { path: shown.clone(), line: None, reason };
+    let (reader, _) = input::open(&shown, &Progress::default()).map_err(|e| err(format!("cannot open: {e}")))?;
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    let head = peek_head(&mut reader).map_err(|e| err(format!("read error: {e}")))?;
+    let format = match forced {
+        Some(f) => f,
+        None => FeedFormat::detect(&head),
+    };
+    let name = feed_name(path);
+    let mut sink = Sink {
+        builder,
+        role,
+        path: shown.clone(),
+        feed: Arc::from(name.as_str()),
+        report: FeedReport { name, path: shown.clone(), format: format.as_str(), role: Some(match role { Role::Indicators => "indicators", Role::Allowlist => "allowlist" }), ..FeedReport::default() },
+        data_rows: 0,
+    };
+    let src = std::io::Cursor::new(head).chain(reader);
+    let src = BufReader::with_capacity(1 << 16, src);
+    match format {
+        FeedFormat::Plain => plain::load(src, &mut sink)?,
+        FeedFormat::FeodoCsv => feodo::load_csv(src, &mut sink)?,
+        FeedFormat::FeodoJson => feodo::load_json(src, &mut sink)?,
+        FeedFormat::SpamhausText => spamhaus::load_text(src, &mut sink)?,
+        FeedFormat::SpamhausJson => spamhaus::load_json(src, &mut sink)?,
+    }
+    if sink.data_rows > 0 && sink.report.entries == 0 {
+        let reasons: Vec<String> = sink.report.skipped.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        return Err(err(format!("no valid indicator in {} data rows ({}); format {}", sink.data_rows, reasons.join(", "), format.as_str())));
+    }
+    if sink.data_rows == 0 {
+        tracing::warn!("{shown}: feed is empty (only comments)");
+    }
+    let skipped: u64 = sink.report.skipped.values().sum();
+    tracing::info!("{shown}: {} entries loaded as {} ({skipped} rows skipped)", sink.report.entries, format.as_str());
+    Ok(sink.report)
+}
+
+/// Reads up to 64 KiB from the start of the (decompressed) feed, for format detection.
+fn peek_head(r: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(1 << 16);
+    r.take(1 << 16).read_to_end(&mut head)?;
+    Ok(head)
+}

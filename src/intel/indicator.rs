@@ -1,0 +1,85 @@
+//! The indicator model: what a feed lists, and what the feed says about it.
+
+use std::sync::Arc;
+
+/// What kind of value an indicator is; names follow STIX cyber-observable types where one fits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IndicatorKind {
+    /// One address, any port.
+    Ip,
+    /// An address block, longest prefix wins.
+    Cidr,
+    /// One address, one TCP or UDP port.
+    IpPort,
+}
+
+/// Where an indicator comes from, and what the feed says about it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Meta {
+    pub feed: Arc<str>,
+    /// Malware family (`threat.software.name`).
+    pub family: Option<String>,
+    /// RFC 3339 UTC.
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    /// A URL or a feed record id (e.g. a Spamhaus SBL id).
+    pub reference: Option<String>,
+    /// 0–100 when the feed gives one.
+    pub confidence: Option<u8>,
+}
+
+/// One indicator of the snapshot, with every feed that lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Indicator {
+    /// The value as the first feed listed it (`198.51.100.0/24`, `203.0.113.11:447`).
+    pub value: String,
+    pub kind: IndicatorKind,
+    pub is_v6: bool,
+    /// Every listing source; most confident first (ties keep load order).
+    pub sources: Vec<Meta>,
+}
+
+impl Indicator {
+    /// The `threat.indicator.type` of alerts.
+    pub fn type_name(&self) -> &'static str {
+        match (self.kind, self.is_v6) {
+            (IndicatorKind::Ip, false) => "ipv4-addr",
+            (IndicatorKind::Ip, true) => "ipv6-addr",
+            (IndicatorKind::Cidr, false) => "ipv4-net",
+            (IndicatorKind::Cidr, true) => "ipv6-net",
+            (IndicatorKind::IpPort, _) => "ip-port",
+        }
+    }
+
+    /// The most confident source (every indicator has at least one).
+    pub fn primary(&self) -> Option<&Meta> {
+        self.sources.first()
+    }
+
+    pub(crate) fn add_source(&mut self, meta: Meta) {
+        if self.sources.iter().any(|m| *m == meta) {
+            return;
+        }
+        // Keep most confident first; stable for equal confidence.
+        let rank = |m: &Meta| m.confidence.map_or(-1, i16::from);
+        let pos = self.sources.iter().position(|m| rank(m) < rank(&meta)).unwrap_or(self.sources.len());
+        self.sources.insert(pos, meta);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_merge_most_confident_first() {
+        let mut i = Indicator { value: "203.0.113.10".into(), kind: IndicatorKind::Ip, is_v6: false, sources: vec![] };
+        let m = |feed: &str, c: Option<u8>| Meta { feed: feed.into(), confidence: c, ..Meta::default() };
+        i.add_source(m("a", None));
+        i.add_source(m("b", Some(50)));
+        i.add_source(m("c", Some(90)));
+        i.add_source(m("b", Some(50)));
+        let feeds: Vec<&str> = i.sources.iter().map(|s| &*s.feed).collect();
+        assert_eq!(feeds, ["c", "b", "a"]);
+    }
+}

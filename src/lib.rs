@@ -1,0 +1,11 @@
+//! c2watch: flags traffic to known command-and-control infrastructure and names the victim.
+//!
+//! Data flow, one module each: [`capture`] (packet sources) → [`decode`] (L2–L4 and tunnels)
+//! → [`detect`] (flows, indicator matching, victims) → [`alert`] (events and output), with the
+//! indicators in [`intel`].
+
+pub mod capture;
+pub mod decode;
+pub mod time;
+pub mod input;
+pub mod intel;
