@@ -3,11 +3,13 @@
 
 mod buffer;
 mod file;
+mod iface;
 
 mod pcap;
 mod pcapng;
 
 pub use file::{CaptureFile, FileFormat};
+pub use iface::Interfaces;
 pub use crate::input::Progress;
 
 use crate::time::Timestamp;
@@ -41,7 +43,7 @@ pub struct RawPacket<'a> {
 }
 
 /// Why reading a capture file stopped early. The file is closed; what was read stays valid.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct CaptureError {
     pub file: String,
     /// Byte offset in the (decompressed) stream where the problem starts.

@@ -1,0 +1,209 @@
+//! The EVE-compatible JSON form of records (docs/alerts.md documents every field). Runs on the
+//! output thread only.
+
+use super::community_id::community_id;
+use super::record::{AlertRecord, Contact, Endpoint, FlowRecord};
+use crate::decode::TunnelLayer;
+use crate::detect::flow::{TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
+use crate::intel::{Indicator, Meta};
+use serde_json::{Map, Value, json};
+
+/// `signature_id`s of c2watch's built-in signatures (gid 1), by what matched.
+pub const SID_DEST_IP: u64 = 9_000_001;
+pub const SID_SRC_IP: u64 = 9_000_002;
+
+pub fn proto_name(proto: u8) -> String {
+    match proto {
+        1 => "ICMP".into(),
+        6 => "TCP".into(),
+        17 => "UDP".into(),
+        47 => "GRE".into(),
+        50 => "ESP".into(),
+        58 => "IPv6-ICMP".into(),
+        132 => "SCTP".into(),
+        n => n.to_string(),
+    }
+}
+
+pub fn mac(m: [u8; 6]) -> String {
+    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+}
+
+fn tunnel_layer(t: &TunnelLayer) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("type".into(), json!(t.kind.as_str()));
+    if let Some((s, d)) = t.outer {
+        m.insert("src_ip".into(), json!(s.to_string()));
+        m.insert("dest_ip".into(), json!(d.to_string()));
+    }
+    if let Some(id) = t.id {
+        m.insert(t.kind.id_name().into(), json!(id));
+    }
+    m
+}
+
+/// `tunnel`: the innermost encapsulation, with enclosing ones (outermost first) in `outer`.
+fn tunnel(c: &Contact) -> Option<Value> {
+    let layers: Vec<&TunnelLayer> = c.first.tunnels().collect();
+    let (inner, rest) = layers.split_last()?;
+    let mut m = tunnel_layer(inner);
+    m.insert("depth".into(), json!(layers.len()));
+    if !rest.is_empty() {
+        m.insert("outer".into(), Value::Array(rest.iter().map(|t| Value::Object(tunnel_layer(t))).collect()));
+    }
+    Some(Value::Object(m))
+}
+
+fn endpoint(e: &Endpoint, victim: bool) -> Value {
+    let mut m = Map::new();
+    m.insert("ip".into(), json!(e.ip.to_string()));
+    m.insert("port".into(), json!(e.port));
+    if victim {
+        m.insert("mac".into(), json!(e.mac.map(mac)));
+        m.insert("subscriber".into(), Value::Null);
+    }
+    Value::Object(m)
+}
+
+fn source(m: &Meta) -> Value {
+    json!({
+        "feed": &*m.feed,
+        "software": m.family,
+        "confidence": m.confidence,
+        "first_seen": m.first_seen,
+        "last_seen": m.last_seen,
+        "reference": m.reference,
+    })
+}
+
+fn threat(ind: &Indicator, matched_on: &str) -> Value {
+    let p = ind.primary().cloned().unwrap_or_default();
+    let mut t = json!({
+        "indicator": {"type": ind.type_name(), "value": ind.value, "matched_on": matched_on},
+        "feed": {"name": &*p.feed},
+        "software": p.family.as_ref().map(|f| json!({"name": f})),
+        "confidence": p.confidence,
+        "first_seen": p.first_seen,
+        "last_seen": p.last_seen,
+        "reference": p.reference,
+    });
+    if ind.sources.len() > 1 {
+        t["sources"] = Value::Array(ind.sources.iter().map(source).collect());
+    }
+    t
+}
+
+/// The envelope shared by every event about a contact.
+fn envelope(c: &Contact, timestamp: String, event_type: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("timestamp".into(), json!(timestamp));
+    m.insert("flow_id".into(), json!(c.flow_id));
+    m.insert("in_iface".into(), json!(&*c.in_iface));
+    m.insert("event_type".into(), json!(event_type));
+    let vlans = c.first.vlans();
+    if !vlans.is_empty() {
+        m.insert("vlan".into(), json!(vlans));
+    }
+    let labels = c.first.labels();
+    if !labels.is_empty() {
+        m.insert("mpls".into(), json!(labels));
+    }
+    m.insert("src_ip".into(), json!(c.initiator.ip.to_string()));
+    if let Some(p) = c.initiator.port {
+        m.insert("src_port".into(), json!(p));
+    }
+    m.insert("dest_ip".into(), json!(c.responder.ip.to_string()));
+    if let Some(p) = c.responder.port {
+        m.insert("dest_port".into(), json!(p));
+    }
+    m.insert("proto".into(), json!(proto_name(c.proto)));
+    let ports = match (c.first.icmp, c.initiator.port, c.responder.port) {
+        (Some((t, code)), ..) if matches!(c.proto, 1 | 58) => {
+            m.insert("icmp_type".into(), json!(t));
+            m.insert("icmp_code".into(), json!(code));
+            Some((u16::from(t), u16::from(code)))
+        }
+        (_, Some(s), Some(d)) => Some((s, d)),
+        _ => None,
+    };
+    // ICMP one-way types hash in packet direction: use the first packet's own orientation.
+    let (cs, cd) = if matches!(c.proto, 1 | 58) { (c.first.src, c.first.dst) } else { (c.initiator.ip, c.responder.ip) };
+    m.insert("community_id".into(), json!(community_id(cs, cd, c.proto, ports)));
+    if let Some(t) = tunnel(c) {
+        m.insert("tunnel".into(), t);
+    }
+    m
+}
+
+fn contact_tail(m: &mut Map<String, Value>, c: &Contact) {
+    m.insert("victim".into(), endpoint(&c.victim, true));
+    m.insert("c2".into(), endpoint(&c.c2, false));
+    m.insert("threat".into(), threat(&c.indicator, c.matched_on.as_str()));
+}
+
+pub fn alert(a: &AlertRecord) -> Value {
+    let c = &a.contact;
+    let mut m = envelope(c, a.ts.eve().to_string(), "alert");
+    let family = c.indicator.primary().and_then(|p| p.family.clone()).unwrap_or_else(|| "unknown family".into());
+    let feed = c.indicator.primary().map(|p| p.feed.to_string()).unwrap_or_default();
+    let (sid, verb) = match c.matched_on {
+        super::record::MatchedOn::DestIp => (SID_DEST_IP, "C2 contact"),
+        super::record::MatchedOn::SrcIp => (SID_SRC_IP, "Inbound C2 contact"),
+    };
+    m.insert(
+        "alert".into(),
+        json!({
+            "action": "allowed", "gid": 1, "signature_id": sid, "rev": 1,
+            "signature": format!("{verb}: {family} ({feed})"),
+            "category": "A Network Trojan was detected", "severity": 1,
+        }),
+    );
+    contact_tail(&mut m, c);
+    Value::Object(m)
+}
+
+fn flags_hex(f: u8) -> String {
+    format!("{f:02x}")
+}
+
+pub fn flow(f: &FlowRecord) -> Value {
+    let c = &f.contact;
+    let mut m = envelope(c, f.end.eve().to_string(), "flow");
+    let both = f.pkts[0] > 0 && f.pkts[1] > 0;
+    let tcp = c.proto == 6;
+    let all = f.tcp_flags[0] | f.tcp_flags[1];
+    let state = if tcp && (all & TCP_RST != 0 || (f.tcp_flags[0] & TCP_FIN != 0 && f.tcp_flags[1] & TCP_FIN != 0)) {
+        "closed"
+    } else if both && (!tcp || f.tcp_flags[1] & (TCP_SYN | TCP_ACK) != 0) {
+        "established"
+    } else {
+        "new"
+    };
+    // The responder answered: any packet back, except a TCP responder that only reset.
+    let answered = f.pkts[1] > 0 && (!tcp || f.tcp_flags[1] & TCP_SYN != 0 || f.tcp_flags[1] & TCP_RST == 0);
+    m.insert(
+        "flow".into(),
+        json!({
+            "pkts_toserver": f.pkts[0], "pkts_toclient": f.pkts[1],
+            "bytes_toserver": f.bytes[0], "bytes_toclient": f.bytes[1],
+            "start": f.start.eve().to_string(), "end": f.end.eve().to_string(),
+            "age": (f.end.secs() - f.start.secs()).max(0),
+            "state": state, "reason": f.reason.as_str(), "alerted": f.alerted,
+            "answered": answered,
+        }),
+    );
+    if tcp {
+        let mut t = Map::new();
+        t.insert("tcp_flags".into(), json!(flags_hex(all)));
+        t.insert("tcp_flags_ts".into(), json!(flags_hex(f.tcp_flags[0])));
+        t.insert("tcp_flags_tc".into(), json!(flags_hex(f.tcp_flags[1])));
+        for (bit, name) in [(TCP_SYN, "syn"), (TCP_FIN, "fin"), (TCP_RST, "rst"), (TCP_ACK, "ack")] {
+            if all & bit != 0 {
+                t.insert(name.into(), json!(true));
+            }
+        }
+        m.insert("tcp".into(), Value::Object(t));
+    }
+    contact_tail(&mut m, c);
+    Value::Object(m)
+}

@@ -1,0 +1,182 @@
+//! The output thread: puts records from every worker back into input order, applies the
+//! (victim, indicator) dedup window, serializes and writes NDJSON.
+//!
+//! Invariant: records are released in order of the packet that produced them (`seq`), and only
+//! once every worker has reported progress past that point, so dedup decisions — and therefore
+//! the set of alerts — do not depend on the number of workers or on thread scheduling.
+
+use super::eve;
+use super::record::{Record, Sequenced};
+use crate::time::Timestamp;
+use crossbeam_channel::Receiver;
+use serde_json::Value;
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+/// A message to the output thread.
+pub enum OutputMsg {
+    /// Records from one worker, and the promise that it will send nothing with `seq < upto`.
+    Batch { worker: usize, upto: u64, records: Vec<Sequenced> },
+    /// End of run: the final `stats` event (written last).
+    Finish(Box<Value>),
+}
+
+#[derive(Clone, Debug)]
+pub struct OutputConfig {
+    pub workers: usize,
+    /// Seconds of packet time.
+    pub dedup_window: u64,
+    /// Most (victim, indicator) pairs remembered; older ones are dropped first when full.
+    pub dedup_capacity: usize,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct OutputStats {
+    pub alerts: u64,
+    pub suppressed: u64,
+    pub flow_records: u64,
+    pub victims: u64,
+    pub dedup_evictions: u64,
+}
+
+struct Pending(Sequenced, u64);
+
+impl Pending {
+    fn key(&self) -> (u64, u8, u64, u64) {
+        let (rank, flow) = match &self.0.record {
+            Record::Flow(f) => (0, f.contact.flow_id),
+            Record::Alert(a) => (1, a.contact.flow_id),
+        };
+        (self.0.seq, rank, flow, self.1)
+    }
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, o: &Self) -> bool {
+        self.key() == o.key()
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, o: &Self) -> Ordering {
+        // Reversed: BinaryHeap is a max-heap, we want the smallest key first.
+        o.key().cmp(&self.key())
+    }
+}
+
+/// (victim address, victim zone, indicator) → time of the last alert written.
+struct Dedup {
+    seen: HashMap<(IpAddr, u32, String), Timestamp>,
+    window: u64,
+    capacity: usize,
+    evictions: u64,
+}
+
+impl Dedup {
+    /// True when an alert for this pair at `ts` should be written.
+    fn admit(&mut self, victim: (IpAddr, u32), indicator: &str, ts: Timestamp) -> bool {
+        let key = (victim.0, victim.1, indicator.to_string());
+        if let Some(last) = self.seen.get_mut(&key) {
+            if ts.seconds_since(*last) < self.window as f64 {
+                return false;
+            }
+            *last = ts;
+            return true;
+        }
+        if self.seen.len() >= self.capacity {
+            let window = self.window as f64;
+            let before = self.seen.len();
+            self.seen.retain(|_, last| ts.seconds_since(*last) < window);
+            if self.seen.len() >= self.capacity {
+                // Still full of live pairs: forget the oldest half.
+                let mut times: Vec<Timestamp> = self.seen.values().copied().collect();
+                times.sort_unstable();
+                let cut = times[times.len() / 2];
+                self.seen.retain(|_, last| *last > cut);
+            }
+            self.evictions += (before - self.seen.len()) as u64;
+        }
+        self.seen.insert(key, ts);
+        true
+    }
+}
+
+/// Runs until every worker has finished and `Finish` arrived. Write errors end the run.
+pub fn run(rx: Receiver<OutputMsg>, mut out: Box<dyn Write + Send>, cfg: OutputConfig) -> io::Result<OutputStats> {
+    let mut heap: BinaryHeap<Pending> = BinaryHeap::new();
+    let mut upto = vec![0u64; cfg.workers.max(1)];
+    let mut arrival = 0u64;
+    let mut stats = OutputStats::default();
+    let mut victims: HashSet<(IpAddr, u32)> = HashSet::new();
+    let mut dedup = Dedup { seen: HashMap::new(), window: cfg.dedup_window, capacity: cfg.dedup_capacity.max(1), evictions: 0 };
+    let mut finish: Option<Box<Value>> = None;
+    for msg in rx.iter() {
+        match msg {
+            OutputMsg::Batch { worker, upto: u, records } => {
+                for r in records {
+                    arrival += 1;
+                    heap.push(Pending(r, arrival));
+                }
+                if let Some(slot) = upto.get_mut(worker) {
+                    *slot = (*slot).max(u);
+                }
+            }
+            OutputMsg::Finish(v) => finish = Some(v),
+        }
+        let low = upto.iter().copied().min().unwrap_or(0);
+        while heap.peek().is_some_and(|p| p.0.seq < low) {
+            if let Some(Pending(r, _)) = heap.pop() {
+                write_record(&mut out, r, &mut dedup, &mut stats, &mut victims)?;
+            }
+        }
+        if finish.is_some() && low == u64::MAX {
+            break;
+        }
+    }
+    // Workers that died early leave records behind: write them rather than lose them.
+    while let Some(Pending(r, _)) = heap.pop() {
+        write_record(&mut out, r, &mut dedup, &mut stats, &mut victims)?;
+    }
+    stats.victims = victims.len() as u64;
+    stats.dedup_evictions = dedup.evictions;
+    if let Some(mut v) = finish {
+        if let Some(s) = v.get_mut("stats") {
+            s["alerts"] = serde_json::json!({
+                "written": stats.alerts, "suppressed_duplicates": stats.suppressed,
+                "distinct_victims": stats.victims, "dedup_evictions": stats.dedup_evictions,
+            });
+            s["flow_records"] = serde_json::json!(stats.flow_records);
+        }
+        serde_json::to_writer(&mut out, &v)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(stats)
+}
+
+fn write_record(out: &mut Box<dyn Write + Send>, r: Sequenced, dedup: &mut Dedup, stats: &mut OutputStats, victims: &mut HashSet<(IpAddr, u32)>) -> io::Result<()> {
+    let value = match &r.record {
+        Record::Alert(a) => {
+            if !dedup.admit((a.contact.victim.ip, a.contact.zone), &a.contact.indicator.value, a.ts) {
+                stats.suppressed += 1;
+                return Ok(());
+            }
+            stats.alerts += 1;
+            victims.insert((a.contact.victim.ip, a.contact.zone));
+            eve::alert(a)
+        }
+        Record::Flow(f) => {
+            stats.flow_records += 1;
+            eve::flow(f)
+        }
+    };
+    serde_json::to_writer(&mut *out, &value)?;
+    out.write_all(b"\n")
+}

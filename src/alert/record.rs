@@ -1,0 +1,87 @@
+//! What workers hand to the output thread: plain data, serialized only there.
+
+use crate::decode::Decoded;
+use crate::detect::flow::EndReason;
+use crate::intel::Indicator;
+use crate::time::Timestamp;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Which alert field the indicator matched (`threat.indicator.matched_on`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MatchedOn {
+    DestIp,
+    SrcIp,
+}
+
+impl MatchedOn {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchedOn::DestIp => "dest_ip",
+            MatchedOn::SrcIp => "src_ip",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: Option<u16>,
+    pub mac: Option<[u8; 6]>,
+}
+
+/// One matched flow: who talked to which indicator, and how the traffic was carried.
+/// Shared by every alert and the flow record of that flow.
+#[derive(Debug)]
+pub struct Contact {
+    pub flow_id: u64,
+    /// VLAN and tunnel context of the flow: the same address in two zones is two machines.
+    pub zone: u32,
+    pub in_iface: Arc<str>,
+    /// The flow's first packet as decoded (VLANs, labels, tunnels, ICMP type).
+    pub first: Decoded,
+    pub proto: u8,
+    /// The side that sent the first packet (alert `src_*`).
+    pub initiator: Endpoint,
+    /// The other side (alert `dest_*`).
+    pub responder: Endpoint,
+    pub victim: Endpoint,
+    pub c2: Endpoint,
+    pub indicator: Arc<Indicator>,
+    pub matched_on: MatchedOn,
+}
+
+/// An alert candidate: the output thread applies dedup before writing it.
+#[derive(Debug, Clone)]
+pub struct AlertRecord {
+    pub ts: Timestamp,
+    pub contact: Arc<Contact>,
+}
+
+/// The end of a matched flow.
+#[derive(Debug, Clone)]
+pub struct FlowRecord {
+    pub contact: Arc<Contact>,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// [to server (from initiator), to client]
+    pub pkts: [u64; 2],
+    pub bytes: [u64; 2],
+    pub tcp_flags: [u8; 2],
+    pub reason: EndReason,
+    pub alerted: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Record {
+    Alert(AlertRecord),
+    Flow(FlowRecord),
+}
+
+/// A record with the input position that produced it, for deterministic ordering.
+#[derive(Debug, Clone)]
+pub struct Sequenced {
+    /// Index of the packet (across all inputs) that produced the record.
+    pub seq: u64,
+    pub record: Record,
+}

@@ -1,0 +1,85 @@
+//! What the user typed: the clap definition of the command line, unvalidated. `settings.rs`
+//! turns it (and the TOML config) into the checked settings the program runs on.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "c2watch", version, about = "Flags traffic to known C2 infrastructure and names the victim.", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output on stderr (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr (no summary, no progress).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Read pcap/pcapng files (or - for stdin) and write alerts as NDJSON.
+    Replay(ReplayArgs),
+    /// Validate feeds, show counts, explain a match.
+    Intel {
+        #[command(subcommand)]
+        command: IntelCommand,
+    },
+}
+
+/// Options shared by every command that loads indicators.
+#[derive(Args, Debug, Default, Clone)]
+pub struct CommonArgs {
+    /// Feed file or directory; repeatable. Format detected from content; FORMAT:PATH forces one.
+    #[arg(long, value_name = "PATH")]
+    pub intel: Vec<String>,
+    /// Allowlist (same formats); repeatable. Always wins over indicators.
+    #[arg(long, value_name = "PATH")]
+    pub allow: Vec<String>,
+    /// Subscriber address space; repeatable [default: RFC 1918, 100.64.0.0/10, fc00::/7].
+    #[arg(long = "home-net", value_name = "CIDR")]
+    pub home_net: Vec<String>,
+    /// TOML config; flags given on the command line override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Write alerts here instead of stdout.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Detection workers [default: 1].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// One alert per (victim, indicator) in this much packet time: 3600, 90s, 30m, 1h, 1d [default: 1h].
+    #[arg(long, value_name = "DURATION")]
+    pub dedup_window: Option<String>,
+    /// Flow table size (all workers together) [default: 1048576].
+    #[arg(long, value_name = "N")]
+    pub max_flows: Option<usize>,
+    /// No progress line on stderr.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Capture files (pcap or pcapng, optionally gzip/zstd); - reads stdin.
+    #[arg(required = true, value_name = "PCAP")]
+    pub pcaps: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IntelCommand {
+    /// Load every feed and report what each gave; exit 1 if any fails.
+    Check(CommonArgs),
+    /// Indicator counts by kind and by feed.
+    Stats(CommonArgs),
+    /// Explain whether an address (or address:port) matches, and why.
+    Lookup {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// An IP address, `ip:port` or `[v6]:port`.
+        value: String,
+    },
+}

@@ -1,0 +1,356 @@
+//! Flows: both directions of a conversation, keyed symmetrically, in a bounded per-worker
+//! table whose timeouts run on packet time.
+
+use crate::decode::Decoded;
+use crate::time::Timestamp;
+use foldhash::HashMap;
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::IpAddr;
+
+/// The same for both directions of a conversation: endpoints are stored in a fixed order.
+/// `zone` separates identical inner 5-tuples seen in different VLANs or tunnels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    pub lo: (IpAddr, u16),
+    pub hi: (IpAddr, u16),
+    pub proto: u8,
+    pub zone: u32,
+}
+
+impl FlowKey {
+    /// Key of a decoded packet; the second value is true when the packet's source is `lo`.
+    pub fn of(d: &Decoded) -> (FlowKey, bool) {
+        let (sp, dp) = d.ports.unwrap_or((0, 0));
+        let a = (d.src, sp);
+        let b = (d.dst, dp);
+        let zone = zone_of(d);
+        if a <= b { (FlowKey { lo: a, hi: b, proto: d.proto, zone }, true) } else { (FlowKey { lo: b, hi: a, proto: d.proto, zone }, false) }
+    }
+
+    /// A hash that is the same for both directions and every run (worker dispatch, flow ids).
+    pub fn stable_hash(&self) -> u64 {
+        let mut h = foldhash::quality::FixedState::with_seed(0x6332_7761_7463_6821).build_hasher();
+        self.hash(&mut h);
+        h.finish()
+    }
+}
+
+fn zone_of(d: &Decoded) -> u32 {
+    let mut z: u32 = 0;
+    for v in d.vlans() {
+        z = z.rotate_left(5) ^ u32::from(*v) ^ 0x9e37_79b9;
+    }
+    for t in d.tunnels() {
+        z = z.rotate_left(7) ^ t.id.unwrap_or(0) ^ (t.kind as u32) << 24;
+    }
+    z
+}
+
+/// Which endpoint of a flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Sent the first packet (the client, for TCP: the SYN sender).
+    Initiator,
+    Responder,
+}
+
+impl Side {
+    pub fn other(self) -> Side {
+        match self {
+            Side::Initiator => Side::Responder,
+            Side::Responder => Side::Initiator,
+        }
+    }
+}
+
+/// Why a flow record was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    Timeout,
+    /// Evicted to make room: the table was full.
+    Evicted,
+    /// End of input.
+    Shutdown,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Timeout => "timeout",
+            EndReason::Evicted => "evicted",
+            EndReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+pub const TCP_FIN: u8 = 0x01;
+pub const TCP_SYN: u8 = 0x02;
+pub const TCP_RST: u8 = 0x04;
+pub const TCP_ACK: u8 = 0x10;
+
+/// Per-flow state. Addresses are those of the first packet (initiator → responder).
+#[derive(Clone, Debug)]
+pub struct Flow<M> {
+    pub id: u64,
+    pub start: Timestamp,
+    pub last: Timestamp,
+    /// True when the initiator is the key's `lo` endpoint.
+    pub initiator_is_lo: bool,
+    /// [initiator → responder, responder → initiator]
+    pub pkts: [u64; 2],
+    pub bytes: [u64; 2],
+    pub tcp_flags: [u8; 2],
+    /// Snapshot generation this flow was matched against.
+    pub generation: u64,
+    /// Detection state, present only for flows that matched.
+    pub matched: Option<Box<M>>,
+}
+
+impl<M> Flow<M> {
+    fn fresh(id: u64, ts: Timestamp, initiator_is_lo: bool) -> Flow<M> {
+        Flow { id, start: ts, last: ts, initiator_is_lo, pkts: [0; 2], bytes: [0; 2], tcp_flags: [0; 2], generation: 0, matched: None }
+    }
+
+    pub fn closed(&self) -> bool {
+        let f = self.tcp_flags[0] | self.tcp_flags[1];
+        f & TCP_RST != 0 || (self.tcp_flags[0] & TCP_FIN != 0 && self.tcp_flags[1] & TCP_FIN != 0)
+    }
+}
+
+/// Idle timeouts in seconds of packet time.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub tcp: u64,
+    pub tcp_closed: u64,
+    pub udp: u64,
+    pub other: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts { tcp: 600, tcp_closed: 30, udp: 120, other: 60 }
+    }
+}
+
+impl Timeouts {
+    fn of<M>(&self, proto: u8, flow: &Flow<M>) -> u64 {
+        match proto {
+            6 if flow.closed() => self.tcp_closed,
+            6 => self.tcp,
+            17 => self.udp,
+            _ => self.other,
+        }
+    }
+}
+
+/// A bounded flow table. Expiry uses a wheel of one-second buckets; each live flow has exactly
+/// one entry in it, moved forward when the flow has seen packets since.
+pub struct FlowTable<M> {
+    flows: HashMap<FlowKey, Flow<M>>,
+    wheel: BTreeMap<i64, Vec<FlowKey>>,
+    capacity: usize,
+    timeouts: Timeouts,
+    clock: Timestamp,
+    pub created: u64,
+    pub timed_out: u64,
+    pub evicted: u64,
+}
+
+/// What [`FlowTable::get_or_create`] did.
+pub enum Lookup {
+    Existing,
+    /// A new flow (a timed-out predecessor, if any, was ended first).
+    Created,
+}
+
+impl<M> FlowTable<M> {
+    pub fn new(capacity: usize, timeouts: Timeouts) -> FlowTable<M> {
+        FlowTable {
+            flows: HashMap::default(),
+            wheel: BTreeMap::new(),
+            capacity: capacity.max(1),
+            timeouts,
+            clock: Timestamp::default(),
+            created: 0,
+            timed_out: 0,
+            evicted: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Moves packet time forward and ends every flow idle past its timeout.
+    pub fn advance(&mut self, now: Timestamp, mut ended: impl FnMut(FlowKey, Flow<M>, EndReason)) {
+        if now > self.clock {
+            self.clock = now;
+        }
+        let now_s = self.clock.secs();
+        while let Some(entry) = self.wheel.first_entry() {
+            if *entry.key() > now_s {
+                break;
+            }
+            let keys = entry.remove();
+            for key in keys {
+                let Some(flow) = self.flows.get(&key) else { continue };
+                let due = flow.last.secs().saturating_add(self.timeouts.of(key.proto, flow) as i64);
+                if due > now_s {
+                    self.wheel.entry(due).or_default().push(key);
+                } else if let Some(flow) = self.flows.remove(&key) {
+                    self.timed_out += 1;
+                    ended(key, flow, EndReason::Timeout);
+                }
+            }
+        }
+    }
+
+    /// The flow for `key`, created if absent. When the table is full, the flow due soonest is
+    /// evicted first (reported through `ended`).
+    pub fn get_or_create(
+        &mut self,
+        key: FlowKey,
+        ts: Timestamp,
+        src_is_lo: bool,
+        mut ended: impl FnMut(FlowKey, Flow<M>, EndReason),
+    ) -> (&mut Flow<M>, Lookup) {
+        // A flow idle past its timeout that has not been swept yet ends here.
+        if let Some(old) = self.flows.get(&key) {
+            let due = old.last.secs().saturating_add(self.timeouts.of(key.proto, old) as i64);
+            if due < ts.secs() {
+                if let Some(old) = self.flows.remove(&key) {
+                    self.timed_out += 1;
+                    ended(key, old, EndReason::Timeout);
+                }
+                // Its wheel entry stays and will find the new flow: no second entry needed.
+                let flow = self.new_flow(&key, ts, src_is_lo);
+                return (self.flows.entry(key).or_insert(flow), Lookup::Created);
+            }
+        }
+        let mut fresh = None;
+        if !self.flows.contains_key(&key) {
+            while self.flows.len() >= self.capacity {
+                if !self.evict_one(&mut ended) {
+                    break;
+                }
+            }
+            let flow = self.new_flow(&key, ts, src_is_lo);
+            let due = ts.secs().saturating_add(self.timeouts.of(key.proto, &flow) as i64);
+            self.wheel.entry(due).or_default().push(key);
+            fresh = Some(flow);
+        }
+        let how = if fresh.is_some() { Lookup::Created } else { Lookup::Existing };
+        let flow = match self.flows.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(fresh.unwrap_or_else(|| Flow::fresh(0, ts, src_is_lo))),
+        };
+        (flow, how)
+    }
+
+    fn new_flow(&mut self, key: &FlowKey, ts: Timestamp, src_is_lo: bool) -> Flow<M> {
+        self.created += 1;
+        let id = (key.stable_hash() ^ (ts.as_nanos() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)) & ((1 << 52) - 1);
+        Flow::fresh(id, ts, src_is_lo)
+    }
+
+    fn evict_one(&mut self, ended: &mut impl FnMut(FlowKey, Flow<M>, EndReason)) -> bool {
+        while let Some(mut entry) = self.wheel.first_entry() {
+            let Some(key) = entry.get_mut().pop() else {
+                entry.remove();
+                continue;
+            };
+            if let Some(flow) = self.flows.remove(&key) {
+                self.evicted += 1;
+                ended(key, flow, EndReason::Evicted);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Ends every flow (end of input).
+    pub fn drain(&mut self, mut ended: impl FnMut(FlowKey, Flow<M>, EndReason)) {
+        self.wheel.clear();
+        let mut all: Vec<(FlowKey, Flow<M>)> = self.flows.drain().collect();
+        all.sort_by_key(|(_, f)| (f.start, f.id));
+        for (k, f) in all {
+            ended(k, f, EndReason::Shutdown);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn key(n: u8) -> FlowKey {
+        FlowKey { lo: (IpAddr::V4(Ipv4Addr::new(10, 0, 0, n)), 1000), hi: (IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 80), proto: 17, zone: 0 }
+    }
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::new(s, 0)
+    }
+
+    #[test]
+    fn symmetric_keys() {
+        let mut d = Decoded { src: "10.0.0.1".parse().unwrap(), dst: "192.0.2.1".parse().unwrap(), proto: 6, ports: Some((5000, 443)), ..Decoded::default() };
+        let (k1, lo1) = FlowKey::of(&d);
+        std::mem::swap(&mut d.src, &mut d.dst);
+        d.ports = Some((443, 5000));
+        let (k2, lo2) = FlowKey::of(&d);
+        assert_eq!(k1, k2);
+        assert_ne!(lo1, lo2);
+        assert_eq!(k1.stable_hash(), k2.stable_hash());
+        d.vlans[0] = 100;
+        d.vlan_count = 1;
+        assert_ne!(FlowKey::of(&d).0, k2);
+    }
+
+    #[test]
+    fn timeouts_follow_packet_time() {
+        let mut table: FlowTable<()> = FlowTable::new(10, Timeouts { udp: 10, ..Timeouts::default() });
+        let mut ended = Vec::new();
+        table.get_or_create(key(1), t(100), true, |k, _, r| ended.push((k, r)));
+        table.advance(t(105), |k, _, r| ended.push((k, r)));
+        assert!(ended.is_empty());
+        // Activity at 108 pushes expiry to 118.
+        table.get_or_create(key(1), t(108), true, |k, _, r| ended.push((k, r))).0.last = t(108);
+        table.advance(t(111), |k, _, r| ended.push((k, r)));
+        assert!(ended.is_empty());
+        table.advance(t(119), |k, _, r| ended.push((k, r)));
+        assert_eq!(ended, vec![(key(1), EndReason::Timeout)]);
+        assert_eq!(table.len(), 0);
+    }
+
+    #[test]
+    fn bounded_with_eviction() {
+        let mut table: FlowTable<()> = FlowTable::new(3, Timeouts::default());
+        let mut evicted = 0;
+        for n in 0..10 {
+            table.get_or_create(key(n), t(100 + i64::from(n)), true, |_, _, r| {
+                assert_eq!(r, EndReason::Evicted);
+                evicted += 1;
+            });
+        }
+        assert_eq!(table.len(), 3);
+        assert_eq!(evicted, 7);
+        assert_eq!(table.evicted, 7);
+    }
+
+    #[test]
+    fn stale_flow_is_replaced_on_lookup() {
+        let mut table: FlowTable<()> = FlowTable::new(10, Timeouts { udp: 10, ..Timeouts::default() });
+        table.get_or_create(key(1), t(100), true, |_, _, _| {});
+        let mut ended = 0;
+        let (flow, how) = table.get_or_create(key(1), t(200), false, |_, _, _| ended += 1);
+        assert!(matches!(how, Lookup::Created));
+        assert_eq!(flow.start, t(200));
+        assert_eq!(ended, 1);
+    }
+}

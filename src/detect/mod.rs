@@ -1,0 +1,9 @@
+//! Detection: flows, indicator matching once per new flow, victim inference.
+
+pub mod flow;
+pub mod homenet;
+pub mod victim;
+pub mod worker;
+
+pub use homenet::HomeNet;
+pub use worker::{DetectConfig, PacketInfo, Worker, WorkerStats};

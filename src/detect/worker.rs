@@ -1,0 +1,215 @@
+//! A detection worker: owns a flow table and matches each new flow against the current
+//! indicator snapshot. No locks on the per-packet path; records go out in batches.
+
+use super::flow::{EndReason, Flow, FlowKey, FlowTable, Lookup, Side, TCP_ACK, TCP_SYN, Timeouts};
+use super::homenet::HomeNet;
+use super::victim::{Verdict, infer};
+use crate::alert::record::{AlertRecord, Contact, Endpoint, FlowRecord, Record, Sequenced};
+use crate::capture::Interfaces;
+use crate::decode::Decoded;
+use crate::intel::{IndicatorSet, Snapshot};
+use crate::time::Timestamp;
+use std::sync::Arc;
+
+/// Settings every worker shares.
+#[derive(Clone, Debug)]
+pub struct DetectConfig {
+    pub home_net: HomeNet,
+    /// Seconds of packet time during which one (victim, indicator) pair alerts once.
+    pub dedup_window: u64,
+    /// Flow table capacity of each worker.
+    pub max_flows: usize,
+    pub timeouts: Timeouts,
+}
+
+impl Default for DetectConfig {
+    fn default() -> DetectConfig {
+        DetectConfig { home_net: HomeNet::default_nets(), dedup_window: 3600, max_flows: 1 << 20, timeouts: Timeouts::default() }
+    }
+}
+
+/// Counters of one worker, merged into the run summary.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerStats {
+    pub packets: u64,
+    pub bytes: u64,
+    pub flows_created: u64,
+    pub flows_timed_out: u64,
+    pub flows_evicted: u64,
+    pub flows_matched: u64,
+    pub alert_candidates: u64,
+    pub flow_records: u64,
+    pub later_fragments: u64,
+    pub transport_truncated: u64,
+    pub inner_invalid: u64,
+}
+
+impl WorkerStats {
+    pub fn merge(&mut self, o: &WorkerStats) {
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        self.flows_created += o.flows_created;
+        self.flows_timed_out += o.flows_timed_out;
+        self.flows_evicted += o.flows_evicted;
+        self.flows_matched += o.flows_matched;
+        self.alert_candidates += o.alert_candidates;
+        self.flow_records += o.flow_records;
+        self.later_fragments += o.later_fragments;
+        self.transport_truncated += o.transport_truncated;
+        self.inner_invalid += o.inner_invalid;
+    }
+}
+
+/// Where a packet came from.
+#[derive(Clone, Copy, Debug)]
+pub struct PacketInfo {
+    /// Position of the packet across all inputs.
+    pub seq: u64,
+    pub ts: Timestamp,
+    pub iface: u16,
+    pub orig_len: u32,
+}
+
+/// Detection state of a matched flow.
+#[derive(Debug)]
+pub struct Matched {
+    contact: Arc<Contact>,
+    last_alert: Timestamp,
+}
+
+pub struct Worker {
+    cfg: Arc<DetectConfig>,
+    snapshot: Snapshot,
+    current: Arc<IndicatorSet>,
+    table: FlowTable<Matched>,
+    ifaces: Interfaces,
+    stats: WorkerStats,
+}
+
+impl Worker {
+    pub fn new(cfg: Arc<DetectConfig>, snapshot: Snapshot, ifaces: Interfaces) -> Worker {
+        let current = snapshot.load_full();
+        let table = FlowTable::new(cfg.max_flows, cfg.timeouts);
+        Worker { cfg, snapshot, current, table, ifaces, stats: WorkerStats::default() }
+    }
+
+    /// Loads the current snapshot; called once per batch, not per packet.
+    pub fn begin_batch(&mut self) {
+        if self.snapshot.load().generation() != self.current.generation() {
+            self.current = self.snapshot.load_full();
+        }
+    }
+
+    pub fn stats(&self) -> WorkerStats {
+        let mut s = self.stats.clone();
+        s.flows_created = self.table.created;
+        s.flows_timed_out = self.table.timed_out;
+        s.flows_evicted = self.table.evicted;
+        s
+    }
+
+    /// Processes one decoded packet; records it produces are appended to `out`.
+    pub fn process(&mut self, p: &PacketInfo, d: &Decoded, out: &mut Vec<Sequenced>) {
+        let Worker { cfg, current, table, ifaces, stats, .. } = self;
+        stats.packets += 1;
+        stats.bytes += u64::from(p.orig_len);
+        match d.fragment {
+            crate::decode::Fragment::Later => stats.later_fragments += 1,
+            _ if d.transport_truncated => stats.transport_truncated += 1,
+            _ => {}
+        }
+        if d.inner_invalid {
+            stats.inner_invalid += 1;
+        }
+        let seq = p.seq;
+        let mut ended = |_k: FlowKey, f: Flow<Matched>, r: EndReason| end_flow(out, stats, seq, f, r);
+        table.advance(p.ts, &mut ended);
+        let (key, src_is_lo) = FlowKey::of(d);
+        // A SYN-ACK seen first means the capture missed the SYN: its receiver is the initiator.
+        let syn_ack = d.proto == 6 && d.tcp_flags & (TCP_SYN | TCP_ACK) == (TCP_SYN | TCP_ACK);
+        let initiator_is_lo = if syn_ack { !src_is_lo } else { src_is_lo };
+        let (flow, how) = table.get_or_create(key, p.ts, initiator_is_lo, &mut ended);
+        drop(ended);
+        let dir = usize::from(src_is_lo != flow.initiator_is_lo);
+        flow.pkts[dir] += 1;
+        flow.bytes[dir] += u64::from(p.orig_len);
+        flow.tcp_flags[dir] |= d.tcp_flags;
+        if p.ts > flow.last {
+            flow.last = p.ts;
+        }
+        let rematch = matches!(how, Lookup::Created) || flow.generation != current.generation();
+        if rematch {
+            flow.generation = current.generation();
+            let (init, resp) = endpoints(d, dir);
+            flow.matched = infer(current, &cfg.home_net, d.proto, (init.ip, init.port), (resp.ip, resp.port)).map(|v: Verdict| {
+                stats.flows_matched += 1;
+                let (victim, c2) = match v.c2_side {
+                    Side::Responder => (init, resp),
+                    Side::Initiator => (resp, init),
+                };
+                Box::new(Matched {
+                    contact: Arc::new(Contact {
+                        flow_id: flow.id,
+                        zone: key.zone,
+                        in_iface: ifaces.name(p.iface),
+                        first: *d,
+                        proto: d.proto,
+                        initiator: init,
+                        responder: resp,
+                        victim,
+                        c2,
+                        indicator: v.indicator,
+                        matched_on: v.matched_on,
+                    }),
+                    last_alert: p.ts,
+                })
+            });
+            if let Some(m) = &flow.matched {
+                stats.alert_candidates += 1;
+                out.push(Sequenced { seq, record: Record::Alert(AlertRecord { ts: p.ts, contact: m.contact.clone() }) });
+            }
+        } else if let Some(m) = &mut flow.matched {
+            // A long-lived matched flow alerts again once per dedup window.
+            if p.ts.seconds_since(m.last_alert) >= cfg.dedup_window as f64 {
+                m.last_alert = p.ts;
+                stats.alert_candidates += 1;
+                out.push(Sequenced { seq, record: Record::Alert(AlertRecord { ts: p.ts, contact: m.contact.clone() }) });
+            }
+        }
+    }
+
+    /// Ends every flow (end of input); `seq` orders the records after all packets.
+    pub fn finish(&mut self, seq: u64, out: &mut Vec<Sequenced>) {
+        let Worker { table, stats, .. } = self;
+        table.drain(|_k, f, r| end_flow(out, stats, seq, f, r));
+    }
+}
+
+/// Initiator and responder endpoints from a packet travelling in direction `dir`.
+fn endpoints(d: &Decoded, dir: usize) -> (Endpoint, Endpoint) {
+    let (sp, dp) = match d.ports {
+        Some((s, t)) => (Some(s), Some(t)),
+        None => (None, None),
+    };
+    let src = Endpoint { ip: d.src, port: sp, mac: d.src_mac };
+    let dst = Endpoint { ip: d.dst, port: dp, mac: d.dst_mac };
+    if dir == 0 { (src, dst) } else { (dst, src) }
+}
+
+fn end_flow(out: &mut Vec<Sequenced>, stats: &mut WorkerStats, seq: u64, flow: Flow<Matched>, reason: EndReason) {
+    let Some(m) = flow.matched else { return };
+    stats.flow_records += 1;
+    out.push(Sequenced {
+        seq,
+        record: Record::Flow(FlowRecord {
+            contact: m.contact,
+            start: flow.start,
+            end: flow.last,
+            pkts: flow.pkts,
+            bytes: flow.bytes,
+            tcp_flags: flow.tcp_flags,
+            reason,
+            alerted: true,
+        }),
+    });
+}

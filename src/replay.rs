@@ -1,0 +1,290 @@
+//! `c2watch replay`: capture files in, alerts out. One reader (read + decode), N detection
+//! workers fed by a symmetric flow hash, one output thread.
+//!
+//! With one worker the reader thread runs detection itself (no hand-off). With N workers the
+//! reader sends batches over bounded channels; a worker's flows never leave it. Every batch
+//! carries a watermark (`upto`) so the output thread can restore input order.
+
+use crate::alert::output::{self, OutputConfig, OutputMsg, OutputStats};
+use crate::alert::record::Sequenced;
+use crate::capture::{CaptureFile, Interfaces, Progress};
+use crate::decode::{Decoded, decode};
+use crate::detect::flow::FlowKey;
+use crate::detect::{DetectConfig, PacketInfo, Worker, WorkerStats};
+use crate::intel::Snapshot;
+use crate::progress::ProgressLine;
+use crate::summary::{ReadStats, RunSummary, stats_event};
+use crossbeam_channel::{Sender, bounded};
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Packets per hand-off to a worker, and between watermark updates.
+const BATCH: usize = 256;
+/// Every this many packets all workers get a watermark, even those that got no packets.
+const TICK: u64 = 4096;
+/// Sequence number given to records written when input ends.
+const END_SEQ: u64 = u64::MAX - 1;
+
+pub struct ReplayConfig {
+    pub inputs: Vec<String>,
+    pub workers: usize,
+    pub detect: DetectConfig,
+    pub dedup_capacity: usize,
+    pub progress: bool,
+}
+
+#[derive(Debug)]
+pub enum ReplayError {
+    /// Writing alerts failed (disk full, closed pipe, ...).
+    Output(std::io::Error),
+    /// A thread died unexpectedly.
+    Internal(String),
+}
+
+impl std::fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplayError::Output(e) => write!(f, "cannot write alerts: {e}"),
+            ReplayError::Internal(e) => write!(f, "internal error: {e}"),
+        }
+    }
+}
+
+/// Where decoded packets go.
+trait PacketSink {
+    /// Returns false to stop reading (the consumer is gone).
+    fn packet(&mut self, info: PacketInfo, d: &Decoded) -> bool;
+    /// `upto`: no later packet has a smaller sequence number.
+    fn tick(&mut self, upto: u64, force: bool) -> bool;
+}
+
+/// One worker, running on the reader thread.
+struct Inline {
+    worker: Worker,
+    records: Vec<Sequenced>,
+    out: Sender<OutputMsg>,
+}
+
+impl PacketSink for Inline {
+    #[inline]
+    fn packet(&mut self, info: PacketInfo, d: &Decoded) -> bool {
+        self.worker.process(&info, d, &mut self.records);
+        true
+    }
+
+    fn tick(&mut self, upto: u64, _force: bool) -> bool {
+        self.worker.begin_batch();
+        let records = std::mem::take(&mut self.records);
+        self.out.send(OutputMsg::Batch { worker: 0, upto, records }).is_ok()
+    }
+}
+
+struct WorkBatch {
+    items: Vec<(PacketInfo, Decoded)>,
+    upto: u64,
+}
+
+/// Hands packets to N worker threads by flow hash.
+struct Dispatch {
+    senders: Vec<Sender<WorkBatch>>,
+    pending: Vec<Vec<(PacketInfo, Decoded)>>,
+    next_seq: u64,
+}
+
+impl PacketSink for Dispatch {
+    #[inline]
+    fn packet(&mut self, info: PacketInfo, d: &Decoded) -> bool {
+        let w = (FlowKey::of(d).0.stable_hash() % self.senders.len() as u64) as usize;
+        self.next_seq = info.seq + 1;
+        self.pending[w].push((info, *d));
+        if self.pending[w].len() >= BATCH {
+            let items = std::mem::replace(&mut self.pending[w], Vec::with_capacity(BATCH));
+            return self.senders[w].send(WorkBatch { items, upto: self.next_seq }).is_ok();
+        }
+        true
+    }
+
+    fn tick(&mut self, upto: u64, force: bool) -> bool {
+        if !force && upto % TICK != 0 {
+            return true;
+        }
+        for (w, tx) in self.senders.iter().enumerate() {
+            let items = std::mem::replace(&mut self.pending[w], Vec::with_capacity(BATCH));
+            if tx.send(WorkBatch { items, upto }).is_err() {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn basename(path: &str) -> String {
+    if path == "-" {
+        return "stdin".into();
+    }
+    std::path::Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or(path).to_string()
+}
+
+/// Reads every input in order, decodes, and feeds the sink.
+fn read_inputs(inputs: &[String], progress: &Progress, ifaces: &Interfaces, counter: &AtomicU64, stats: &mut ReadStats, sink: &mut dyn PacketSink) {
+    let mut seq: u64 = 0;
+    let mut decoded = Decoded::default();
+    'files: for path in inputs {
+        stats.files += 1;
+        let mut file = match CaptureFile::open(path, progress) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!("{e}");
+                stats.files_unreadable += 1;
+                stats.errors.push(e);
+                continue;
+            }
+        };
+        tracing::info!("reading {} ({:?}{})", file.name(), file.format(), if file.compressed() { ", compressed" } else { "" });
+        let base = basename(path);
+        let mut iface_ids: Vec<Option<u16>> = Vec::new();
+        let mut in_file = 0u64;
+        loop {
+            let (ts, idx, orig_len, result) = match file.next_packet() {
+                Ok(Some(p)) => {
+                    let r = decode(p.linktype, p.data, &mut decoded);
+                    (p.ts, p.iface, p.orig_len, r)
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!("{e}: the rest of this file is skipped; {in_file} packets before it were processed");
+                    stats.files_cut_short += 1;
+                    stats.errors.push(e);
+                    break;
+                }
+            };
+            let slot = idx as usize;
+            if iface_ids.len() <= slot {
+                iface_ids.resize(slot.min(4096) + 1, None);
+            }
+            let iface = match iface_ids.get(slot).copied().flatten() {
+                Some(id) => id,
+                None => {
+                    let name = match file.interface_name(idx) {
+                        Some(n) if !n.is_empty() => n.to_string(),
+                        _ if idx == 0 => base.clone(),
+                        _ => format!("{base}:{idx}"),
+                    };
+                    let id = ifaces.register(&name);
+                    if let Some(s) = iface_ids.get_mut(slot) {
+                        *s = Some(id);
+                    }
+                    id
+                }
+            };
+            let info = PacketInfo { seq, ts, iface, orig_len };
+            seq += 1;
+            in_file += 1;
+            stats.packets += 1;
+            stats.bytes += u64::from(orig_len);
+            if stats.first_ts.is_none() {
+                stats.first_ts = Some(ts);
+            }
+            if stats.last_ts.is_none_or(|l| ts > l) {
+                stats.last_ts = Some(ts);
+            }
+            match result {
+                Ok(()) => {
+                    if !sink.packet(info, &decoded) {
+                        break 'files;
+                    }
+                }
+                Err(issue) => stats.decode[issue.index()] += 1,
+            }
+            if seq % BATCH as u64 == 0 {
+                counter.store(seq, Ordering::Relaxed);
+                if !sink.tick(seq, false) {
+                    break 'files;
+                }
+            }
+        }
+    }
+    counter.store(seq, Ordering::Relaxed);
+    sink.tick(seq, true);
+}
+
+/// Runs a replay to the end and returns its summary. Alerts go to `out`.
+pub fn run(cfg: ReplayConfig, snapshot: Snapshot, out: Box<dyn Write + Send>) -> Result<RunSummary, ReplayError> {
+    let workers = cfg.workers.max(1);
+    let indicators = snapshot.load().len();
+    let ifaces = Interfaces::default();
+    let mut detect = cfg.detect.clone();
+    detect.max_flows = (detect.max_flows / workers).max(1024);
+    let detect = Arc::new(detect);
+    let (out_tx, out_rx) = bounded::<OutputMsg>(1024);
+    let out_cfg = OutputConfig { workers, dedup_window: cfg.detect.dedup_window, dedup_capacity: cfg.dedup_capacity };
+    let output = std::thread::Builder::new()
+        .name("output".into())
+        .spawn(move || output::run(out_rx, out, out_cfg))
+        .map_err(|e| ReplayError::Internal(format!("cannot start output thread: {e}")))?;
+
+    let progress = Progress::default();
+    let counter = Arc::new(AtomicU64::new(0));
+    let total: u64 = cfg.inputs.iter().filter(|p| *p != "-").filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let bar = (cfg.progress && std::io::stderr().is_terminal()).then(|| ProgressLine::start(progress.clone(), counter.clone(), total));
+    let started = Instant::now();
+    let mut read = ReadStats::default();
+    let mut work = WorkerStats::default();
+
+    if workers == 1 {
+        let mut sink = Inline { worker: Worker::new(detect, snapshot, ifaces.clone()), records: Vec::new(), out: out_tx.clone() };
+        read_inputs(&cfg.inputs, &progress, &ifaces, &counter, &mut read, &mut sink);
+        sink.worker.finish(END_SEQ, &mut sink.records);
+        let records = std::mem::take(&mut sink.records);
+        let _ = out_tx.send(OutputMsg::Batch { worker: 0, upto: u64::MAX, records });
+        work = sink.worker.stats();
+    } else {
+        let mut senders = Vec::with_capacity(workers);
+        let mut handles = Vec::with_capacity(workers);
+        for id in 0..workers {
+            let (tx, rx) = bounded::<WorkBatch>(16);
+            senders.push(tx);
+            let mut worker = Worker::new(detect.clone(), snapshot.clone(), ifaces.clone());
+            let out = out_tx.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("worker-{id}"))
+                .spawn(move || {
+                    let mut records = Vec::new();
+                    for batch in rx.iter() {
+                        worker.begin_batch();
+                        for (info, d) in &batch.items {
+                            worker.process(info, d, &mut records);
+                        }
+                        if out.send(OutputMsg::Batch { worker: id, upto: batch.upto, records: std::mem::take(&mut records) }).is_err() {
+                            break;
+                        }
+                    }
+                    worker.finish(END_SEQ, &mut records);
+                    let _ = out.send(OutputMsg::Batch { worker: id, upto: u64::MAX, records });
+                    worker.stats()
+                })
+                .map_err(|e| ReplayError::Internal(format!("cannot start worker thread: {e}")))?;
+            handles.push(handle);
+        }
+        let mut sink = Dispatch { senders, pending: vec![Vec::with_capacity(BATCH); workers], next_seq: 0 };
+        read_inputs(&cfg.inputs, &progress, &ifaces, &counter, &mut read, &mut sink);
+        drop(sink);
+        for h in handles {
+            match h.join() {
+                Ok(s) => work.merge(&s),
+                Err(_) => return Err(ReplayError::Internal("a worker thread panicked".into())),
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    drop(bar);
+    let _ = out_tx.send(OutputMsg::Finish(Box::new(stats_event(&read, &work, elapsed, indicators, workers))));
+    drop(out_tx);
+    let output: OutputStats = match output.join() {
+        Ok(r) => r.map_err(ReplayError::Output)?,
+        Err(_) => return Err(ReplayError::Internal("the output thread panicked".into())),
+    };
+    Ok(RunSummary { read, work, output, elapsed, indicators, workers })
+}
