@@ -15,3 +15,4 @@ pub mod progress;
 pub mod replay;
 pub mod summary;
 pub mod cli;
+pub mod synth;

@@ -124,6 +124,9 @@ impl<'a> Walker<'a, '_> {
                 break;
             }
         }
+        // The frame's MACs are those of label-switching routers, not of the victim.
+        self.out.src_mac = None;
+        self.out.dst_mac = None;
         // No type field follows the stack: guess from the first nibble, as routers' taps do.
         match self.data.get(off).map(|b| b >> 4) {
             Some(4) => self.ipv4(off, end),
@@ -399,6 +402,9 @@ impl<'a> Walker<'a, '_> {
         let saved = *self.out;
         self.depth += 1;
         self.push_tunnel(TunnelLayer { kind, outer: Some((self.out.src, self.out.dst)), id });
+        // The outer frame's MACs belong to tunnel endpoints; an inner Ethernet sets its own.
+        self.out.src_mac = None;
+        self.out.dst_mac = None;
         self.out.ports = None;
         self.out.icmp = None;
         self.out.tcp_flags = 0;
@@ -427,4 +433,158 @@ fn teredo_inner(b: &[u8]) -> Option<usize> {
     }
     let ip = b.get(at..at + 40)?;
     (ip[0] >> 4 == 6 && usize::from(u16::from_be_bytes([ip[4], ip[5]])) + 40 <= b.len() - at).then_some(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DecodeIssue, Decoded, Fragment, MAX_TUNNELS, MAX_VLANS, TunnelKind, decode, linktype};
+    use crate::synth::frame::*;
+
+    const MAC_A: [u8; 6] = [2, 0, 0, 0, 0, 1];
+    const MAC_B: [u8; 6] = [2, 0, 0, 0, 0, 2];
+
+    fn syn4(s: [u8; 4], d: [u8; 4]) -> Vec<u8> {
+        ipv4(s, d, 6, &tcp(1234, 443, 1, TCP_SYN, b""))
+    }
+
+    fn run(lt: u32, frame: &[u8]) -> Result<Decoded, DecodeIssue> {
+        let mut d = Decoded::default();
+        decode(lt, frame, &mut d).map(|_| d)
+    }
+
+    #[test]
+    fn ethernet_vlan_tcp() {
+        let f = ethernet(MAC_A, MAC_B, &[(0x88a8, 200), (0x8100, 300)], ETH_IPV4, &syn4([10, 0, 0, 1], [203, 0, 113, 10]));
+        let d = run(linktype::ETHERNET, &f).unwrap();
+        assert_eq!(d.vlans(), &[200, 300]);
+        assert_eq!((d.src.to_string(), d.dst.to_string(), d.proto, d.ports), ("10.0.0.1".into(), "203.0.113.10".into(), 6, Some((1234, 443))));
+        assert_eq!(d.tcp_flags, TCP_SYN);
+        assert_eq!(d.src_mac, Some(MAC_A));
+    }
+
+    #[test]
+    fn vxlan_inner_addresses_and_outer_path() {
+        let inner = ethernet(MAC_A, MAC_B, &[], ETH_IPV4, &syn4([10, 0, 0, 2], [203, 0, 113, 10]));
+        let outer = ipv4([192, 0, 2, 1], [192, 0, 2, 2], 17, &udp(5000, 4789, &vxlan(99, &inner)));
+        let d = run(linktype::RAW, &outer).unwrap();
+        assert_eq!(d.src.to_string(), "10.0.0.2");
+        let t = d.tunnels().next().copied().unwrap();
+        assert_eq!((t.kind, t.id, t.outer.map(|o| o.0.to_string())), (TunnelKind::Vxlan, Some(99), Some("192.0.2.1".into())));
+        assert_eq!(d.src_mac, Some(MAC_A));
+    }
+
+    #[test]
+    fn nested_tunnels_keep_every_layer() {
+        // GTP-U inside GRE inside VLAN Ethernet.
+        let user = syn4([100, 64, 0, 9], [203, 0, 113, 10]);
+        let gtp = ipv4([192, 0, 2, 30], [192, 0, 2, 31], 17, &udp(2152, 2152, &gtpu(5, false, &user)));
+        let f = ethernet(MAC_A, MAC_B, &[(0x8100, 9)], ETH_IPV4, &ipv4([192, 0, 2, 1], [192, 0, 2, 2], 47, &gre(0x0800, Some(1), None, &gtp)));
+        let d = run(linktype::ETHERNET, &f).unwrap();
+        let kinds: Vec<TunnelKind> = d.tunnels().map(|t| t.kind).collect();
+        assert_eq!(kinds, [TunnelKind::Gre, TunnelKind::GtpU]);
+        assert_eq!(d.src.to_string(), "100.64.0.9");
+        assert_eq!(d.src_mac, None, "MACs of the outer frame are not the subscriber's");
+    }
+
+    #[test]
+    fn invalid_inner_packet_falls_back_to_outer() {
+        let outer = ipv4([192, 0, 2, 1], [192, 0, 2, 2], 17, &udp(5000, 4789, &vxlan(1, &[0xde, 0xad])));
+        let d = run(linktype::RAW, &outer).unwrap();
+        assert_eq!((d.dst.to_string(), d.proto, d.ports), ("192.0.2.2".into(), 17, Some((5000, 4789))));
+        assert!(d.inner_invalid);
+        assert_eq!(d.tunnels().count(), 0);
+    }
+
+    #[test]
+    fn fragments() {
+        let first = ipv4_full([10, 0, 0, 1], [203, 0, 113, 10], 17, &[], Frag { id: 1, offset: 0, more: true }, &udp(1, 2, &[0; 16]));
+        let d = run(linktype::RAW, &first).unwrap();
+        assert_eq!((d.fragment, d.ports), (Fragment::First, Some((1, 2))));
+        let later = ipv4_full([10, 0, 0, 1], [203, 0, 113, 10], 17, &[], Frag { id: 1, offset: 3, more: false }, &[0; 16]);
+        let d = run(linktype::RAW, &later).unwrap();
+        assert_eq!((d.fragment, d.ports, d.dst.to_string()), (Fragment::Later, None, "203.0.113.10".into()));
+    }
+
+    #[test]
+    fn ipv6_extension_headers() {
+        let p = ipv6_full([0xfd; 16], [0x20; 16], &[(0, vec![1, 4, 0, 0, 0, 0]), (43, vec![0, 0, 0, 0, 0, 0]), (60, vec![1, 4, 0, 0, 0, 0])], 17, &udp(7, 8, b"x"));
+        let d = run(linktype::IPV6, &p).unwrap();
+        assert_eq!((d.proto, d.ports), (17, Some((7, 8))));
+    }
+
+    #[test]
+    fn small_snaplen_keeps_what_is_there() {
+        let f = ethernet(MAC_A, MAC_B, &[], ETH_IPV4, &syn4([10, 0, 0, 1], [203, 0, 113, 10]));
+        let d = run(linktype::ETHERNET, &f[..14 + 20 + 4]).unwrap();
+        assert_eq!((d.ports, d.transport_truncated), (Some((1234, 443)), true));
+        let d = run(linktype::ETHERNET, &f[..14 + 20]).unwrap();
+        assert_eq!((d.dst.to_string(), d.ports), ("203.0.113.10".into(), None));
+        assert_eq!(run(linktype::ETHERNET, &f[..14 + 19]).unwrap_err(), DecodeIssue::Ipv4Truncated);
+        assert_eq!(run(linktype::ETHERNET, &f[..13]).unwrap_err(), DecodeIssue::LinkTruncated);
+    }
+
+    #[test]
+    fn not_ip_and_bad_versions() {
+        let arp = ethernet(MAC_A, [0xff; 6], &[], ETH_ARP, &[0; 28]);
+        assert_eq!(run(linktype::ETHERNET, &arp).unwrap_err(), DecodeIssue::NotIp);
+        assert_eq!(run(linktype::RAW, &[0x50; 40]).unwrap_err(), DecodeIssue::UnknownIpVersion);
+        assert_eq!(run(9999, &[0; 40]).unwrap_err(), DecodeIssue::UnsupportedLinktype);
+        let mut bad_ihl = syn4([1, 1, 1, 1], [2, 2, 2, 2]);
+        bad_ihl[0] = 0x43;
+        assert_eq!(run(linktype::RAW, &bad_ihl).unwrap_err(), DecodeIssue::Ipv4Invalid);
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded() {
+        let mut p = syn4([10, 0, 0, 1], [203, 0, 113, 10]);
+        for _ in 0..64 {
+            p = ipv4([192, 0, 2, 1], [192, 0, 2, 2], 4, &p);
+        }
+        let d = run(linktype::RAW, &p).unwrap();
+        assert!(d.inner_invalid);
+        assert_eq!(d.tunnels().count(), MAX_TUNNELS);
+        // 64 VLAN tags: parsed, first 8 kept.
+        let tags: Vec<(u16, u16)> = (0..64).map(|i| (0x8100, i)).collect();
+        let f = ethernet(MAC_A, MAC_B, &tags, ETH_IPV4, &syn4([10, 0, 0, 1], [203, 0, 113, 10]));
+        let d = run(linktype::ETHERNET, &f).unwrap();
+        assert_eq!(d.vlans().len(), MAX_VLANS);
+        assert_eq!(d.dst.to_string(), "203.0.113.10");
+    }
+
+    /// Every prefix of every encapsulation, and byte flips, decode without panicking.
+    #[test]
+    fn every_truncation_and_corruption_is_handled() {
+        let user = syn4([10, 0, 0, 1], [203, 0, 113, 10]);
+        let eth_inner = ethernet(MAC_A, MAC_B, &[(0x8100, 5)], ETH_IPV4, &user);
+        let frames = vec![
+            ethernet(MAC_A, MAC_B, &[], 0x8847, &mpls(&[1, 2], &user)),
+            ethernet(MAC_A, MAC_B, &[], 0x8864, &pppoe(1, 0x21, &user)),
+            ethernet(MAC_A, MAC_B, &[], ETH_IPV4, &ipv4([1, 1, 1, 1], [2, 2, 2, 2], 47, &gre(0x88be, None, Some(1), &erspan2(1, 0, &eth_inner)))),
+            ethernet(MAC_A, MAC_B, &[], ETH_IPV4, &ipv4([1, 1, 1, 1], [2, 2, 2, 2], 47, &gre(0x22eb, None, Some(1), &erspan3(1, true, &eth_inner)))),
+            ethernet(MAC_A, MAC_B, &[], ETH_IPV4, &ipv4([1, 1, 1, 1], [2, 2, 2, 2], 17, &udp(1, 6081, &geneve(1, 0x6558, &[0; 8], &eth_inner)))),
+            ethernet(MAC_A, MAC_B, &[], ETH_IPV4, &ipv4([1, 1, 1, 1], [2, 2, 2, 2], 17, &udp(2152, 2152, &gtpu(1, true, &user)))),
+            ethernet(MAC_A, MAC_B, &[], ETH_IPV6, &ipv6_full([1; 16], [2; 16], &[(0, vec![0; 6])], 4, &user)),
+        ];
+        let mut d = Decoded::default();
+        for f in &frames {
+            assert!(decode(linktype::ETHERNET, f, &mut d).is_ok());
+            assert_eq!(d.dst.to_string(), "203.0.113.10", "{f:02x?}");
+            for n in 0..f.len() {
+                let _ = decode(linktype::ETHERNET, &f[..n], &mut d);
+            }
+            for i in 0..f.len() {
+                let mut g = f.clone();
+                for v in [0x00, 0xff, 0x45, 0x60, 0x81] {
+                    g[i] = v;
+                    let _ = decode(linktype::ETHERNET, &g, &mut d);
+                }
+            }
+        }
+        for lt in [0, 1, 12, 14, 101, 108, 113, 228, 229, 276] {
+            for n in 0..64 {
+                let _ = decode(lt, &vec![0x45; n], &mut d);
+                let _ = decode(lt, &vec![0x60; n], &mut d);
+            }
+        }
+    }
 }
