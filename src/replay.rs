@@ -14,6 +14,7 @@ use crate::detect::{DetectConfig, PacketInfo, Worker, WorkerStats};
 use crate::intel::Snapshot;
 use crate::progress::ProgressLine;
 use crate::summary::{ReadStats, RunSummary, stats_event};
+use crate::time::Timestamp;
 use crossbeam_channel::{Sender, bounded};
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -84,6 +85,8 @@ impl PacketSink for Inline {
 struct WorkBatch {
     items: Vec<(PacketInfo, Decoded)>,
     upto: u64,
+    /// Latest packet time read so far (all workers end the run with the same clock).
+    clock: Timestamp,
 }
 
 /// Hands packets to N worker threads by flow hash.
@@ -91,6 +94,7 @@ struct Dispatch {
     senders: Vec<Sender<WorkBatch>>,
     pending: Vec<Vec<(PacketInfo, Decoded)>>,
     next_seq: u64,
+    clock: Timestamp,
 }
 
 impl PacketSink for Dispatch {
@@ -98,10 +102,13 @@ impl PacketSink for Dispatch {
     fn packet(&mut self, info: PacketInfo, d: &Decoded) -> bool {
         let w = (FlowKey::of(d).0.stable_hash() % self.senders.len() as u64) as usize;
         self.next_seq = info.seq + 1;
+        if info.ts > self.clock {
+            self.clock = info.ts;
+        }
         self.pending[w].push((info, *d));
         if self.pending[w].len() >= BATCH {
             let items = std::mem::replace(&mut self.pending[w], Vec::with_capacity(BATCH));
-            return self.senders[w].send(WorkBatch { items, upto: self.next_seq }).is_ok();
+            return self.senders[w].send(WorkBatch { items, upto: self.next_seq, clock: self.clock }).is_ok();
         }
         true
     }
@@ -112,7 +119,7 @@ impl PacketSink for Dispatch {
         }
         for (w, tx) in self.senders.iter().enumerate() {
             let items = std::mem::replace(&mut self.pending[w], Vec::with_capacity(BATCH));
-            if tx.send(WorkBatch { items, upto }).is_err() {
+            if tx.send(WorkBatch { items, upto, clock: self.clock }).is_err() {
                 return false;
             }
         }
@@ -236,7 +243,7 @@ pub fn run(cfg: ReplayConfig, snapshot: Snapshot, out: Box<dyn Write + Send>) ->
     if workers == 1 {
         let mut sink = Inline { worker: Worker::new(detect, snapshot, ifaces.clone()), records: Vec::new(), out: out_tx.clone() };
         read_inputs(&cfg.inputs, &progress, &ifaces, &counter, &mut read, &mut sink);
-        sink.worker.finish(END_SEQ, &mut sink.records);
+        sink.worker.finish(END_SEQ, read.last_ts.unwrap_or_default(), &mut sink.records);
         let records = std::mem::take(&mut sink.records);
         let _ = out_tx.send(OutputMsg::Batch { worker: 0, upto: u64::MAX, records });
         work = sink.worker.stats();
@@ -252,7 +259,9 @@ pub fn run(cfg: ReplayConfig, snapshot: Snapshot, out: Box<dyn Write + Send>) ->
                 .name(format!("worker-{id}"))
                 .spawn(move || {
                     let mut records = Vec::new();
+                    let mut clock = Timestamp::default();
                     for batch in rx.iter() {
+                        clock = clock.max(batch.clock);
                         worker.begin_batch();
                         for (info, d) in &batch.items {
                             worker.process(info, d, &mut records);
@@ -261,14 +270,14 @@ pub fn run(cfg: ReplayConfig, snapshot: Snapshot, out: Box<dyn Write + Send>) ->
                             break;
                         }
                     }
-                    worker.finish(END_SEQ, &mut records);
+                    worker.finish(END_SEQ, clock, &mut records);
                     let _ = out.send(OutputMsg::Batch { worker: id, upto: u64::MAX, records });
                     worker.stats()
                 })
                 .map_err(|e| ReplayError::Internal(format!("cannot start worker thread: {e}")))?;
             handles.push(handle);
         }
-        let mut sink = Dispatch { senders, pending: vec![Vec::with_capacity(BATCH); workers], next_seq: 0 };
+        let mut sink = Dispatch { senders, pending: vec![Vec::with_capacity(BATCH); workers], next_seq: 0, clock: Timestamp::default() };
         read_inputs(&cfg.inputs, &progress, &ifaces, &counter, &mut read, &mut sink);
         drop(sink);
         for h in handles {

@@ -151,7 +151,6 @@ pub struct FlowTable<M> {
     wheel: BTreeMap<i64, Vec<FlowKey>>,
     capacity: usize,
     timeouts: Timeouts,
-    clock: Timestamp,
     pub created: u64,
     pub timed_out: u64,
     pub evicted: u64,
@@ -171,7 +170,6 @@ impl<M> FlowTable<M> {
             wheel: BTreeMap::new(),
             capacity: capacity.max(1),
             timeouts,
-            clock: Timestamp::default(),
             created: 0,
             timed_out: 0,
             evicted: 0,
@@ -186,12 +184,11 @@ impl<M> FlowTable<M> {
         self.flows.is_empty()
     }
 
-    /// Moves packet time forward and ends every flow idle past its timeout.
+    /// Ends every flow idle past its timeout at packet time `now`. Time is the packet's own,
+    /// not a running maximum: when inputs go back in time (several files, reordered captures),
+    /// flows are never ended early.
     pub fn advance(&mut self, now: Timestamp, mut ended: impl FnMut(FlowKey, Flow<M>, EndReason)) {
-        if now > self.clock {
-            self.clock = now;
-        }
-        let now_s = self.clock.secs();
+        let now_s = now.secs();
         while let Some(entry) = self.wheel.first_entry() {
             if *entry.key() > now_s {
                 break;
@@ -222,7 +219,7 @@ impl<M> FlowTable<M> {
         // A flow idle past its timeout that has not been swept yet ends here.
         if let Some(old) = self.flows.get(&key) {
             let due = old.last.secs().saturating_add(self.timeouts.of(key.proto, old) as i64);
-            if due < ts.secs() {
+            if due <= ts.secs() {
                 if let Some(old) = self.flows.remove(&key) {
                     self.timed_out += 1;
                     ended(key, old, EndReason::Timeout);
@@ -273,13 +270,21 @@ impl<M> FlowTable<M> {
         false
     }
 
-    /// Ends every flow (end of input).
-    pub fn drain(&mut self, mut ended: impl FnMut(FlowKey, Flow<M>, EndReason)) {
+    /// Ends every flow (end of input). `clock` is the latest packet time of the whole input:
+    /// flows idle past their timeout by then are reported as timed out, the rest as ended by
+    /// shutdown — the same labels whichever worker held them.
+    pub fn drain(&mut self, clock: Timestamp, mut ended: impl FnMut(FlowKey, Flow<M>, EndReason)) {
         self.wheel.clear();
         let mut all: Vec<(FlowKey, Flow<M>)> = self.flows.drain().collect();
         all.sort_by_key(|(_, f)| (f.start, f.id));
         for (k, f) in all {
-            ended(k, f, EndReason::Shutdown);
+            let due = f.last.secs().saturating_add(self.timeouts.of(k.proto, &f) as i64);
+            if due <= clock.secs() {
+                self.timed_out += 1;
+                ended(k, f, EndReason::Timeout);
+            } else {
+                ended(k, f, EndReason::Shutdown);
+            }
         }
     }
 }

@@ -178,10 +178,11 @@ impl Worker {
         }
     }
 
-    /// Ends every flow (end of input); `seq` orders the records after all packets.
-    pub fn finish(&mut self, seq: u64, out: &mut Vec<Sequenced>) {
+    /// Ends every flow (end of input); `seq` orders the records after all packets, `clock` is
+    /// the latest packet time of the whole input.
+    pub fn finish(&mut self, seq: u64, clock: Timestamp, out: &mut Vec<Sequenced>) {
         let Worker { table, stats, .. } = self;
-        table.drain(|_k, f, r| end_flow(out, stats, seq, f, r));
+        table.drain(clock, |_k, f, r| end_flow(out, stats, seq, f, r));
     }
 }
 
