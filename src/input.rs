@@ -54,7 +54,10 @@ pub fn open(path: &str, progress: &Progress) -> io::Result<(Box<dyn Read + Send>
     } else {
         Box::new(File::open(path)?)
     };
-    let counted = Counting { inner: raw, progress: progress.clone() };
+    let counted = Counting {
+        inner: raw,
+        progress: progress.clone(),
+    };
     let mut buffered = BufReader::with_capacity(1 << 20, counted);
     let compression = Compression::sniff(buffered.fill_buf()?);
     let reader: Box<dyn Read + Send> = match compression {

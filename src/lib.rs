@@ -4,15 +4,15 @@
 //! → [`detect`] (flows, indicator matching, victims) → [`alert`] (events and output), with the
 //! indicators in [`intel`].
 
+pub mod alert;
 pub mod capture;
+pub mod cli;
 pub mod decode;
-pub mod time;
+pub mod detect;
 pub mod input;
 pub mod intel;
-pub mod alert;
-pub mod detect;
 pub mod progress;
 pub mod replay;
 pub mod summary;
-pub mod cli;
 pub mod synth;
+pub mod time;

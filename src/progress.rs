@@ -27,7 +27,13 @@ impl ProgressLine {
                     let pkts = packets.load(Ordering::Relaxed);
                     let rate = pkts as f64 / start.elapsed().as_secs_f64().max(1e-3);
                     let line = if total > 0 {
-                        format!("\r{:>5.1}% {:>8.1} / {:.1} MB  {:>10.0} packets/s ", 100.0 * done as f64 / total as f64, done as f64 / 1e6, total as f64 / 1e6, rate)
+                        format!(
+                            "\r{:>5.1}% {:>8.1} / {:.1} MB  {:>10.0} packets/s ",
+                            100.0 * done as f64 / total as f64,
+                            done as f64 / 1e6,
+                            total as f64 / 1e6,
+                            rate
+                        )
                     } else {
                         format!("\r{:>8.1} MB  {:>10.0} packets/s ", done as f64 / 1e6, rate)
                     };

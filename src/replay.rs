@@ -78,7 +78,13 @@ impl PacketSink for Inline {
     fn tick(&mut self, upto: u64, _force: bool) -> bool {
         self.worker.begin_batch();
         let records = std::mem::take(&mut self.records);
-        self.out.send(OutputMsg::Batch { worker: 0, upto, records }).is_ok()
+        self.out
+            .send(OutputMsg::Batch {
+                worker: 0,
+                upto,
+                records,
+            })
+            .is_ok()
     }
 }
 
@@ -108,7 +114,13 @@ impl PacketSink for Dispatch {
         self.pending[w].push((info, *d));
         if self.pending[w].len() >= BATCH {
             let items = std::mem::replace(&mut self.pending[w], Vec::with_capacity(BATCH));
-            return self.senders[w].send(WorkBatch { items, upto: self.next_seq, clock: self.clock }).is_ok();
+            return self.senders[w]
+                .send(WorkBatch {
+                    items,
+                    upto: self.next_seq,
+                    clock: self.clock,
+                })
+                .is_ok();
         }
         true
     }
@@ -119,7 +131,14 @@ impl PacketSink for Dispatch {
         }
         for (w, tx) in self.senders.iter().enumerate() {
             let items = std::mem::replace(&mut self.pending[w], Vec::with_capacity(BATCH));
-            if tx.send(WorkBatch { items, upto, clock: self.clock }).is_err() {
+            if tx
+                .send(WorkBatch {
+                    items,
+                    upto,
+                    clock: self.clock,
+                })
+                .is_err()
+            {
                 return false;
             }
         }
@@ -131,11 +150,22 @@ fn basename(path: &str) -> String {
     if path == "-" {
         return "stdin".into();
     }
-    std::path::Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or(path).to_string()
+    std::path::Path::new(path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(path)
+        .to_string()
 }
 
 /// Reads every input in order, decodes, and feeds the sink.
-fn read_inputs(inputs: &[String], progress: &Progress, ifaces: &Interfaces, counter: &AtomicU64, stats: &mut ReadStats, sink: &mut dyn PacketSink) {
+fn read_inputs(
+    inputs: &[String],
+    progress: &Progress,
+    ifaces: &Interfaces,
+    counter: &AtomicU64,
+    stats: &mut ReadStats,
+    sink: &mut dyn PacketSink,
+) {
     let mut seq: u64 = 0;
     let mut decoded = Decoded::default();
     'files: for path in inputs {
@@ -149,7 +179,16 @@ fn read_inputs(inputs: &[String], progress: &Progress, ifaces: &Interfaces, coun
                 continue;
             }
         };
-        tracing::info!("reading {} ({:?}{})", file.name(), file.format(), if file.compressed() { ", compressed" } else { "" });
+        tracing::info!(
+            "reading {} ({:?}{})",
+            file.name(),
+            file.format(),
+            if file.compressed() {
+                ", compressed"
+            } else {
+                ""
+            }
+        );
         let base = basename(path);
         let mut iface_ids: Vec<Option<u16>> = Vec::new();
         let mut in_file = 0u64;
@@ -161,7 +200,9 @@ fn read_inputs(inputs: &[String], progress: &Progress, ifaces: &Interfaces, coun
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    tracing::warn!("{e}: the rest of this file is skipped; {in_file} packets before it were processed");
+                    tracing::warn!(
+                        "{e}: the rest of this file is skipped; {in_file} packets before it were processed"
+                    );
                     stats.files_cut_short += 1;
                     stats.errors.push(e);
                     break;
@@ -186,7 +227,12 @@ fn read_inputs(inputs: &[String], progress: &Progress, ifaces: &Interfaces, coun
                     id
                 }
             };
-            let info = PacketInfo { seq, ts, iface, orig_len };
+            let info = PacketInfo {
+                seq,
+                ts,
+                iface,
+                orig_len,
+            };
             seq += 1;
             in_file += 1;
             stats.packets += 1;
@@ -218,7 +264,11 @@ fn read_inputs(inputs: &[String], progress: &Progress, ifaces: &Interfaces, coun
 }
 
 /// Runs a replay to the end and returns its summary. Alerts go to `out`.
-pub fn run(cfg: ReplayConfig, snapshot: Snapshot, out: Box<dyn Write + Send>) -> Result<RunSummary, ReplayError> {
+pub fn run(
+    cfg: ReplayConfig,
+    snapshot: Snapshot,
+    out: Box<dyn Write + Send>,
+) -> Result<RunSummary, ReplayError> {
     let workers = cfg.workers.max(1);
     let indicators = snapshot.load().len();
     let ifaces = Interfaces::default();
@@ -226,7 +276,11 @@ pub fn run(cfg: ReplayConfig, snapshot: Snapshot, out: Box<dyn Write + Send>) ->
     detect.max_flows = (detect.max_flows / workers).max(1024);
     let detect = Arc::new(detect);
     let (out_tx, out_rx) = bounded::<OutputMsg>(1024);
-    let out_cfg = OutputConfig { workers, dedup_window: cfg.detect.dedup_window, dedup_capacity: cfg.dedup_capacity };
+    let out_cfg = OutputConfig {
+        workers,
+        dedup_window: cfg.detect.dedup_window,
+        dedup_capacity: cfg.dedup_capacity,
+    };
     let output = std::thread::Builder::new()
         .name("output".into())
         .spawn(move || output::run(out_rx, out, out_cfg))
@@ -234,18 +288,41 @@ pub fn run(cfg: ReplayConfig, snapshot: Snapshot, out: Box<dyn Write + Send>) ->
 
     let progress = Progress::default();
     let counter = Arc::new(AtomicU64::new(0));
-    let total: u64 = cfg.inputs.iter().filter(|p| *p != "-").filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
-    let bar = (cfg.progress && std::io::stderr().is_terminal()).then(|| ProgressLine::start(progress.clone(), counter.clone(), total));
+    let total: u64 = cfg
+        .inputs
+        .iter()
+        .filter(|p| *p != "-")
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = (cfg.progress && std::io::stderr().is_terminal())
+        .then(|| ProgressLine::start(progress.clone(), counter.clone(), total));
     let started = Instant::now();
     let mut read = ReadStats::default();
     let mut work = WorkerStats::default();
 
     if workers == 1 {
-        let mut sink = Inline { worker: Worker::new(detect, snapshot, ifaces.clone()), records: Vec::new(), out: out_tx.clone() };
-        read_inputs(&cfg.inputs, &progress, &ifaces, &counter, &mut read, &mut sink);
-        sink.worker.finish(END_SEQ, read.last_ts.unwrap_or_default(), &mut sink.records);
+        let mut sink = Inline {
+            worker: Worker::new(detect, snapshot, ifaces.clone()),
+            records: Vec::new(),
+            out: out_tx.clone(),
+        };
+        read_inputs(
+            &cfg.inputs,
+            &progress,
+            &ifaces,
+            &counter,
+            &mut read,
+            &mut sink,
+        );
+        sink.worker
+            .finish(END_SEQ, read.last_ts.unwrap_or_default(), &mut sink.records);
         let records = std::mem::take(&mut sink.records);
-        let _ = out_tx.send(OutputMsg::Batch { worker: 0, upto: u64::MAX, records });
+        let _ = out_tx.send(OutputMsg::Batch {
+            worker: 0,
+            upto: u64::MAX,
+            records,
+        });
         work = sink.worker.stats();
     } else {
         let mut senders = Vec::with_capacity(workers);
@@ -266,19 +343,42 @@ pub fn run(cfg: ReplayConfig, snapshot: Snapshot, out: Box<dyn Write + Send>) ->
                         for (info, d) in &batch.items {
                             worker.process(info, d, &mut records);
                         }
-                        if out.send(OutputMsg::Batch { worker: id, upto: batch.upto, records: std::mem::take(&mut records) }).is_err() {
+                        if out
+                            .send(OutputMsg::Batch {
+                                worker: id,
+                                upto: batch.upto,
+                                records: std::mem::take(&mut records),
+                            })
+                            .is_err()
+                        {
                             break;
                         }
                     }
                     worker.finish(END_SEQ, clock, &mut records);
-                    let _ = out.send(OutputMsg::Batch { worker: id, upto: u64::MAX, records });
+                    let _ = out.send(OutputMsg::Batch {
+                        worker: id,
+                        upto: u64::MAX,
+                        records,
+                    });
                     worker.stats()
                 })
                 .map_err(|e| ReplayError::Internal(format!("cannot start worker thread: {e}")))?;
             handles.push(handle);
         }
-        let mut sink = Dispatch { senders, pending: vec![Vec::with_capacity(BATCH); workers], next_seq: 0, clock: Timestamp::default() };
-        read_inputs(&cfg.inputs, &progress, &ifaces, &counter, &mut read, &mut sink);
+        let mut sink = Dispatch {
+            senders,
+            pending: vec![Vec::with_capacity(BATCH); workers],
+            next_seq: 0,
+            clock: Timestamp::default(),
+        };
+        read_inputs(
+            &cfg.inputs,
+            &progress,
+            &ifaces,
+            &counter,
+            &mut read,
+            &mut sink,
+        );
         drop(sink);
         for h in handles {
             match h.join() {
@@ -289,11 +389,20 @@ pub fn run(cfg: ReplayConfig, snapshot: Snapshot, out: Box<dyn Write + Send>) ->
     }
     let elapsed = started.elapsed();
     drop(bar);
-    let _ = out_tx.send(OutputMsg::Finish(Box::new(stats_event(&read, &work, elapsed, indicators, workers))));
+    let _ = out_tx.send(OutputMsg::Finish(Box::new(stats_event(
+        &read, &work, elapsed, indicators, workers,
+    ))));
     drop(out_tx);
     let output: OutputStats = match output.join() {
         Ok(r) => r.map_err(ReplayError::Output)?,
         Err(_) => return Err(ReplayError::Internal("the output thread panicked".into())),
     };
-    Ok(RunSummary { read, work, output, elapsed, indicators, workers })
+    Ok(RunSummary {
+        read,
+        work,
+        output,
+        elapsed,
+        indicators,
+        workers,
+    })
 }

@@ -28,7 +28,11 @@ pub struct ReadStats {
 
 impl ReadStats {
     pub fn decode_errors(&self) -> u64 {
-        DecodeIssue::ALL.iter().filter(|i| **i != DecodeIssue::NotIp).map(|i| self.decode[i.index()]).sum()
+        DecodeIssue::ALL
+            .iter()
+            .filter(|i| **i != DecodeIssue::NotIp)
+            .map(|i| self.decode[i.index()])
+            .sum()
     }
 }
 
@@ -48,8 +52,17 @@ impl RunSummary {
 }
 
 /// The final `stats` event, without the output thread's own counters (it adds them).
-pub fn stats_event(read: &ReadStats, work: &WorkerStats, elapsed: Duration, indicators: usize, workers: usize) -> Value {
-    let decode: serde_json::Map<String, Value> = DecodeIssue::ALL.iter().map(|i| (i.as_str().to_string(), json!(read.decode[i.index()]))).collect();
+pub fn stats_event(
+    read: &ReadStats,
+    work: &WorkerStats,
+    elapsed: Duration,
+    indicators: usize,
+    workers: usize,
+) -> Value {
+    let decode: serde_json::Map<String, Value> = DecodeIssue::ALL
+        .iter()
+        .map(|i| (i.as_str().to_string(), json!(read.decode[i.index()])))
+        .collect();
     let errors: Vec<Value> = read.errors.iter().map(|e| json!({"file": e.file, "offset": e.offset, "kind": e.kind.as_str(), "reason": e.reason})).collect();
     let ts = read.last_ts.unwrap_or_default();
     json!({
@@ -89,12 +102,20 @@ pub fn render(s: &RunSummary) -> String {
         s.workers
     );
     if r.files_unreadable + r.files_cut_short > 0 {
-        let _ = writeln!(t, "  input problems: {} unreadable, {} cut short (truncated or corrupt)", r.files_unreadable, r.files_cut_short);
+        let _ = writeln!(
+            t,
+            "  input problems: {} unreadable, {} cut short (truncated or corrupt)",
+            r.files_unreadable, r.files_cut_short
+        );
         for e in &r.errors {
             let _ = writeln!(t, "    {e}");
         }
     }
-    let issues: Vec<String> = DecodeIssue::ALL.iter().filter(|i| r.decode[i.index()] > 0).map(|i| format!("{} {}", i.as_str(), r.decode[i.index()])).collect();
+    let issues: Vec<String> = DecodeIssue::ALL
+        .iter()
+        .filter(|i| r.decode[i.index()] > 0)
+        .map(|i| format!("{} {}", i.as_str(), r.decode[i.index()]))
+        .collect();
     if !issues.is_empty() {
         let _ = writeln!(t, "  not decoded: {}", issues.join(", "));
     }

@@ -67,7 +67,10 @@ impl fmt::Display for EveTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (y, mo, d, h, mi, s) = civil(self.0.secs);
         let micros = self.0.nanos / 1000;
-        write!(f, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}+0000")
+        write!(
+            f,
+            "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}+0000"
+        )
     }
 }
 
@@ -75,12 +78,17 @@ impl fmt::Display for EveTime {
 fn civil(unix: i64) -> (i64, u32, u32, u32, u32, u32) {
     let days = unix.div_euclid(86_400);
     let rem = unix.rem_euclid(86_400);
-    let (h, mi, s) = ((rem / 3600) as u32, ((rem % 3600) / 60) as u32, (rem % 60) as u32);
+    let (h, mi, s) = (
+        (rem / 3600) as u32,
+        ((rem % 3600) / 60) as u32,
+        (rem % 60) as u32,
+    );
     // Days since 1970-01-01 to a civil date, counting in 400-year eras that start on 0000-03-01.
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let d = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
@@ -108,7 +116,11 @@ pub fn normalize_feed_time(text: &str) -> Option<String> {
     let b = t.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
         let s = t.get(r)?;
-        if s.bytes().all(|c| c.is_ascii_digit()) { s.parse().ok() } else { None }
+        if s.bytes().all(|c| c.is_ascii_digit()) {
+            s.parse().ok()
+        } else {
+            None
+        }
     };
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -131,7 +143,11 @@ pub fn normalize_feed_time(text: &str) -> Option<String> {
     let tail_ok = tail.is_empty()
         || tail == "Z"
         || tail == "+00:00"
-        || (tail.starts_with('.') && tail[1..].trim_end_matches('Z').bytes().all(|c| c.is_ascii_digit()));
+        || (tail.starts_with('.')
+            && tail[1..]
+                .trim_end_matches('Z')
+                .bytes()
+                .all(|c| c.is_ascii_digit()));
     if !tail_ok {
         return None;
     }
@@ -161,16 +177,28 @@ mod tests {
 
     #[test]
     fn feed_times_normalize() {
-        assert_eq!(normalize_feed_time("2026-08-20 07:30:05").as_deref(), Some("2026-08-20T07:30:05Z"));
-        assert_eq!(normalize_feed_time("2026-09-01").as_deref(), Some("2026-09-01T00:00:00Z"));
-        assert_eq!(normalize_feed_time("2026-09-01T10:00:00Z").as_deref(), Some("2026-09-01T10:00:00Z"));
+        assert_eq!(
+            normalize_feed_time("2026-08-20 07:30:05").as_deref(),
+            Some("2026-08-20T07:30:05Z")
+        );
+        assert_eq!(
+            normalize_feed_time("2026-09-01").as_deref(),
+            Some("2026-09-01T00:00:00Z")
+        );
+        assert_eq!(
+            normalize_feed_time("2026-09-01T10:00:00Z").as_deref(),
+            Some("2026-09-01T10:00:00Z")
+        );
         assert_eq!(normalize_feed_time("yesterday"), None);
         assert_eq!(normalize_feed_time("2026-13-01"), None);
     }
 
     #[test]
     fn nanos_carry() {
-        assert_eq!(Timestamp::new(1, 1_500_000_000), Timestamp::new(2, 500_000_000));
+        assert_eq!(
+            Timestamp::new(1, 1_500_000_000),
+            Timestamp::new(2, 500_000_000)
+        );
         assert_eq!(Timestamp::from_nanos(-1), Timestamp::new(-1, 999_999_999));
     }
 }

@@ -6,7 +6,10 @@ use common::*;
 use serde_json::{Value, json};
 
 fn alert_for<'a>(r: &'a Run, victim: &str) -> Vec<&'a Value> {
-    r.alerts().into_iter().filter(|a| a["victim"]["ip"] == victim).collect()
+    r.alerts()
+        .into_iter()
+        .filter(|a| a["victim"]["ip"] == victim)
+        .collect()
 }
 
 #[test]
@@ -15,24 +18,58 @@ fn alert_fields_follow_the_schema() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         r.triples(),
-        vec![t("10.0.0.5", "203.0.113.10", "dest_ip"), t("10.0.0.6", "203.0.113.20", "dest_ip"), t("10.0.0.7", "198.51.100.0/24", "dest_ip")]
+        vec![
+            t("10.0.0.5", "203.0.113.10", "dest_ip"),
+            t("10.0.0.6", "203.0.113.20", "dest_ip"),
+            t("10.0.0.7", "198.51.100.0/24", "dest_ip")
+        ]
     );
     let a = alert_for(&r, "10.0.0.5")[0];
     assert_eq!(a["timestamp"], "2023-11-14T22:13:20.000000+0000");
     assert_eq!(a["event_type"], "alert");
     assert!(a["flow_id"].as_u64().is_some());
     assert_eq!(a["in_iface"], "ethernet.pcap");
-    assert_eq!((a["src_ip"].clone(), a["src_port"].clone(), a["dest_ip"].clone(), a["dest_port"].clone()), (json!("10.0.0.5"), json!(50000), json!("203.0.113.10"), json!(443)));
+    assert_eq!(
+        (
+            a["src_ip"].clone(),
+            a["src_port"].clone(),
+            a["dest_ip"].clone(),
+            a["dest_port"].clone()
+        ),
+        (
+            json!("10.0.0.5"),
+            json!(50000),
+            json!("203.0.113.10"),
+            json!(443)
+        )
+    );
     assert_eq!(a["proto"], "TCP");
     assert!(a.get("vlan").is_none() && a.get("tunnel").is_none());
-    assert_eq!(a["community_id"], c2watch::alert::community_id::community_id("10.0.0.5".parse().unwrap(), "203.0.113.10".parse().unwrap(), 6, Some((50000, 443))));
+    assert_eq!(
+        a["community_id"],
+        c2watch::alert::community_id::community_id(
+            "10.0.0.5".parse().unwrap(),
+            "203.0.113.10".parse().unwrap(),
+            6,
+            Some((50000, 443))
+        )
+    );
     assert_eq!(a["alert"]["action"], "allowed");
     assert_eq!(a["alert"]["signature_id"], 9000001);
     assert_eq!(a["alert"]["category"], "A Network Trojan was detected");
-    assert_eq!(a["alert"]["signature"], "C2 contact: unknown family (c2-ips)");
-    assert_eq!(a["victim"], json!({"ip": "10.0.0.5", "port": 50000, "mac": "02:00:00:00:00:0e", "subscriber": null}));
+    assert_eq!(
+        a["alert"]["signature"],
+        "C2 contact: unknown family (c2-ips)"
+    );
+    assert_eq!(
+        a["victim"],
+        json!({"ip": "10.0.0.5", "port": 50000, "mac": "02:00:00:00:00:0e", "subscriber": null})
+    );
     assert_eq!(a["c2"], json!({"ip": "203.0.113.10", "port": 443}));
-    assert_eq!(a["threat"]["indicator"], json!({"type": "ipv4-addr", "value": "203.0.113.10", "matched_on": "dest_ip"}));
+    assert_eq!(
+        a["threat"]["indicator"],
+        json!({"type": "ipv4-addr", "value": "203.0.113.10", "matched_on": "dest_ip"})
+    );
     assert_eq!(a["threat"]["feed"], json!({"name": "c2-ips"}));
 
     // Feed metadata travels into the alert.
@@ -45,8 +82,18 @@ fn alert_fields_follow_the_schema() {
 
     // ICMP carries type and code; the Spamhaus SBL id becomes the reference.
     let i = alert_for(&r, "10.0.0.7")[0];
-    assert_eq!((i["icmp_type"].clone(), i["icmp_code"].clone(), i["proto"].clone()), (json!(8), json!(0), json!("ICMP")));
-    assert_eq!(i["threat"]["reference"], "https://www.spamhaus.org/sbl/query/SBL000001");
+    assert_eq!(
+        (
+            i["icmp_type"].clone(),
+            i["icmp_code"].clone(),
+            i["proto"].clone()
+        ),
+        (json!(8), json!(0), json!("ICMP"))
+    );
+    assert_eq!(
+        i["threat"]["reference"],
+        "https://www.spamhaus.org/sbl/query/SBL000001"
+    );
     assert_eq!(i["threat"]["indicator"]["type"], "ipv4-net");
 }
 
@@ -55,30 +102,70 @@ fn flow_records_say_whether_the_c2_answered() {
     let r = replay(&["ethernet.pcap", "inbound.pcap"], &[]);
     let flows = r.of_type("flow");
     assert_eq!(flows.len(), 4, "one per matched flow: {}", r.stdout);
-    let tcp = flows.iter().find(|f| f["victim"]["ip"] == "10.0.0.5").expect("flow of the TCP session");
+    let tcp = flows
+        .iter()
+        .find(|f| f["victim"]["ip"] == "10.0.0.5")
+        .expect("flow of the TCP session");
     let f = &tcp["flow"];
-    assert_eq!((f["pkts_toserver"].clone(), f["pkts_toclient"].clone()), (json!(5), json!(3)));
-    assert_eq!((f["state"].clone(), f["answered"].clone(), f["reason"].clone()), (json!("closed"), json!(true), json!("shutdown")));
+    assert_eq!(
+        (f["pkts_toserver"].clone(), f["pkts_toclient"].clone()),
+        (json!(5), json!(3))
+    );
+    assert_eq!(
+        (
+            f["state"].clone(),
+            f["answered"].clone(),
+            f["reason"].clone()
+        ),
+        (json!("closed"), json!(true), json!("shutdown"))
+    );
     assert!(f["bytes_toserver"].as_u64().unwrap_or(0) > 5 * 54);
     assert_eq!(tcp["tcp"]["tcp_flags_tc"], "1b");
     assert_eq!(tcp["flow_id"], alert_for(&r, "10.0.0.5")[0]["flow_id"]);
-    let inbound = flows.iter().find(|f| f["victim"]["ip"] == "10.0.10.1").expect("inbound flow");
-    assert_eq!((inbound["flow"]["answered"].clone(), inbound["flow"]["state"].clone()), (json!(false), json!("closed")));
+    let inbound = flows
+        .iter()
+        .find(|f| f["victim"]["ip"] == "10.0.10.1")
+        .expect("inbound flow");
+    assert_eq!(
+        (
+            inbound["flow"]["answered"].clone(),
+            inbound["flow"]["state"].clone()
+        ),
+        (json!(false), json!("closed"))
+    );
 }
 
 #[test]
 fn port_indicators_match_only_their_port() {
     let r = replay(&["ports.pcap"], &[]);
-    assert_eq!(r.triples(), vec![t("10.0.8.1", "203.0.113.11:4443", "dest_ip"), t("10.0.8.3", "203.0.113.11:4443", "dest_ip")]);
-    assert!(alert_for(&r, "10.0.8.2").is_empty(), "443 is not the listed port");
+    assert_eq!(
+        r.triples(),
+        vec![
+            t("10.0.8.1", "203.0.113.11:4443", "dest_ip"),
+            t("10.0.8.3", "203.0.113.11:4443", "dest_ip")
+        ]
+    );
+    assert!(
+        alert_for(&r, "10.0.8.2").is_empty(),
+        "443 is not the listed port"
+    );
 }
 
 #[test]
 fn cidr_longest_prefix_and_allowlist() {
     let r = replay(&["cidr.pcap"], &[]);
-    assert_eq!(r.triples(), vec![t("10.0.9.1", "198.51.100.0/24", "dest_ip"), t("10.0.9.2", "198.51.100.128/25", "dest_ip")]);
+    assert_eq!(
+        r.triples(),
+        vec![
+            t("10.0.9.1", "198.51.100.0/24", "dest_ip"),
+            t("10.0.9.2", "198.51.100.128/25", "dest_ip")
+        ]
+    );
     // The /24 is listed twice (partner list does not list it; DROP does): one source.
-    assert_eq!(alert_for(&r, "10.0.9.1")[0]["threat"]["feed"]["name"], "drop");
+    assert_eq!(
+        alert_for(&r, "10.0.9.1")[0]["threat"]["feed"]["name"],
+        "drop"
+    );
     // Without the allowlist the sinkhole host alerts.
     let feeds = fixture("feeds");
     let r = c2watch(&["replay", "--intel", &feeds, &fixture("cidr.pcap")]);
@@ -90,7 +177,10 @@ fn inbound_contact_names_the_home_host() {
     let r = replay(&["inbound.pcap"], &[]);
     let a = alert_for(&r, "10.0.10.1");
     assert_eq!(a.len(), 1);
-    assert_eq!((a[0]["src_ip"].clone(), a[0]["dest_ip"].clone()), (json!("203.0.113.10"), json!("10.0.10.1")));
+    assert_eq!(
+        (a[0]["src_ip"].clone(), a[0]["dest_ip"].clone()),
+        (json!("203.0.113.10"), json!("10.0.10.1"))
+    );
     assert_eq!(a[0]["threat"]["indicator"]["matched_on"], "src_ip");
     assert_eq!(a[0]["c2"], json!({"ip": "203.0.113.10", "port": 4444}));
     assert_eq!(a[0]["alert"]["signature_id"], 9000002);
@@ -99,22 +189,65 @@ fn inbound_contact_names_the_home_host() {
 #[test]
 fn dedup_one_alert_per_victim_and_indicator_per_window() {
     let r = replay(&["dedup.pcap"], &[]);
-    let times = |v: &str| alert_for(&r, v).iter().map(|a| s(&a["timestamp"])).collect::<Vec<_>>();
-    assert_eq!(times("10.0.11.1"), ["2023-11-14T22:13:20.000000+0000", "2023-11-15T00:13:20.000000+0000"]);
-    assert_eq!(times("10.0.11.2").len(), 1, "another victim alerts on its own");
+    let times = |v: &str| {
+        alert_for(&r, v)
+            .iter()
+            .map(|a| s(&a["timestamp"]))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        times("10.0.11.1"),
+        [
+            "2023-11-14T22:13:20.000000+0000",
+            "2023-11-15T00:13:20.000000+0000"
+        ]
+    );
+    assert_eq!(
+        times("10.0.11.2").len(),
+        1,
+        "another victim alerts on its own"
+    );
     // One long UDP beacon flow re-alerts once per hour of packet time.
-    assert_eq!(times("10.0.11.3"), ["2023-11-14T22:13:25.000000+0000", "2023-11-14T23:13:25.000000+0000", "2023-11-15T00:13:25.000000+0000"]);
+    assert_eq!(
+        times("10.0.11.3"),
+        [
+            "2023-11-14T22:13:25.000000+0000",
+            "2023-11-14T23:13:25.000000+0000",
+            "2023-11-15T00:13:25.000000+0000"
+        ]
+    );
     assert_eq!(r.stats()["alerts"]["suppressed_duplicates"], 3);
 
     let r = replay(&["dedup.pcap"], &["--dedup-window", "100s"]);
-    assert_eq!(alert_for(&r, "10.0.11.1").len(), 4, "0, 120, 300 and 7200 s are 100 s apart");
+    assert_eq!(
+        alert_for(&r, "10.0.11.1").len(),
+        4,
+        "0, 120, 300 and 7200 s are 100 s apart"
+    );
 }
 
 #[test]
 fn same_alerts_for_every_worker_count() {
     let all = [
-        "ethernet.pcap", "vlan.pcap", "mpls.pcap", "pppoe.pcap", "gre.pcap", "erspan.pcap", "vxlan.pcap", "geneve.pcap", "gtpu.pcap", "ipip.pcap", "ipv6.pcap", "ports.pcap",
-        "cidr.pcap", "inbound.pcap", "dedup.pcap", "fragments.pcap", "snaplen.pcap", "multi.pcapng", "demo.pcap",
+        "ethernet.pcap",
+        "vlan.pcap",
+        "mpls.pcap",
+        "pppoe.pcap",
+        "gre.pcap",
+        "erspan.pcap",
+        "vxlan.pcap",
+        "geneve.pcap",
+        "gtpu.pcap",
+        "ipip.pcap",
+        "ipv6.pcap",
+        "ports.pcap",
+        "cidr.pcap",
+        "inbound.pcap",
+        "dedup.pcap",
+        "fragments.pcap",
+        "snaplen.pcap",
+        "multi.pcapng",
+        "demo.pcap",
     ];
     let lines = |r: &Run, kind: &str| {
         let mut v: Vec<String> = r.of_type(kind).iter().map(|e| e.to_string()).collect();
@@ -136,7 +269,13 @@ fn same_alerts_for_every_worker_count() {
 
 #[test]
 fn replay_is_deterministic() {
-    let strip = |r: &Run| r.events.iter().filter(|e| e["event_type"] != "stats").map(|e| e.to_string()).collect::<Vec<_>>();
+    let strip = |r: &Run| {
+        r.events
+            .iter()
+            .filter(|e| e["event_type"] != "stats")
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+    };
     let a = replay(&["demo.pcap", "dedup.pcap"], &[]);
     let b = replay(&["demo.pcap", "dedup.pcap"], &[]);
     assert_eq!(strip(&a), strip(&b));
@@ -152,7 +291,14 @@ fn home_net_decides_when_both_sides_are_listed() {
     let r = c2watch(&["replay", "--intel", &feed, &fixture("inbound.pcap")]);
     assert_eq!(r.triples(), vec![t("10.0.10.1", "203.0.113.10", "src_ip")]);
     // Declaring the C2's network as home flips it.
-    let r = c2watch(&["replay", "--intel", &feed, "--home-net", "203.0.113.0/24", &fixture("inbound.pcap")]);
+    let r = c2watch(&[
+        "replay",
+        "--intel",
+        &feed,
+        "--home-net",
+        "203.0.113.0/24",
+        &fixture("inbound.pcap"),
+    ]);
     assert_eq!(r.triples(), vec![t("203.0.113.10", "10.0.10.1", "dest_ip")]);
 }
 
@@ -168,7 +314,10 @@ fn stats_event_and_summary() {
     assert_eq!(st["alerts"]["distinct_victims"], 3);
     assert_eq!(st["flows"]["matched"], 3);
     assert_eq!(st["files"]["read"], 1);
-    assert_eq!(last["timestamp"], "2023-11-14T22:13:25.000000+0000", "stats carry packet time");
+    assert_eq!(
+        last["timestamp"], "2023-11-14T22:13:25.000000+0000",
+        "stats carry packet time"
+    );
     assert!(r.stderr.contains("20 packets"), "{}", r.stderr);
     assert!(r.stderr.contains("3 written"), "{}", r.stderr);
 }
@@ -181,10 +330,20 @@ fn output_file_and_unwritable_output() {
     assert_eq!(r.code, 0);
     assert!(r.stdout.is_empty());
     let text = std::fs::read_to_string(&out).unwrap();
-    assert_eq!(text.lines().filter(|l| l.contains("\"event_type\":\"alert\"")).count(), 3);
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.contains("\"event_type\":\"alert\""))
+            .count(),
+        3
+    );
     let r = replay(&["ethernet.pcap"], &["-o", "/nonexistent-dir/alerts.json"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("cannot create output file /nonexistent-dir/alerts.json"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("cannot create output file /nonexistent-dir/alerts.json"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -192,7 +351,11 @@ fn demo_finds_the_two_infected_subscribers() {
     let r = replay(&["demo.pcap"], &[]);
     assert_eq!(
         r.triples(),
-        vec![t("10.0.0.23", "203.0.113.10", "dest_ip"), t("10.0.0.31", "203.0.113.20", "dest_ip"), t("10.0.0.42", "198.51.100.0/24", "dest_ip")]
+        vec![
+            t("10.0.0.23", "203.0.113.10", "dest_ip"),
+            t("10.0.0.31", "203.0.113.20", "dest_ip"),
+            t("10.0.0.42", "198.51.100.0/24", "dest_ip")
+        ]
     );
     assert!(r.alerts().iter().all(|a| a["vlan"] == json!([120])));
 }

@@ -6,7 +6,11 @@ use common::*;
 use serde_json::{Value, json};
 
 fn only<'a>(run: &'a Run, victim: &str) -> &'a Value {
-    let found: Vec<&Value> = run.alerts().into_iter().filter(|a| a["victim"]["ip"] == victim).collect();
+    let found: Vec<&Value> = run
+        .alerts()
+        .into_iter()
+        .filter(|a| a["victim"]["ip"] == victim)
+        .collect();
     assert_eq!(found.len(), 1, "one alert for {victim}: {}", run.stdout);
     found[0]
 }
@@ -19,7 +23,11 @@ fn vlan_qinq_and_triple_tags() {
     assert_eq!(only(&r, "10.0.1.2")["vlan"], json!([200, 300]));
     assert_eq!(only(&r, "10.0.1.3")["vlan"], json!([400, 500]));
     assert_eq!(only(&r, "10.0.1.4")["vlan"], json!([10, 20, 30]));
-    assert!(r.alerts().iter().all(|a| a["threat"]["indicator"]["value"] == "203.0.113.10"));
+    assert!(
+        r.alerts()
+            .iter()
+            .all(|a| a["threat"]["indicator"]["value"] == "203.0.113.10")
+    );
 }
 
 #[test]
@@ -28,9 +36,16 @@ fn mpls_label_stacks_and_pseudowires() {
     let a = only(&r, "10.0.2.1");
     assert_eq!(a["mpls"], json!([16, 17]));
     assert!(a.get("vlan").is_none());
-    assert_eq!(a["victim"]["mac"], Value::Null, "label-switched frames carry router MACs");
+    assert_eq!(
+        a["victim"]["mac"],
+        Value::Null,
+        "label-switched frames carry router MACs"
+    );
     let b = only(&r, "10.0.2.2");
-    assert_eq!((b["mpls"].clone(), b["vlan"].clone()), (json!([18]), json!([42])));
+    assert_eq!(
+        (b["mpls"].clone(), b["vlan"].clone()),
+        (json!([18]), json!([42]))
+    );
     assert_eq!(b["victim"]["mac"], "02:00:00:00:00:0e");
 }
 
@@ -39,19 +54,29 @@ fn pppoe_sessions_name_the_session() {
     let r = replay(&["pppoe.pcap"], &[]);
     assert_eq!(r.alerts().len(), 2);
     let a = only(&r, "10.0.3.1");
-    assert_eq!(a["tunnel"], json!({"type": "pppoe", "session_id": 0x1234, "depth": 1}));
+    assert_eq!(
+        a["tunnel"],
+        json!({"type": "pppoe", "session_id": 0x1234, "depth": 1})
+    );
     assert_eq!(a["victim"]["mac"], "02:00:00:00:00:0e");
     let b = only(&r, "fd00::31");
     assert_eq!(b["tunnel"]["session_id"], 0x1235);
     assert_eq!(b["threat"]["indicator"]["value"], "2001:db8:bad::1");
-    assert_eq!(r.stats()["decode"]["not_ip"], 1, "the LCP frame is counted, not matched");
+    assert_eq!(
+        r.stats()["decode"]["not_ip"],
+        1,
+        "the LCP frame is counted, not matched"
+    );
 }
 
 #[test]
 fn gre_plain_and_keyed_ethernet() {
     let r = replay(&["gre.pcap"], &[]);
     let a = only(&r, "10.0.4.1");
-    assert_eq!(a["tunnel"], json!({"type": "gre", "src_ip": "192.0.2.1", "dest_ip": "192.0.2.2", "depth": 1}));
+    assert_eq!(
+        a["tunnel"],
+        json!({"type": "gre", "src_ip": "192.0.2.1", "dest_ip": "192.0.2.2", "depth": 1})
+    );
     assert_eq!(a["dest_ip"], "203.0.113.10");
     let b = only(&r, "10.0.4.2");
     assert_eq!(b["tunnel"]["key"], 77);
@@ -61,9 +86,19 @@ fn gre_plain_and_keyed_ethernet() {
 fn erspan_types_one_two_three() {
     let r = replay(&["erspan.pcap"], &[]);
     let a = only(&r, "10.0.5.1");
-    assert_eq!(a["tunnel"], json!({"type": "erspan2", "src_ip": "192.0.2.10", "dest_ip": "192.0.2.11", "session_id": 42, "depth": 1}));
+    assert_eq!(
+        a["tunnel"],
+        json!({"type": "erspan2", "src_ip": "192.0.2.10", "dest_ip": "192.0.2.11", "session_id": 42, "depth": 1})
+    );
     let b = only(&r, "10.0.5.2");
-    assert_eq!((b["tunnel"]["type"].clone(), b["tunnel"]["session_id"].clone(), b["vlan"].clone()), (json!("erspan3"), json!(7), json!([55])));
+    assert_eq!(
+        (
+            b["tunnel"]["type"].clone(),
+            b["tunnel"]["session_id"].clone(),
+            b["vlan"].clone()
+        ),
+        (json!("erspan3"), json!(7), json!([55]))
+    );
     assert_eq!(only(&r, "10.0.5.3")["tunnel"]["type"], "erspan1");
 }
 
@@ -71,20 +106,38 @@ fn erspan_types_one_two_three() {
 fn vxlan_and_geneve_overlays() {
     let r = replay(&["vxlan.pcap", "geneve.pcap"], &[]);
     let a = only(&r, "10.0.6.1");
-    assert_eq!(a["tunnel"], json!({"type": "vxlan", "src_ip": "192.0.2.20", "dest_ip": "192.0.2.21", "vni": 4097, "depth": 1}));
-    assert_eq!(a["victim"]["mac"], "02:42:00:00:00:07", "the VM's MAC from the inner frame");
+    assert_eq!(
+        a["tunnel"],
+        json!({"type": "vxlan", "src_ip": "192.0.2.20", "dest_ip": "192.0.2.21", "vni": 4097, "depth": 1})
+    );
+    assert_eq!(
+        a["victim"]["mac"], "02:42:00:00:00:07",
+        "the VM's MAC from the inner frame"
+    );
     let b = only(&r, "10.0.6.2");
-    assert_eq!((b["tunnel"]["type"].clone(), b["tunnel"]["vni"].clone()), (json!("geneve"), json!(256)));
+    assert_eq!(
+        (b["tunnel"]["type"].clone(), b["tunnel"]["vni"].clone()),
+        (json!("geneve"), json!(256))
+    );
 }
 
 #[test]
 fn gtpu_teid_identifies_the_bearer() {
     let r = replay(&["gtpu.pcap"], &[]);
     let a = only(&r, "100.64.0.1");
-    assert_eq!(a["tunnel"], json!({"type": "gtpu", "src_ip": "192.0.2.30", "dest_ip": "192.0.2.31", "teid": 0x1234, "depth": 1}));
+    assert_eq!(
+        a["tunnel"],
+        json!({"type": "gtpu", "src_ip": "192.0.2.30", "dest_ip": "192.0.2.31", "teid": 0x1234, "depth": 1})
+    );
     assert_eq!(a["victim"]["mac"], Value::Null);
     let b = only(&r, "fd00::71");
-    assert_eq!((b["tunnel"]["teid"].clone(), b["threat"]["indicator"]["value"].clone()), (json!(0xabcd), json!("2001:db8:c2::/48")));
+    assert_eq!(
+        (
+            b["tunnel"]["teid"].clone(),
+            b["threat"]["indicator"]["value"].clone()
+        ),
+        (json!(0xabcd), json!("2001:db8:c2::/48"))
+    );
 }
 
 #[test]
@@ -92,7 +145,10 @@ fn ip_in_ip_and_6in4() {
     let r = replay(&["ipip.pcap"], &[]);
     assert_eq!(only(&r, "10.0.7.1")["tunnel"]["type"], "ipip");
     let b = only(&r, "fd00::72");
-    assert_eq!((b["tunnel"]["src_ip"].clone(), b["dest_ip"].clone()), (json!("192.0.2.40"), json!("2001:db8:bad::1")));
+    assert_eq!(
+        (b["tunnel"]["src_ip"].clone(), b["dest_ip"].clone()),
+        (json!("192.0.2.40"), json!("2001:db8:bad::1"))
+    );
 }
 
 #[test]
@@ -100,10 +156,20 @@ fn ipv6_extension_headers_ports_and_prefixes() {
     let r = replay(&["ipv6.pcap"], &[]);
     assert_eq!(
         r.triples(),
-        vec![t("fd00::1", "2001:db8:bad::1", "dest_ip"), t("fd00::2", "[2001:db8:bad::2]:8443", "dest_ip"), t("fd00::4", "2001:db8:c2::/48", "dest_ip")]
+        vec![
+            t("fd00::1", "2001:db8:bad::1", "dest_ip"),
+            t("fd00::2", "[2001:db8:bad::2]:8443", "dest_ip"),
+            t("fd00::4", "2001:db8:c2::/48", "dest_ip")
+        ]
     );
-    assert_eq!(only(&r, "fd00::2")["threat"]["indicator"]["type"], "ip-port");
-    assert_eq!(only(&r, "fd00::4")["threat"]["indicator"]["type"], "ipv6-net");
+    assert_eq!(
+        only(&r, "fd00::2")["threat"]["indicator"]["type"],
+        "ip-port"
+    );
+    assert_eq!(
+        only(&r, "fd00::4")["threat"]["indicator"]["type"],
+        "ipv6-net"
+    );
 }
 
 #[test]
@@ -111,7 +177,11 @@ fn fragments_first_gives_ports_later_match_by_address() {
     let r = replay(&["fragments.pcap"], &[]);
     assert_eq!(
         r.triples(),
-        vec![t("10.0.12.1", "203.0.113.11:4443", "dest_ip"), t("10.0.12.2", "203.0.113.10", "dest_ip"), t("10.0.12.3", "203.0.113.10", "dest_ip")]
+        vec![
+            t("10.0.12.1", "203.0.113.11:4443", "dest_ip"),
+            t("10.0.12.2", "203.0.113.10", "dest_ip"),
+            t("10.0.12.3", "203.0.113.10", "dest_ip")
+        ]
     );
     assert!(r.stats()["later_fragments"].as_u64().unwrap_or(0) >= 2);
 }
@@ -119,7 +189,13 @@ fn fragments_first_gives_ports_later_match_by_address() {
 #[test]
 fn small_snaplen_still_matches() {
     let r = replay(&["snaplen.pcap"], &[]);
-    assert_eq!(r.triples(), vec![t("10.0.13.1", "203.0.113.11:4443", "dest_ip"), t("10.0.13.2", "203.0.113.10", "dest_ip")]);
+    assert_eq!(
+        r.triples(),
+        vec![
+            t("10.0.13.1", "203.0.113.11:4443", "dest_ip"),
+            t("10.0.13.2", "203.0.113.10", "dest_ip")
+        ]
+    );
     assert_eq!(r.stats()["transport_truncated"], 2);
 }
 
@@ -133,7 +209,11 @@ fn every_link_type() {
         ("ipv4-linktype.pcap", "10.0.14.5", Value::Null),
     ] {
         let r = replay(&[file], &[]);
-        assert_eq!(r.triples(), vec![t(victim, "203.0.113.10", "dest_ip")], "{file}");
+        assert_eq!(
+            r.triples(),
+            vec![t(victim, "203.0.113.10", "dest_ip")],
+            "{file}"
+        );
         assert_eq!(only(&r, victim)["victim"]["mac"], mac, "{file}");
         assert_eq!(only(&r, victim)["in_iface"], file);
     }

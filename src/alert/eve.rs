@@ -26,7 +26,10 @@ pub fn proto_name(proto: u8) -> String {
 }
 
 pub fn mac(m: [u8; 6]) -> String {
-    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
 }
 
 fn tunnel_layer(t: &TunnelLayer) -> Map<String, Value> {
@@ -49,7 +52,14 @@ fn tunnel(c: &Contact) -> Option<Value> {
     let mut m = tunnel_layer(inner);
     m.insert("depth".into(), json!(layers.len()));
     if !rest.is_empty() {
-        m.insert("outer".into(), Value::Array(rest.iter().map(|t| Value::Object(tunnel_layer(t))).collect()));
+        m.insert(
+            "outer".into(),
+            Value::Array(
+                rest.iter()
+                    .map(|t| Value::Object(tunnel_layer(t)))
+                    .collect(),
+            ),
+        );
     }
     Some(Value::Object(m))
 }
@@ -127,8 +137,15 @@ fn envelope(c: &Contact, timestamp: String, event_type: &str) -> Map<String, Val
         _ => None,
     };
     // ICMP one-way types hash in packet direction: use the first packet's own orientation.
-    let (cs, cd) = if matches!(c.proto, 1 | 58) { (c.first.src, c.first.dst) } else { (c.initiator.ip, c.responder.ip) };
-    m.insert("community_id".into(), json!(community_id(cs, cd, c.proto, ports)));
+    let (cs, cd) = if matches!(c.proto, 1 | 58) {
+        (c.first.src, c.first.dst)
+    } else {
+        (c.initiator.ip, c.responder.ip)
+    };
+    m.insert(
+        "community_id".into(),
+        json!(community_id(cs, cd, c.proto, ports)),
+    );
     if let Some(t) = tunnel(c) {
         m.insert("tunnel".into(), t);
     }
@@ -144,8 +161,16 @@ fn contact_tail(m: &mut Map<String, Value>, c: &Contact) {
 pub fn alert(a: &AlertRecord) -> Value {
     let c = &a.contact;
     let mut m = envelope(c, a.ts.eve().to_string(), "alert");
-    let family = c.indicator.primary().and_then(|p| p.family.clone()).unwrap_or_else(|| "unknown family".into());
-    let feed = c.indicator.primary().map(|p| p.feed.to_string()).unwrap_or_default();
+    let family = c
+        .indicator
+        .primary()
+        .and_then(|p| p.family.clone())
+        .unwrap_or_else(|| "unknown family".into());
+    let feed = c
+        .indicator
+        .primary()
+        .map(|p| p.feed.to_string())
+        .unwrap_or_default();
     let (sid, verb) = match c.matched_on {
         super::record::MatchedOn::DestIp => (SID_DEST_IP, "C2 contact"),
         super::record::MatchedOn::SrcIp => (SID_SRC_IP, "Inbound C2 contact"),
@@ -172,7 +197,9 @@ pub fn flow(f: &FlowRecord) -> Value {
     let both = f.pkts[0] > 0 && f.pkts[1] > 0;
     let tcp = c.proto == 6;
     let all = f.tcp_flags[0] | f.tcp_flags[1];
-    let state = if tcp && (all & TCP_RST != 0 || (f.tcp_flags[0] & TCP_FIN != 0 && f.tcp_flags[1] & TCP_FIN != 0)) {
+    let state = if tcp
+        && (all & TCP_RST != 0 || (f.tcp_flags[0] & TCP_FIN != 0 && f.tcp_flags[1] & TCP_FIN != 0))
+    {
         "closed"
     } else if both && (!tcp || f.tcp_flags[1] & (TCP_SYN | TCP_ACK) != 0) {
         "established"
@@ -180,7 +207,8 @@ pub fn flow(f: &FlowRecord) -> Value {
         "new"
     };
     // The responder answered: any packet back, except a TCP responder that only reset.
-    let answered = f.pkts[1] > 0 && (!tcp || f.tcp_flags[1] & TCP_SYN != 0 || f.tcp_flags[1] & TCP_RST == 0);
+    let answered =
+        f.pkts[1] > 0 && (!tcp || f.tcp_flags[1] & TCP_SYN != 0 || f.tcp_flags[1] & TCP_RST == 0);
     m.insert(
         "flow".into(),
         json!({
@@ -197,7 +225,12 @@ pub fn flow(f: &FlowRecord) -> Value {
         t.insert("tcp_flags".into(), json!(flags_hex(all)));
         t.insert("tcp_flags_ts".into(), json!(flags_hex(f.tcp_flags[0])));
         t.insert("tcp_flags_tc".into(), json!(flags_hex(f.tcp_flags[1])));
-        for (bit, name) in [(TCP_SYN, "syn"), (TCP_FIN, "fin"), (TCP_RST, "rst"), (TCP_ACK, "ack")] {
+        for (bit, name) in [
+            (TCP_SYN, "syn"),
+            (TCP_FIN, "fin"),
+            (TCP_RST, "rst"),
+            (TCP_ACK, "ack"),
+        ] {
             if all & bit != 0 {
                 t.insert(name.into(), json!(true));
             }

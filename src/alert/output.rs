@@ -18,7 +18,11 @@ use std::net::IpAddr;
 /// A message to the output thread.
 pub enum OutputMsg {
     /// Records from one worker, and the promise that it will send nothing with `seq < upto`.
-    Batch { worker: usize, upto: u64, records: Vec<Sequenced> },
+    Batch {
+        worker: usize,
+        upto: u64,
+        records: Vec<Sequenced>,
+    },
     /// End of run: the final `stats` event (written last).
     Finish(Box<Value>),
 }
@@ -109,17 +113,30 @@ impl Dedup {
 }
 
 /// Runs until every worker has finished and `Finish` arrived. Write errors end the run.
-pub fn run(rx: Receiver<OutputMsg>, mut out: Box<dyn Write + Send>, cfg: OutputConfig) -> io::Result<OutputStats> {
+pub fn run(
+    rx: Receiver<OutputMsg>,
+    mut out: Box<dyn Write + Send>,
+    cfg: OutputConfig,
+) -> io::Result<OutputStats> {
     let mut heap: BinaryHeap<Pending> = BinaryHeap::new();
     let mut upto = vec![0u64; cfg.workers.max(1)];
     let mut arrival = 0u64;
     let mut stats = OutputStats::default();
     let mut victims: HashSet<(IpAddr, u32)> = HashSet::new();
-    let mut dedup = Dedup { seen: HashMap::new(), window: cfg.dedup_window, capacity: cfg.dedup_capacity.max(1), evictions: 0 };
+    let mut dedup = Dedup {
+        seen: HashMap::new(),
+        window: cfg.dedup_window,
+        capacity: cfg.dedup_capacity.max(1),
+        evictions: 0,
+    };
     let mut finish: Option<Box<Value>> = None;
     for msg in rx.iter() {
         match msg {
-            OutputMsg::Batch { worker, upto: u, records } => {
+            OutputMsg::Batch {
+                worker,
+                upto: u,
+                records,
+            } => {
                 for r in records {
                     arrival += 1;
                     heap.push(Pending(r, arrival));
@@ -161,10 +178,20 @@ pub fn run(rx: Receiver<OutputMsg>, mut out: Box<dyn Write + Send>, cfg: OutputC
     Ok(stats)
 }
 
-fn write_record(out: &mut Box<dyn Write + Send>, r: Sequenced, dedup: &mut Dedup, stats: &mut OutputStats, victims: &mut HashSet<(IpAddr, u32)>) -> io::Result<()> {
+fn write_record(
+    out: &mut Box<dyn Write + Send>,
+    r: Sequenced,
+    dedup: &mut Dedup,
+    stats: &mut OutputStats,
+    victims: &mut HashSet<(IpAddr, u32)>,
+) -> io::Result<()> {
     let value = match &r.record {
         Record::Alert(a) => {
-            if !dedup.admit((a.contact.victim.ip, a.contact.zone), &a.contact.indicator.value, a.ts) {
+            if !dedup.admit(
+                (a.contact.victim.ip, a.contact.zone),
+                &a.contact.indicator.value,
+                a.ts,
+            ) {
                 stats.suppressed += 1;
                 return Ok(());
             }

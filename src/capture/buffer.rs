@@ -17,7 +17,14 @@ const CHUNK: usize = 4 << 20;
 
 impl ChunkBuffer {
     pub fn new(src: Box<dyn Read + Send>) -> ChunkBuffer {
-        ChunkBuffer { src, buf: vec![0; CHUNK], start: 0, end: 0, eof: false, offset: 0 }
+        ChunkBuffer {
+            src,
+            buf: vec![0; CHUNK],
+            start: 0,
+            end: 0,
+            eof: false,
+            offset: 0,
+        }
     }
 
     /// Stream offset of the first unconsumed byte.

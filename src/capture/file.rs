@@ -1,8 +1,8 @@
 //! A capture file being read: format detection and the record loop.
 
 use super::buffer::ChunkBuffer;
-use crate::input::{self, Compression, Progress};
 use super::{CaptureError, CaptureErrorKind, RawPacket, pcap, pcapng};
+use crate::input::{self, Compression, Progress};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileFormat {
@@ -12,7 +12,10 @@ pub enum FileFormat {
 
 enum State {
     Pcap(pcap::PcapHeader),
-    Pcapng { section: pcapng::Section, interfaces: Vec<pcapng::Interface> },
+    Pcapng {
+        section: pcapng::Section,
+        interfaces: Vec<pcapng::Interface>,
+    },
 }
 
 /// A pcap or pcapng stream, read record by record. After an error the file reports end.
@@ -28,24 +31,53 @@ pub struct CaptureFile {
 impl CaptureFile {
     /// Opens `path` (`-` = stdin) and reads its header.
     pub fn open(path: &str, progress: &Progress) -> Result<CaptureFile, CaptureError> {
-        let name = if path == "-" { "stdin".to_string() } else { path.to_string() };
-        let err = |kind, offset, reason: String| CaptureError { file: name.clone(), offset, kind, reason };
-        let (reader, compression) = input::open(path, progress).map_err(|e| err(CaptureErrorKind::Io, 0, format!("cannot open: {e}")))?;
+        let name = if path == "-" {
+            "stdin".to_string()
+        } else {
+            path.to_string()
+        };
+        let err = |kind, offset, reason: String| CaptureError {
+            file: name.clone(),
+            offset,
+            kind,
+            reason,
+        };
+        let (reader, compression) = input::open(path, progress)
+            .map_err(|e| err(CaptureErrorKind::Io, 0, format!("cannot open: {e}")))?;
         let mut buf = ChunkBuffer::new(reader);
-        buf.fill(pcap::HEADER_LEN).map_err(|e| err(CaptureErrorKind::Io, 0, format!("read error: {e}")))?;
+        buf.fill(pcap::HEADER_LEN)
+            .map_err(|e| err(CaptureErrorKind::Io, 0, format!("read error: {e}")))?;
         let head = buf.available();
         let state = if head.len() >= 4 && pcap::read_u32(&head[..4], false) == pcapng::SHB {
-            State::Pcapng { section: pcapng::Section::default(), interfaces: Vec::new() }
+            State::Pcapng {
+                section: pcapng::Section::default(),
+                interfaces: Vec::new(),
+            }
         } else if let Some(h) = pcap::parse_header(head) {
             buf.consume(pcap::HEADER_LEN);
             State::Pcap(h)
         } else if head.is_empty() {
-            return Err(err(CaptureErrorKind::NotACapture, 0, "file is empty".into()));
+            return Err(err(
+                CaptureErrorKind::NotACapture,
+                0,
+                "file is empty".into(),
+            ));
         } else {
-            let what = if head.len() < pcap::HEADER_LEN { "file is shorter than a pcap header" } else { "not a pcap or pcapng file (unknown magic)" };
+            let what = if head.len() < pcap::HEADER_LEN {
+                "file is shorter than a pcap header"
+            } else {
+                "not a pcap or pcapng file (unknown magic)"
+            };
             return Err(err(CaptureErrorKind::NotACapture, 0, what.into()));
         };
-        Ok(CaptureFile { name, buf, state, pending: 0, done: false, compression })
+        Ok(CaptureFile {
+            name,
+            buf,
+            state,
+            pending: 0,
+            done: false,
+            compression,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -83,20 +115,44 @@ impl CaptureFile {
             let step = match &mut self.state {
                 State::Pcap(h) => match pcap::next_record(&mut self.buf, h) {
                     Ok(pcap::Next::End) => Ok(None),
-                    Ok(pcap::Next::Record { ts, orig_len, data_start, data_len }) => {
-                        Ok(Some((ts, 0, h.linktype, orig_len, data_start, data_len, data_start + data_len)))
-                    }
+                    Ok(pcap::Next::Record {
+                        ts,
+                        orig_len,
+                        data_start,
+                        data_len,
+                    }) => Ok(Some((
+                        ts,
+                        0,
+                        h.linktype,
+                        orig_len,
+                        data_start,
+                        data_len,
+                        data_start + data_len,
+                    ))),
                     Err(e) => Err(e),
                 },
-                State::Pcapng { section, interfaces } => match pcapng::next_block(&mut self.buf, section, interfaces) {
+                State::Pcapng {
+                    section,
+                    interfaces,
+                } => match pcapng::next_block(&mut self.buf, section, interfaces) {
                     Ok((pcapng::Block::End, _)) => Ok(None),
                     Ok((pcapng::Block::Other, total)) => {
                         self.buf.consume(total);
                         continue;
                     }
-                    Ok((pcapng::Block::Packet { iface, linktype, ts, orig_len, data_start, data_len }, total)) => {
-                        Ok(Some((ts, iface, linktype, orig_len, data_start, data_len, total)))
-                    }
+                    Ok((
+                        pcapng::Block::Packet {
+                            iface,
+                            linktype,
+                            ts,
+                            orig_len,
+                            data_start,
+                            data_len,
+                        },
+                        total,
+                    )) => Ok(Some((
+                        ts, iface, linktype, orig_len, data_start, data_len, total,
+                    ))),
                     Err(e) => Err(e),
                 },
             };
@@ -108,12 +164,29 @@ impl CaptureFile {
                 Ok(Some((ts, iface, linktype, orig_len, start, len, total))) => {
                     self.pending = total;
                     let data = &self.buf.available()[start..start + len];
-                    Ok(Some(RawPacket { ts, iface, linktype, orig_len, data }))
+                    Ok(Some(RawPacket {
+                        ts,
+                        iface,
+                        linktype,
+                        orig_len,
+                        data,
+                    }))
                 }
                 Err((truncated, reason)) => {
                     self.done = true;
-                    let kind = if truncated { CaptureErrorKind::Truncated } else if reason.starts_with("read error") { CaptureErrorKind::Io } else { CaptureErrorKind::Corrupt };
-                    Err(CaptureError { file: self.name.clone(), offset, kind, reason })
+                    let kind = if truncated {
+                        CaptureErrorKind::Truncated
+                    } else if reason.starts_with("read error") {
+                        CaptureErrorKind::Io
+                    } else {
+                        CaptureErrorKind::Corrupt
+                    };
+                    Err(CaptureError {
+                        file: self.name.clone(),
+                        offset,
+                        kind,
+                        reason,
+                    })
                 }
             };
         }

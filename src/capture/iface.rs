@@ -28,6 +28,9 @@ impl Interfaces {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        names.get(usize::from(id)).cloned().unwrap_or_else(|| Arc::from("unknown"))
+        names
+            .get(usize::from(id))
+            .cloned()
+            .unwrap_or_else(|| Arc::from("unknown"))
     }
 }

@@ -8,9 +8,9 @@ mod iface;
 mod pcap;
 mod pcapng;
 
+pub use crate::input::Progress;
 pub use file::{CaptureFile, FileFormat};
 pub use iface::Interfaces;
-pub use crate::input::Progress;
 
 use crate::time::Timestamp;
 use std::fmt;
@@ -77,7 +77,14 @@ impl CaptureErrorKind {
 
 impl fmt::Display for CaptureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: offset {}: {} ({})", self.file, self.offset, self.reason, self.kind.as_str())
+        write!(
+            f,
+            "{}: offset {}: {} ({})",
+            self.file,
+            self.offset,
+            self.reason,
+            self.kind.as_str()
+        )
     }
 }
 

@@ -34,7 +34,11 @@ pub struct PcapHeader {
 pub fn read_u32(bytes: &[u8], big_endian: bool) -> u32 {
     let mut a = [0u8; 4];
     a.copy_from_slice(&bytes[..4]);
-    if big_endian { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+    if big_endian {
+        u32::from_be_bytes(a)
+    } else {
+        u32::from_le_bytes(a)
+    }
 }
 
 /// Recognises the global header. `None` when the magic is not a pcap magic.
@@ -44,7 +48,11 @@ pub fn parse_header(head: &[u8]) -> Option<PcapHeader> {
     }
     let le = read_u32(&head[field::MAGIC], false);
     let be = read_u32(&head[field::MAGIC], true);
-    let (big_endian, magic) = if le == MAGIC_MICROS || le == MAGIC_NANOS { (false, le) } else { (true, be) };
+    let (big_endian, magic) = if le == MAGIC_MICROS || le == MAGIC_NANOS {
+        (false, le)
+    } else {
+        (true, be)
+    };
     if magic != MAGIC_MICROS && magic != MAGIC_NANOS {
         return None;
     }
@@ -61,7 +69,12 @@ pub const HEADER_LEN: usize = GLOBAL_HEADER_LEN;
 
 /// One record's header, checked. Errors are (kind is truncated?, reason).
 pub enum Next {
-    Record { ts: Timestamp, orig_len: u32, data_start: usize, data_len: usize },
+    Record {
+        ts: Timestamp,
+        orig_len: u32,
+        data_start: usize,
+        data_len: usize,
+    },
     End,
 }
 
@@ -73,7 +86,10 @@ pub fn next_record(buf: &mut ChunkBuffer, h: &PcapHeader) -> Result<Next, (bool,
     }
     if !buf.fill(RECORD_HEADER_LEN).map_err(io_err)? {
         let have = buf.available().len();
-        return Err((true, format!("record header cut short ({have} of {RECORD_HEADER_LEN} bytes)")));
+        return Err((
+            true,
+            format!("record header cut short ({have} of {RECORD_HEADER_LEN} bytes)"),
+        ));
     }
     let hdr = &buf.available()[..RECORD_HEADER_LEN];
     let secs = read_u32(&hdr[field::TS_SEC], h.big_endian);
@@ -81,16 +97,29 @@ pub fn next_record(buf: &mut ChunkBuffer, h: &PcapHeader) -> Result<Next, (bool,
     let incl = read_u32(&hdr[field::INCL_LEN], h.big_endian);
     let orig = read_u32(&hdr[field::ORIG_LEN], h.big_endian);
     if incl > MAX_RECORD {
-        return Err((false, format!("record length {incl} is implausible (snaplen {})", h.snaplen)));
+        return Err((
+            false,
+            format!(
+                "record length {incl} is implausible (snaplen {})",
+                h.snaplen
+            ),
+        ));
     }
-    let nanos = if h.nanos { frac } else { frac.saturating_mul(1000) };
+    let nanos = if h.nanos {
+        frac
+    } else {
+        frac.saturating_mul(1000)
+    };
     if nanos >= 1_000_000_000 {
         return Err((false, format!("timestamp fraction {frac} out of range")));
     }
     let total = RECORD_HEADER_LEN + incl as usize;
     if !buf.fill(total).map_err(io_err)? {
         let have = buf.available().len() - RECORD_HEADER_LEN;
-        return Err((true, format!("record data cut short ({have} of {incl} bytes)")));
+        return Err((
+            true,
+            format!("record data cut short ({have} of {incl} bytes)"),
+        ));
     }
     Ok(Next::Record {
         ts: Timestamp::new(i64::from(secs), nanos),

@@ -49,7 +49,14 @@ pub struct Section {
 
 pub enum Block {
     /// A packet whose bytes sit at `data_start..data_start+data_len` of the buffered block.
-    Packet { iface: u32, linktype: u32, ts: Timestamp, orig_len: u32, data_start: usize, data_len: usize },
+    Packet {
+        iface: u32,
+        linktype: u32,
+        ts: Timestamp,
+        orig_len: u32,
+        data_start: usize,
+        data_len: usize,
+    },
     /// Anything else (header, interface, statistics, unknown): nothing to hand out.
     Other,
     End,
@@ -59,11 +66,19 @@ type Fail = (bool, String);
 
 fn u16_at(b: &[u8], at: usize, be: bool) -> u16 {
     let a = [b[at], b[at + 1]];
-    if be { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) }
+    if be {
+        u16::from_be_bytes(a)
+    } else {
+        u16::from_le_bytes(a)
+    }
 }
 
 /// Reads the next block into the buffer. Returns the block and its total length (to consume).
-pub fn next_block(buf: &mut ChunkBuffer, sec: &mut Section, all_ifaces: &mut Vec<Interface>) -> Result<(Block, usize), Fail> {
+pub fn next_block(
+    buf: &mut ChunkBuffer,
+    sec: &mut Section,
+    all_ifaces: &mut Vec<Interface>,
+) -> Result<(Block, usize), Fail> {
     let io_err = |e: std::io::Error| (false, format!("read error: {e}"));
     if buf.at_end().map_err(io_err)? {
         return Ok((Block::End, 0));
@@ -78,7 +93,12 @@ pub fn next_block(buf: &mut ChunkBuffer, sec: &mut Section, all_ifaces: &mut Vec
         sec.big_endian = match magic {
             BYTE_ORDER_MAGIC => false,
             m if m.swap_bytes() == BYTE_ORDER_MAGIC => true,
-            m => return Err((false, format!("section header has bad byte-order magic {m:#010x}"))),
+            m => {
+                return Err((
+                    false,
+                    format!("section header has bad byte-order magic {m:#010x}"),
+                ));
+            }
         };
         sec.base = all_ifaces.len() as u32;
         sec.interfaces.clear();
@@ -87,16 +107,25 @@ pub fn next_block(buf: &mut ChunkBuffer, sec: &mut Section, all_ifaces: &mut Vec
     let block_type = read_u32(&head[0..4], be);
     let total = read_u32(&head[4..8], be);
     if total < 12 || total % 4 != 0 || total > MAX_RECORD {
-        return Err((false, format!("block type {block_type:#x} has invalid length {total}")));
+        return Err((
+            false,
+            format!("block type {block_type:#x} has invalid length {total}"),
+        ));
     }
     let total = total as usize;
     if !buf.fill(total).map_err(io_err)? {
         let have = buf.available().len();
-        return Err((true, format!("block type {block_type:#x} cut short ({have} of {total} bytes)")));
+        return Err((
+            true,
+            format!("block type {block_type:#x} cut short ({have} of {total} bytes)"),
+        ));
     }
     let b = &buf.available()[..total];
     if read_u32(&b[total - 4..], be) as usize != total {
-        return Err((false, format!("block type {block_type:#x}: trailing length does not match {total}")));
+        return Err((
+            false,
+            format!("block type {block_type:#x}: trailing length does not match {total}"),
+        ));
     }
     let body = &b[8..total - 4];
     let block = match block_type {
@@ -114,12 +143,24 @@ pub fn next_block(buf: &mut ChunkBuffer, sec: &mut Section, all_ifaces: &mut Vec
             };
             for (code, value) in options(&body[8..], be) {
                 match code {
-                    OPT_IF_NAME => iface.name = Some(String::from_utf8_lossy(value).trim_end_matches('\0').to_string()),
-                    OPT_IF_TSRESOL if !value.is_empty() => iface.tsresol = (value[0] & 0x80 != 0, value[0] & 0x7f),
+                    OPT_IF_NAME => {
+                        iface.name = Some(
+                            String::from_utf8_lossy(value)
+                                .trim_end_matches('\0')
+                                .to_string(),
+                        )
+                    }
+                    OPT_IF_TSRESOL if !value.is_empty() => {
+                        iface.tsresol = (value[0] & 0x80 != 0, value[0] & 0x7f)
+                    }
                     OPT_IF_TSOFFSET if value.len() >= 8 => {
                         let mut a = [0u8; 8];
                         a.copy_from_slice(&value[..8]);
-                        iface.tsoffset = if be { i64::from_be_bytes(a) } else { i64::from_le_bytes(a) };
+                        iface.tsoffset = if be {
+                            i64::from_be_bytes(a)
+                        } else {
+                            i64::from_le_bytes(a)
+                        };
                     }
                     _ => {}
                 }
@@ -140,11 +181,17 @@ pub fn next_block(buf: &mut ChunkBuffer, sec: &mut Section, all_ifaces: &mut Vec
                 }
                 (u32::from(u16_at(body, 0, be)), 4, 20)
             };
-            let iface = sec
-                .interfaces
-                .get(id as usize)
-                .ok_or_else(|| (false, format!("packet names interface {id}, but the section defines {}", sec.interfaces.len())))?;
-            let units = (u64::from(read_u32(&body[ts_at..ts_at + 4], be)) << 32) | u64::from(read_u32(&body[ts_at + 4..ts_at + 8], be));
+            let iface = sec.interfaces.get(id as usize).ok_or_else(|| {
+                (
+                    false,
+                    format!(
+                        "packet names interface {id}, but the section defines {}",
+                        sec.interfaces.len()
+                    ),
+                )
+            })?;
+            let units = (u64::from(read_u32(&body[ts_at..ts_at + 4], be)) << 32)
+                | u64::from(read_u32(&body[ts_at + 4..ts_at + 8], be));
             let caplen = read_u32(&body[12..16], be) as usize;
             let orig = read_u32(&body[16..20], be);
             if caplen > body.len() - hdr_len {
@@ -163,14 +210,26 @@ pub fn next_block(buf: &mut ChunkBuffer, sec: &mut Section, all_ifaces: &mut Vec
             if body.len() < 4 {
                 return Err((false, "simple packet block too short".into()));
             }
-            let iface = sec.interfaces.first().ok_or_else(|| (false, "simple packet block without an interface".to_string()))?;
+            let iface = sec.interfaces.first().ok_or_else(|| {
+                (
+                    false,
+                    "simple packet block without an interface".to_string(),
+                )
+            })?;
             let orig = read_u32(&body[0..4], be);
             let mut caplen = (orig as usize).min(body.len() - 4);
             if iface.snaplen > 0 {
                 caplen = caplen.min(iface.snaplen as usize);
             }
             // SPBs carry no timestamp.
-            Block::Packet { iface: sec.base, linktype: iface.linktype, ts: Timestamp::default(), orig_len: orig, data_start: 12, data_len: caplen }
+            Block::Packet {
+                iface: sec.base,
+                linktype: iface.linktype,
+                ts: Timestamp::default(),
+                orig_len: orig,
+                data_start: 12,
+                data_len: caplen,
+            }
         }
         _ => Block::Other,
     };
@@ -201,7 +260,13 @@ mod tests {
 
     #[test]
     fn resolutions() {
-        let mut i = Interface { linktype: 1, snaplen: 0, name: None, tsresol: (false, 6), tsoffset: 0 };
+        let mut i = Interface {
+            linktype: 1,
+            snaplen: 0,
+            name: None,
+            tsresol: (false, 6),
+            tsoffset: 0,
+        };
         assert_eq!(i.timestamp(1_500_000), Timestamp::new(1, 500_000_000));
         i.tsresol = (false, 9);
         assert_eq!(i.timestamp(2_000_000_001), Timestamp::new(2, 1));

@@ -34,8 +34,10 @@ pub struct FlowSection {
 
 impl ConfigFile {
     pub fn load(path: &Path) -> Result<ConfigFile, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-        let mut cfg: ConfigFile = toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        let mut cfg: ConfigFile =
+            toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         for list in [&mut cfg.intel, &mut cfg.allow] {
             for p in list.iter_mut() {
@@ -52,7 +54,9 @@ impl ConfigFile {
 /// Resolves a path from the config against the config's folder, keeping a `FORMAT:` prefix.
 fn relative_to(base: &Path, spec: &str) -> String {
     let (prefix, path) = match spec.split_once(':') {
-        Some((f, rest)) if crate::intel::feed::FeedFormat::from_name(f).is_some() => (format!("{f}:"), rest),
+        Some((f, rest)) if crate::intel::feed::FeedFormat::from_name(f).is_some() => {
+            (format!("{f}:"), rest)
+        }
         _ => (String::new(), spec),
     };
     if path == "-" || Path::new(path).is_absolute() {
@@ -69,7 +73,9 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         Some(i) => (&t[..i], &t[i..]),
         None => (t, "s"),
     };
-    let n: u64 = num.parse().map_err(|_| format!("invalid duration `{s}`: expected e.g. 3600, 90s, 30m, 1h or 1d"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration `{s}`: expected e.g. 3600, 90s, 30m, 1h or 1d"))?;
     let mult = match unit {
         "s" => 1,
         "m" => 60,
@@ -99,7 +105,10 @@ mod tests {
     fn paths_resolve_against_the_config_folder() {
         let base = Path::new("/etc/c2watch");
         assert_eq!(relative_to(base, "feeds/a.txt"), "/etc/c2watch/feeds/a.txt");
-        assert_eq!(relative_to(base, "plain:feeds/a.txt"), "plain:/etc/c2watch/feeds/a.txt");
+        assert_eq!(
+            relative_to(base, "plain:feeds/a.txt"),
+            "plain:/etc/c2watch/feeds/a.txt"
+        );
         assert_eq!(relative_to(base, "/var/x.txt"), "/var/x.txt");
     }
 }

@@ -26,15 +26,23 @@ fn init_logging(verbose: u8, quiet: bool) {
             _ => "trace",
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_env_filter(filter).with_target(false).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
 }
 
 /// Runs the parsed command line; errors are printed here.
 pub fn run(cli: Cli) -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     let result = match &cli.command {
-        Command::Replay(a) => ReplaySettings::resolve(a, cli.quiet).and_then(|s| run_replay(s, cli.quiet)),
+        Command::Replay(a) => {
+            ReplaySettings::resolve(a, cli.quiet).and_then(|s| run_replay(s, cli.quiet))
+        }
         Command::Intel { command } => run_intel(command),
     };
     match result {
@@ -48,7 +56,11 @@ pub fn run(cli: Cli) -> ExitCode {
 
 fn load(s: &IntelSettings) -> Result<intel::Loaded, String> {
     let started = Instant::now();
-    let loaded = intel::load_all(&s.intel, &s.allow, 1).map_err(|e| format!("{e}\n  (fix or remove this feed; a feed that yields no valid indicator is an error)"))?;
+    let loaded = intel::load_all(&s.intel, &s.allow, 1).map_err(|e| {
+        format!(
+            "{e}\n  (fix or remove this feed; a feed that yields no valid indicator is an error)"
+        )
+    })?;
     tracing::info!(
         "loaded {} indicators and {} allowlist entries from {} file(s) in {:.1} ms",
         loaded.set.len(),
@@ -63,16 +75,29 @@ fn run_replay(s: ReplaySettings, quiet: bool) -> Result<ExitCode, String> {
     let loaded = load(&s.intel)?;
     let snapshot = Arc::new(ArcSwap::from_pointee(loaded.set));
     let out: Box<dyn Write + Send> = match &s.output {
-        Some(p) => Box::new(BufWriter::with_capacity(1 << 20, std::fs::File::create(p).map_err(|e| format!("cannot create output file {}: {e}", p.display()))?)),
+        Some(p) => Box::new(BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(p)
+                .map_err(|e| format!("cannot create output file {}: {e}", p.display()))?,
+        )),
         None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
     };
-    let cfg = ReplayConfig { inputs: s.inputs, workers: s.workers, detect: s.detect, dedup_capacity: s.dedup_capacity, progress: s.progress };
+    let cfg = ReplayConfig {
+        inputs: s.inputs,
+        workers: s.workers,
+        detect: s.detect,
+        dedup_capacity: s.dedup_capacity,
+        progress: s.progress,
+    };
     let summary = replay::run(cfg, snapshot, out).map_err(|e| e.to_string())?;
     if !quiet {
         eprint!("{}", crate::summary::render(&summary));
     }
     if summary.read.files_unreadable > 0 {
-        eprintln!("c2watch: error: {} input file(s) could not be read (see above)", summary.read.files_unreadable);
+        eprintln!(
+            "c2watch: error: {} input file(s) could not be read (see above)",
+            summary.read.files_unreadable
+        );
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
@@ -84,7 +109,8 @@ fn run_intel(cmd: &IntelCommand) -> Result<ExitCode, String> {
             let s = IntelSettings::resolve(common)?;
             let loaded = load(&s)?;
             for r in &loaded.reports {
-                let skipped: Vec<String> = r.skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                let skipped: Vec<String> =
+                    r.skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
                 println!(
                     "{} ({}): {} as {}, {} entries{}",
                     r.name,
@@ -92,24 +118,42 @@ fn run_intel(cmd: &IntelCommand) -> Result<ExitCode, String> {
                     r.role.unwrap_or("indicators"),
                     r.format,
                     r.entries,
-                    if skipped.is_empty() { String::new() } else { format!(", skipped: {}", skipped.join(", ")) }
+                    if skipped.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", skipped: {}", skipped.join(", "))
+                    }
                 );
             }
-            println!("ok: {} indicators, {} allowlist entries", loaded.set.len(), loaded.set.allow_len());
+            println!(
+                "ok: {} indicators, {} allowlist entries",
+                loaded.set.len(),
+                loaded.set.allow_len()
+            );
             Ok(ExitCode::SUCCESS)
         }
         IntelCommand::Stats(common) => {
             let s = IntelSettings::resolve(common)?;
             let loaded = load(&s)?;
-            println!("{}", serde_json::to_string_pretty(&stats(&loaded.set)).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&stats(&loaded.set)).unwrap_or_default()
+            );
             Ok(ExitCode::SUCCESS)
         }
         IntelCommand::Lookup { common, value } => {
             let s = IntelSettings::resolve(common)?;
-            let (ip, port) = match (intel::net::parse_ip(value), intel::net::parse_ip_port(value)) {
+            let (ip, port) = match (
+                intel::net::parse_ip(value),
+                intel::net::parse_ip_port(value),
+            ) {
                 (Some(ip), _) => (ip, None),
                 (None, Some((ip, p))) => (ip, Some(p)),
-                _ => return Err(format!("cannot look up `{value}`: give an IP address, ip:port or [v6]:port")),
+                _ => {
+                    return Err(format!(
+                        "cannot look up `{value}`: give an IP address, ip:port or [v6]:port"
+                    ));
+                }
             };
             let loaded = load(&s)?;
             let set = &loaded.set;
@@ -124,7 +168,11 @@ fn run_intel(cmd: &IntelCommand) -> Result<ExitCode, String> {
                 "home_net": s.home_net.contains(ip),
             });
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
-            Ok(if m.is_some() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+            Ok(if m.is_some() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
         }
     }
 }

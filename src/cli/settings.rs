@@ -33,7 +33,11 @@ fn load_config(common: &CommonArgs) -> Result<ConfigFile, String> {
 }
 
 fn pick<T: Clone>(flag: &[T], config: &[T]) -> Vec<T> {
-    if flag.is_empty() { config.to_vec() } else { flag.to_vec() }
+    if flag.is_empty() {
+        config.to_vec()
+    } else {
+        flag.to_vec()
+    }
 }
 
 fn intel_settings(common: &CommonArgs, cfg: &ConfigFile) -> Result<IntelSettings, String> {
@@ -42,8 +46,16 @@ fn intel_settings(common: &CommonArgs, cfg: &ConfigFile) -> Result<IntelSettings
         return Err("no indicators: give --intel <PATH> (a feed file or directory), or `intel = [...]` in the --config file".into());
     }
     let home = pick(&common.home_net, &cfg.home_net);
-    let home_net = if home.is_empty() { HomeNet::default_nets() } else { HomeNet::parse(&home)? };
-    Ok(IntelSettings { intel, allow: pick(&common.allow, &cfg.allow), home_net })
+    let home_net = if home.is_empty() {
+        HomeNet::default_nets()
+    } else {
+        HomeNet::parse(&home)?
+    };
+    Ok(IntelSettings {
+        intel,
+        allow: pick(&common.allow, &cfg.allow),
+        home_net,
+    })
 }
 
 impl IntelSettings {
@@ -64,7 +76,11 @@ impl ReplaySettings {
             (Some(s), _) => parse_duration(s)?,
             (None, Some(toml::Value::Integer(n))) if *n >= 0 => *n as u64,
             (None, Some(toml::Value::String(s))) => parse_duration(s)?,
-            (None, Some(other)) => return Err(format!("config: dedup_window = {other}: expected seconds or a duration such as \"1h\"")),
+            (None, Some(other)) => {
+                return Err(format!(
+                    "config: dedup_window = {other}: expected seconds or a duration such as \"1h\""
+                ));
+            }
             (None, None) => 3600,
         };
         let max_flows = args.max_flows.or(cfg.flow.max_flows).unwrap_or(1 << 20);
@@ -78,8 +94,17 @@ impl ReplaySettings {
             udp: cfg.flow.udp_timeout.unwrap_or(d.udp),
             other: cfg.flow.other_timeout.unwrap_or(d.other),
         };
-        let output = args.output.clone().or_else(|| cfg.output.as_ref().map(PathBuf::from)).filter(|p| p.as_os_str() != "-");
-        let detect = DetectConfig { home_net: intel.home_net.clone(), dedup_window, max_flows, timeouts };
+        let output = args
+            .output
+            .clone()
+            .or_else(|| cfg.output.as_ref().map(PathBuf::from))
+            .filter(|p| p.as_os_str() != "-");
+        let detect = DetectConfig {
+            home_net: intel.home_net.clone(),
+            dedup_window,
+            max_flows,
+            timeouts,
+        };
         Ok(ReplaySettings {
             intel,
             inputs: args.pcaps.clone(),

@@ -29,14 +29,21 @@ impl<T: AsRef<[u8]>> Packet<T> {
                     return Err(Truncated);
                 }
                 // The O flag announces an 8-byte platform-specific subheader.
-                if b[field::TYPE3_FLAGS] & 0x01 != 0 { field::TYPE3_LEN + field::PLATFORM_LEN } else { field::TYPE3_LEN }
+                if b[field::TYPE3_FLAGS] & 0x01 != 0 {
+                    field::TYPE3_LEN + field::PLATFORM_LEN
+                } else {
+                    field::TYPE3_LEN
+                }
             }
             _ => field::TYPE2_LEN,
         };
         if b.len() < len {
             return Err(Truncated);
         }
-        Ok(Packet { buffer, header_len: len })
+        Ok(Packet {
+            buffer,
+            header_len: len,
+        })
     }
 
     #[inline]
@@ -67,7 +74,10 @@ mod tests {
     #[test]
     fn type_two() {
         let p = Packet::new_checked([0x10, 0x64, 0x00, 0x2a, 0, 0, 0, 1]).unwrap();
-        assert_eq!((p.version(), p.vlan(), p.session_id(), p.header_len()), (1, 100, 42, 8));
+        assert_eq!(
+            (p.version(), p.vlan(), p.session_id(), p.header_len()),
+            (1, 100, 42, 8)
+        );
     }
 
     #[test]

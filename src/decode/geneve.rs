@@ -24,7 +24,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if b.len() < len {
             return Err(Truncated);
         }
-        Ok(Packet { buffer, header_len: len })
+        Ok(Packet {
+            buffer,
+            header_len: len,
+        })
     }
 
     #[inline]
@@ -60,7 +63,10 @@ mod tests {
         h[3] = 0x58;
         h[5] = 0x01;
         let p = Packet::new_checked(&h[..]).unwrap();
-        assert_eq!((p.version(), p.protocol(), p.vni(), p.header_len()), (0, 0x6558, 256, 16));
+        assert_eq!(
+            (p.version(), p.protocol(), p.vni(), p.header_len()),
+            (0, 0x6558, 256, 16)
+        );
         assert!(Packet::new_checked(&h[..12]).is_err());
     }
 }

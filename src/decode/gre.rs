@@ -48,7 +48,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if b.len() < len {
             return Err(Truncated);
         }
-        Ok(Packet { buffer, header_len: len })
+        Ok(Packet {
+            buffer,
+            header_len: len,
+        })
     }
 
     #[inline]
@@ -76,7 +79,12 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if self.flags() & FLAG_KEY == 0 {
             return None;
         }
-        let at = field::BASE_LEN + if self.flags() & (FLAG_CHECKSUM | FLAG_ROUTING) != 0 { 4 } else { 0 };
+        let at = field::BASE_LEN
+            + if self.flags() & (FLAG_CHECKSUM | FLAG_ROUTING) != 0 {
+                4
+            } else {
+                0
+            };
         Some(be32(self.buffer.as_ref(), at))
     }
 
@@ -94,16 +102,24 @@ mod tests {
     fn plain_and_keyed() {
         let p = Packet::new_checked([0x00, 0x00, 0x08, 0x00]).unwrap();
         assert_eq!((p.protocol(), p.header_len(), p.key()), (0x0800, 4, None));
-        let p = Packet::new_checked([0xb0, 0x00, 0x65, 0x58, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1]).unwrap();
-        assert_eq!((p.protocol(), p.header_len(), p.key(), p.has_seq()), (PROTO_TEB, 16, Some(7), true));
+        let p = Packet::new_checked([0xb0, 0x00, 0x65, 0x58, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1])
+            .unwrap();
+        assert_eq!(
+            (p.protocol(), p.header_len(), p.key(), p.has_seq()),
+            (PROTO_TEB, 16, Some(7), true)
+        );
         assert!(Packet::new_checked([0x20, 0x00, 0x08, 0x00, 0, 0]).is_err());
     }
 
     #[test]
     fn pptp_enhanced() {
         // Version 1, key present, seq and ack present.
-        let p = Packet::new_checked([0x30, 0x81, 0x88, 0x0b, 0, 4, 0, 9, 0, 0, 0, 1, 0, 0, 0, 2]).unwrap();
-        assert_eq!((p.version(), p.protocol(), p.header_len()), (1, PROTO_PPP, 16));
+        let p = Packet::new_checked([0x30, 0x81, 0x88, 0x0b, 0, 4, 0, 9, 0, 0, 0, 1, 0, 0, 0, 2])
+            .unwrap();
+        assert_eq!(
+            (p.version(), p.protocol(), p.header_len()),
+            (1, PROTO_PPP, 16)
+        );
         assert_eq!(p.key(), Some(0x0004_0009));
     }
 }

@@ -55,7 +55,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if b.len() < len {
             return Err(Truncated);
         }
-        Ok(Packet { buffer, header_len: len })
+        Ok(Packet {
+            buffer,
+            header_len: len,
+        })
     }
 
     #[inline]
@@ -91,13 +94,24 @@ mod tests {
     #[test]
     fn plain_gpdu() {
         let p = Packet::new_checked([0x30, 0xff, 0x00, 0x54, 0x00, 0x00, 0x12, 0x34]).unwrap();
-        assert_eq!((p.version(), p.message_type(), p.length(), p.teid(), p.header_len()), (1, G_PDU, 84, 0x1234, 8));
+        assert_eq!(
+            (
+                p.version(),
+                p.message_type(),
+                p.length(),
+                p.teid(),
+                p.header_len()
+            ),
+            (1, G_PDU, 84, 0x1234, 8)
+        );
     }
 
     #[test]
     fn extension_chain() {
         // E flag, next extension 0x85 (PDU session container), one 4-byte extension, then end.
-        let h = [0x34, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x85, 0x01, 0x10, 0x01, 0x00, 0x45];
+        let h = [
+            0x34, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x85, 0x01, 0x10, 0x01, 0x00, 0x45,
+        ];
         let p = Packet::new_checked(&h[..]).unwrap();
         assert_eq!(p.header_len(), 16);
         assert!(Packet::new_checked(&h[..14]).is_err());

@@ -63,7 +63,16 @@ mod tests {
     #[test]
     fn session_header() {
         let p = Packet::new_checked([0x11, 0x00, 0x12, 0x34, 0x00, 0x2a, 0x00, 0x21]).unwrap();
-        assert_eq!((p.version_type(), p.code(), p.session_id(), p.length(), p.ppp_protocol()), (0x11, 0, 0x1234, 42, PPP_IPV4));
+        assert_eq!(
+            (
+                p.version_type(),
+                p.code(),
+                p.session_id(),
+                p.length(),
+                p.ppp_protocol()
+            ),
+            (0x11, 0, 0x1234, 42, PPP_IPV4)
+        );
         assert!(Packet::new_checked([0x11, 0, 0, 1, 0, 2, 0]).is_err());
     }
 }

@@ -31,13 +31,24 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The EtherType of the payload.
     #[inline]
     pub fn protocol(&self) -> u16 {
-        be16(self.buffer.as_ref(), if self.v2 { field::SLL2_PROTOCOL } else { field::SLL_PROTOCOL })
+        be16(
+            self.buffer.as_ref(),
+            if self.v2 {
+                field::SLL2_PROTOCOL
+            } else {
+                field::SLL_PROTOCOL
+            },
+        )
     }
 
     /// The sender's link-layer address when it is a 6-byte MAC.
     pub fn source_mac(&self) -> Option<[u8; 6]> {
         let b = self.buffer.as_ref();
-        let (len, at) = if self.v2 { (usize::from(b[field::SLL2_ADDR_LEN]), field::SLL2_ADDR) } else { (usize::from(be16(b, field::SLL_ADDR_LEN)), field::SLL_ADDR) };
+        let (len, at) = if self.v2 {
+            (usize::from(b[field::SLL2_ADDR_LEN]), field::SLL2_ADDR)
+        } else {
+            (usize::from(be16(b, field::SLL_ADDR_LEN)), field::SLL_ADDR)
+        };
         if len != 6 {
             return None;
         }
@@ -48,7 +59,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     #[inline]
     pub fn header_len(&self) -> usize {
-        if self.v2 { field::SLL2_LEN } else { field::SLL_LEN }
+        if self.v2 {
+            field::SLL2_LEN
+        } else {
+            field::SLL_LEN
+        }
     }
 }
 
@@ -63,14 +78,20 @@ mod tests {
         v1[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
         v1[14] = 0x08;
         let p = Packet::new_checked(&v1[..], false).unwrap();
-        assert_eq!((p.protocol(), p.source_mac(), p.header_len()), (0x0800, Some([2, 0, 0, 0, 0, 1]), 16));
+        assert_eq!(
+            (p.protocol(), p.source_mac(), p.header_len()),
+            (0x0800, Some([2, 0, 0, 0, 0, 1]), 16)
+        );
         let mut v2 = [0u8; 20];
         v2[0] = 0x86;
         v2[1] = 0xdd;
         v2[11] = 6;
         v2[12..18].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
         let p = Packet::new_checked(&v2[..], true).unwrap();
-        assert_eq!((p.protocol(), p.source_mac(), p.header_len()), (0x86dd, Some([2, 0, 0, 0, 0, 2]), 20));
+        assert_eq!(
+            (p.protocol(), p.source_mac(), p.header_len()),
+            (0x86dd, Some([2, 0, 0, 0, 0, 2]), 20)
+        );
         assert!(Packet::new_checked(&v2[..19], true).is_err());
     }
 }

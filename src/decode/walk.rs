@@ -1,10 +1,16 @@
 //! The decode walk: link layer → VLAN/MPLS/PPPoE → IP → transport, following tunnels to the
 //! innermost packet. Every step checks lengths before it reads; nothing panics on any input.
 
-use super::{DecodeIssue, Decoded, Fragment, MAX_DEPTH, MAX_LABELS, MAX_TUNNELS, MAX_VLANS, TunnelKind, TunnelLayer};
+use super::{
+    DecodeIssue, Decoded, Fragment, MAX_DEPTH, MAX_LABELS, MAX_TUNNELS, MAX_VLANS, TunnelKind,
+    TunnelLayer,
+};
 use super::{erspan, geneve, gre, gtpu, mpls, pppoe, sll};
 use crate::capture::linktype;
-use etherparse::{Ethernet2HeaderSlice, IpAuthHeaderSlice, Ipv4HeaderSlice, Ipv6FragmentHeaderSlice, Ipv6HeaderSlice, Ipv6RawExtHeaderSlice, SingleVlanHeaderSlice, TcpHeaderSlice};
+use etherparse::{
+    Ethernet2HeaderSlice, IpAuthHeaderSlice, Ipv4HeaderSlice, Ipv6FragmentHeaderSlice,
+    Ipv6HeaderSlice, Ipv6RawExtHeaderSlice, SingleVlanHeaderSlice, TcpHeaderSlice,
+};
 use std::net::IpAddr;
 
 const ETH_IPV4: u16 = 0x0800;
@@ -36,7 +42,11 @@ type Step = Result<(), DecodeIssue>;
 /// Decodes one frame of the given link type into `out` (overwritten).
 pub fn decode(linktype: u32, data: &[u8], out: &mut Decoded) -> Step {
     *out = Decoded::default();
-    let mut w = Walker { data, out, depth: 0 };
+    let mut w = Walker {
+        data,
+        out,
+        depth: 0,
+    };
     w.link(linktype)
 }
 
@@ -66,7 +76,11 @@ impl<'a> Walker<'a, '_> {
                 }
                 let raw = [b[0], b[1], b[2], b[3]];
                 // NULL is in the capturing host's byte order, LOOP in network order.
-                let family = if lt == linktype::LOOP || u32::from_le_bytes(raw) > 0xffff { u32::from_be_bytes(raw) } else { u32::from_le_bytes(raw) };
+                let family = if lt == linktype::LOOP || u32::from_le_bytes(raw) > 0xffff {
+                    u32::from_be_bytes(raw)
+                } else {
+                    u32::from_le_bytes(raw)
+                };
                 match family {
                     2 => self.ipv4(4, end),
                     24 | 28 | 30 => self.ipv6(4, end),
@@ -74,7 +88,8 @@ impl<'a> Walker<'a, '_> {
                 }
             }
             linktype::LINUX_SLL | linktype::LINUX_SLL2 => {
-                let p = sll::Packet::new_checked(self.data, lt == linktype::LINUX_SLL2).map_err(|_| DecodeIssue::LinkTruncated)?;
+                let p = sll::Packet::new_checked(self.data, lt == linktype::LINUX_SLL2)
+                    .map_err(|_| DecodeIssue::LinkTruncated)?;
                 self.out.src_mac = p.source_mac();
                 self.ethertype(p.protocol(), p.header_len(), end)
             }
@@ -83,7 +98,8 @@ impl<'a> Walker<'a, '_> {
     }
 
     fn ethernet(&mut self, off: usize, end: usize) -> Step {
-        let eth = Ethernet2HeaderSlice::from_slice(self.bytes(off, end)).map_err(|_| DecodeIssue::LinkTruncated)?;
+        let eth = Ethernet2HeaderSlice::from_slice(self.bytes(off, end))
+            .map_err(|_| DecodeIssue::LinkTruncated)?;
         self.out.src_mac = Some(eth.source());
         self.out.dst_mac = Some(eth.destination());
         self.ethertype(eth.ether_type().0, off + eth.slice().len(), end)
@@ -93,7 +109,8 @@ impl<'a> Walker<'a, '_> {
         loop {
             match etype {
                 0x8100 | 0x88a8 | 0x9100 | 0x9200 => {
-                    let tag = SingleVlanHeaderSlice::from_slice(self.bytes(off, end)).map_err(|_| DecodeIssue::VlanTruncated)?;
+                    let tag = SingleVlanHeaderSlice::from_slice(self.bytes(off, end))
+                        .map_err(|_| DecodeIssue::VlanTruncated)?;
                     let n = usize::from(self.out.vlan_count);
                     if n < MAX_VLANS {
                         self.out.vlans[n] = tag.vlan_identifier().value();
@@ -113,7 +130,8 @@ impl<'a> Walker<'a, '_> {
 
     fn mpls(&mut self, mut off: usize, end: usize) -> Step {
         loop {
-            let entry = mpls::Packet::new_checked(self.bytes(off, end)).map_err(|_| DecodeIssue::MplsTruncated)?;
+            let entry = mpls::Packet::new_checked(self.bytes(off, end))
+                .map_err(|_| DecodeIssue::MplsTruncated)?;
             let n = usize::from(self.out.label_count);
             if n < MAX_LABELS {
                 self.out.labels[n] = entry.label();
@@ -138,11 +156,16 @@ impl<'a> Walker<'a, '_> {
     }
 
     fn pppoe(&mut self, off: usize, end: usize) -> Step {
-        let p = pppoe::Packet::new_checked(self.bytes(off, end)).map_err(|_| DecodeIssue::PppoeTruncated)?;
+        let p = pppoe::Packet::new_checked(self.bytes(off, end))
+            .map_err(|_| DecodeIssue::PppoeTruncated)?;
         if p.code() != 0 {
             return Err(DecodeIssue::NotIp);
         }
-        self.push_tunnel(TunnelLayer { kind: TunnelKind::Pppoe, outer: None, id: Some(u32::from(p.session_id())) });
+        self.push_tunnel(TunnelLayer {
+            kind: TunnelKind::Pppoe,
+            outer: None,
+            id: Some(u32::from(p.session_id())),
+        });
         // The length field covers the PPP protocol field and the payload.
         let frame_end = (off + 6 + usize::from(p.length())).min(end);
         let inner = off + pppoe::Packet::<&[u8]>::HEADER_LEN;
@@ -190,7 +213,11 @@ impl<'a> Walker<'a, '_> {
         let total = usize::from(h.total_len());
         // A total length shorter than the header (seen with TSO captures) falls back to what
         // was captured; a longer one is cut to what was captured (small snaplen).
-        let ip_end = if total >= header_len { (off + total).min(end) } else { end };
+        let ip_end = if total >= header_len {
+            (off + total).min(end)
+        } else {
+            end
+        };
         self.out.src = IpAddr::V4(h.source_addr());
         self.out.dst = IpAddr::V4(h.destination_addr());
         self.out.proto = h.protocol().0;
@@ -211,7 +238,11 @@ impl<'a> Walker<'a, '_> {
             HeaderSliceError::Content(_) => DecodeIssue::Ipv6Invalid,
         })?;
         let plen = usize::from(h.payload_length());
-        let ip_end = if plen == 0 { end } else { (off + 40 + plen).min(end) };
+        let ip_end = if plen == 0 {
+            end
+        } else {
+            (off + 40 + plen).min(end)
+        };
         self.out.src = IpAddr::V6(h.source_addr());
         self.out.dst = IpAddr::V6(h.destination_addr());
         let mut next = h.next_header().0;
@@ -282,9 +313,16 @@ impl<'a> Walker<'a, '_> {
                     self.partial_ports(seg, false);
                     return Ok(());
                 }
-                let (sp, dp) = (u16::from_be_bytes([seg[0], seg[1]]), u16::from_be_bytes([seg[2], seg[3]]));
+                let (sp, dp) = (
+                    u16::from_be_bytes([seg[0], seg[1]]),
+                    u16::from_be_bytes([seg[2], seg[3]]),
+                );
                 let ulen = usize::from(u16::from_be_bytes([seg[4], seg[5]]));
-                let pend = if ulen >= 8 { (off + ulen).min(end) } else { end };
+                let pend = if ulen >= 8 {
+                    (off + ulen).min(end)
+                } else {
+                    end
+                };
                 self.out.ports = Some((sp, dp));
                 self.out.payload = ((off + 8) as u32, (pend - off - 8) as u32);
                 return self.udp_tunnel(sp, dp, off + 8, pend);
@@ -308,7 +346,10 @@ impl<'a> Walker<'a, '_> {
     /// Ports from a transport header cut short by the snaplen (they are its first 4 bytes).
     fn partial_ports(&mut self, seg: &[u8], tcp: bool) {
         if seg.len() >= 4 {
-            self.out.ports = Some((u16::from_be_bytes([seg[0], seg[1]]), u16::from_be_bytes([seg[2], seg[3]])));
+            self.out.ports = Some((
+                u16::from_be_bytes([seg[0], seg[1]]),
+                u16::from_be_bytes([seg[2], seg[3]]),
+            ));
         }
         if tcp && seg.len() >= 14 {
             self.out.tcp_flags = seg[13];
@@ -326,7 +367,9 @@ impl<'a> Walker<'a, '_> {
             if let Ok(v) = super::vxlan::Packet::new_checked(self.bytes(off, end)) {
                 if v.vni_valid() {
                     let vni = v.vni();
-                    return self.enter(TunnelKind::Vxlan, Some(vni), |w| w.ethernet(off + super::vxlan::Packet::<&[u8]>::HEADER_LEN, end));
+                    return self.enter(TunnelKind::Vxlan, Some(vni), |w| {
+                        w.ethernet(off + super::vxlan::Packet::<&[u8]>::HEADER_LEN, end)
+                    });
                 }
             }
         } else if on(PORT_GENEVE) {
@@ -343,7 +386,9 @@ impl<'a> Walker<'a, '_> {
             if let Ok(g) = gtpu::Packet::new_checked(self.bytes(off, end)) {
                 if g.version() == 1 && g.message_type() == gtpu::G_PDU {
                     let (teid, inner) = (g.teid(), off + g.header_len());
-                    return self.enter(TunnelKind::GtpU, Some(teid), |w| w.ip_by_version(inner, end));
+                    return self.enter(TunnelKind::GtpU, Some(teid), |w| {
+                        w.ip_by_version(inner, end)
+                    });
                 }
             }
         } else if dp == PORT_GRE_UDP {
@@ -367,21 +412,50 @@ impl<'a> Walker<'a, '_> {
         match (g.version(), g.protocol()) {
             (1, gre::PROTO_PPP) => self.enter(TunnelKind::Gre, key, |w| w.ppp(inner, end)),
             (0, gre::PROTO_TEB) => self.enter(TunnelKind::Gre, key, |w| w.ethernet(inner, end)),
-            (0, gre::PROTO_ERSPAN_I_II) if !g.has_seq() => self.enter(TunnelKind::ErspanI, None, |w| w.ethernet(inner, end)),
-            (0, gre::PROTO_ERSPAN_I_II) | (0, gre::PROTO_ERSPAN_III) => match erspan::Packet::new_checked(self.bytes(inner, end)) {
-                Ok(e) => {
-                    let kind = if e.version() == 2 { TunnelKind::ErspanIII } else { TunnelKind::ErspanII };
-                    let (session, payload) = (e.session_id(), inner + e.header_len());
-                    self.enter(kind, Some(u32::from(session)), |w| w.ethernet(payload, end))
+            (0, gre::PROTO_ERSPAN_I_II) if !g.has_seq() => {
+                self.enter(TunnelKind::ErspanI, None, |w| w.ethernet(inner, end))
+            }
+            (0, gre::PROTO_ERSPAN_I_II) | (0, gre::PROTO_ERSPAN_III) => {
+                match erspan::Packet::new_checked(self.bytes(inner, end)) {
+                    Ok(e) => {
+                        let kind = if e.version() == 2 {
+                            TunnelKind::ErspanIII
+                        } else {
+                            TunnelKind::ErspanII
+                        };
+                        let (session, payload, vlan) =
+                            (e.session_id(), inner + e.header_len(), e.vlan());
+                        self.enter(kind, Some(u32::from(session)), |w| {
+                            let before = usize::from(w.out.vlan_count);
+                            let r = w.ethernet(payload, end);
+                            // The mirrored frame's VLAN, when the switch stripped the tag from it.
+                            if vlan != 0
+                                && !w.out.vlans()[before.min(w.out.vlans().len())..].contains(&vlan)
+                            {
+                                w.insert_vlan(before, vlan);
+                            }
+                            r
+                        })
+                    }
+                    Err(_) => {
+                        self.out.transport_truncated = true;
+                        Ok(())
+                    }
                 }
-                Err(_) => {
-                    self.out.transport_truncated = true;
-                    Ok(())
-                }
-            },
+            }
             (0, p) => self.enter(TunnelKind::Gre, key, |w| w.ethertype(p, inner, end)),
             _ => Ok(()),
         }
+    }
+
+    fn insert_vlan(&mut self, at: usize, vid: u16) {
+        let n = usize::from(self.out.vlan_count);
+        if at > n || n >= MAX_VLANS {
+            return;
+        }
+        self.out.vlans.copy_within(at..n, at + 1);
+        self.out.vlans[at] = vid;
+        self.out.vlan_count += 1;
     }
 
     fn push_tunnel(&mut self, layer: TunnelLayer) {
@@ -394,14 +468,23 @@ impl<'a> Walker<'a, '_> {
 
     /// Decodes an encapsulated packet. If the inner packet is not valid IP, or nesting is too
     /// deep, the frame is reported as the outer packet (`inner_invalid`).
-    fn enter(&mut self, kind: TunnelKind, id: Option<u32>, inner: impl FnOnce(&mut Self) -> Step) -> Step {
+    fn enter(
+        &mut self,
+        kind: TunnelKind,
+        id: Option<u32>,
+        inner: impl FnOnce(&mut Self) -> Step,
+    ) -> Step {
         if self.depth >= MAX_DEPTH {
             self.out.inner_invalid = true;
             return Ok(());
         }
         let saved = *self.out;
         self.depth += 1;
-        self.push_tunnel(TunnelLayer { kind, outer: Some((self.out.src, self.out.dst)), id });
+        self.push_tunnel(TunnelLayer {
+            kind,
+            outer: Some((self.out.src, self.out.dst)),
+            id,
+        });
         // The outer frame's MACs belong to tunnel endpoints; an inner Ethernet sets its own.
         self.out.src_mac = None;
         self.out.dst_mac = None;
@@ -432,12 +515,15 @@ fn teredo_inner(b: &[u8]) -> Option<usize> {
         at += 8;
     }
     let ip = b.get(at..at + 40)?;
-    (ip[0] >> 4 == 6 && usize::from(u16::from_be_bytes([ip[4], ip[5]])) + 40 <= b.len() - at).then_some(at)
+    (ip[0] >> 4 == 6 && usize::from(u16::from_be_bytes([ip[4], ip[5]])) + 40 <= b.len() - at)
+        .then_some(at)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{DecodeIssue, Decoded, Fragment, MAX_TUNNELS, MAX_VLANS, TunnelKind, decode, linktype};
+    use super::{
+        DecodeIssue, Decoded, Fragment, MAX_TUNNELS, MAX_VLANS, TunnelKind, decode, linktype,
+    };
     use crate::synth::frame::*;
 
     const MAC_A: [u8; 6] = [2, 0, 0, 0, 0, 1];
@@ -454,22 +540,50 @@ mod tests {
 
     #[test]
     fn ethernet_vlan_tcp() {
-        let f = ethernet(MAC_A, MAC_B, &[(0x88a8, 200), (0x8100, 300)], ETH_IPV4, &syn4([10, 0, 0, 1], [203, 0, 113, 10]));
+        let f = ethernet(
+            MAC_A,
+            MAC_B,
+            &[(0x88a8, 200), (0x8100, 300)],
+            ETH_IPV4,
+            &syn4([10, 0, 0, 1], [203, 0, 113, 10]),
+        );
         let d = run(linktype::ETHERNET, &f).unwrap();
         assert_eq!(d.vlans(), &[200, 300]);
-        assert_eq!((d.src.to_string(), d.dst.to_string(), d.proto, d.ports), ("10.0.0.1".into(), "203.0.113.10".into(), 6, Some((1234, 443))));
+        assert_eq!(
+            (d.src.to_string(), d.dst.to_string(), d.proto, d.ports),
+            (
+                "10.0.0.1".into(),
+                "203.0.113.10".into(),
+                6,
+                Some((1234, 443))
+            )
+        );
         assert_eq!(d.tcp_flags, TCP_SYN);
         assert_eq!(d.src_mac, Some(MAC_A));
     }
 
     #[test]
     fn vxlan_inner_addresses_and_outer_path() {
-        let inner = ethernet(MAC_A, MAC_B, &[], ETH_IPV4, &syn4([10, 0, 0, 2], [203, 0, 113, 10]));
-        let outer = ipv4([192, 0, 2, 1], [192, 0, 2, 2], 17, &udp(5000, 4789, &vxlan(99, &inner)));
+        let inner = ethernet(
+            MAC_A,
+            MAC_B,
+            &[],
+            ETH_IPV4,
+            &syn4([10, 0, 0, 2], [203, 0, 113, 10]),
+        );
+        let outer = ipv4(
+            [192, 0, 2, 1],
+            [192, 0, 2, 2],
+            17,
+            &udp(5000, 4789, &vxlan(99, &inner)),
+        );
         let d = run(linktype::RAW, &outer).unwrap();
         assert_eq!(d.src.to_string(), "10.0.0.2");
         let t = d.tunnels().next().copied().unwrap();
-        assert_eq!((t.kind, t.id, t.outer.map(|o| o.0.to_string())), (TunnelKind::Vxlan, Some(99), Some("192.0.2.1".into())));
+        assert_eq!(
+            (t.kind, t.id, t.outer.map(|o| o.0.to_string())),
+            (TunnelKind::Vxlan, Some(99), Some("192.0.2.1".into()))
+        );
         assert_eq!(d.src_mac, Some(MAC_A));
     }
 
@@ -477,61 +591,147 @@ mod tests {
     fn nested_tunnels_keep_every_layer() {
         // GTP-U inside GRE inside VLAN Ethernet.
         let user = syn4([100, 64, 0, 9], [203, 0, 113, 10]);
-        let gtp = ipv4([192, 0, 2, 30], [192, 0, 2, 31], 17, &udp(2152, 2152, &gtpu(5, false, &user)));
-        let f = ethernet(MAC_A, MAC_B, &[(0x8100, 9)], ETH_IPV4, &ipv4([192, 0, 2, 1], [192, 0, 2, 2], 47, &gre(0x0800, Some(1), None, &gtp)));
+        let gtp = ipv4(
+            [192, 0, 2, 30],
+            [192, 0, 2, 31],
+            17,
+            &udp(2152, 2152, &gtpu(5, false, &user)),
+        );
+        let f = ethernet(
+            MAC_A,
+            MAC_B,
+            &[(0x8100, 9)],
+            ETH_IPV4,
+            &ipv4(
+                [192, 0, 2, 1],
+                [192, 0, 2, 2],
+                47,
+                &gre(0x0800, Some(1), None, &gtp),
+            ),
+        );
         let d = run(linktype::ETHERNET, &f).unwrap();
         let kinds: Vec<TunnelKind> = d.tunnels().map(|t| t.kind).collect();
         assert_eq!(kinds, [TunnelKind::Gre, TunnelKind::GtpU]);
         assert_eq!(d.src.to_string(), "100.64.0.9");
-        assert_eq!(d.src_mac, None, "MACs of the outer frame are not the subscriber's");
+        assert_eq!(
+            d.src_mac, None,
+            "MACs of the outer frame are not the subscriber's"
+        );
     }
 
     #[test]
     fn invalid_inner_packet_falls_back_to_outer() {
-        let outer = ipv4([192, 0, 2, 1], [192, 0, 2, 2], 17, &udp(5000, 4789, &vxlan(1, &[0xde, 0xad])));
+        let outer = ipv4(
+            [192, 0, 2, 1],
+            [192, 0, 2, 2],
+            17,
+            &udp(5000, 4789, &vxlan(1, &[0xde, 0xad])),
+        );
         let d = run(linktype::RAW, &outer).unwrap();
-        assert_eq!((d.dst.to_string(), d.proto, d.ports), ("192.0.2.2".into(), 17, Some((5000, 4789))));
+        assert_eq!(
+            (d.dst.to_string(), d.proto, d.ports),
+            ("192.0.2.2".into(), 17, Some((5000, 4789)))
+        );
         assert!(d.inner_invalid);
         assert_eq!(d.tunnels().count(), 0);
     }
 
     #[test]
     fn fragments() {
-        let first = ipv4_full([10, 0, 0, 1], [203, 0, 113, 10], 17, &[], Frag { id: 1, offset: 0, more: true }, &udp(1, 2, &[0; 16]));
+        let first = ipv4_full(
+            [10, 0, 0, 1],
+            [203, 0, 113, 10],
+            17,
+            &[],
+            Frag {
+                id: 1,
+                offset: 0,
+                more: true,
+            },
+            &udp(1, 2, &[0; 16]),
+        );
         let d = run(linktype::RAW, &first).unwrap();
         assert_eq!((d.fragment, d.ports), (Fragment::First, Some((1, 2))));
-        let later = ipv4_full([10, 0, 0, 1], [203, 0, 113, 10], 17, &[], Frag { id: 1, offset: 3, more: false }, &[0; 16]);
+        let later = ipv4_full(
+            [10, 0, 0, 1],
+            [203, 0, 113, 10],
+            17,
+            &[],
+            Frag {
+                id: 1,
+                offset: 3,
+                more: false,
+            },
+            &[0; 16],
+        );
         let d = run(linktype::RAW, &later).unwrap();
-        assert_eq!((d.fragment, d.ports, d.dst.to_string()), (Fragment::Later, None, "203.0.113.10".into()));
+        assert_eq!(
+            (d.fragment, d.ports, d.dst.to_string()),
+            (Fragment::Later, None, "203.0.113.10".into())
+        );
     }
 
     #[test]
     fn ipv6_extension_headers() {
-        let p = ipv6_full([0xfd; 16], [0x20; 16], &[(0, vec![1, 4, 0, 0, 0, 0]), (43, vec![0, 0, 0, 0, 0, 0]), (60, vec![1, 4, 0, 0, 0, 0])], 17, &udp(7, 8, b"x"));
+        let p = ipv6_full(
+            [0xfd; 16],
+            [0x20; 16],
+            &[
+                (0, vec![1, 4, 0, 0, 0, 0]),
+                (43, vec![0, 0, 0, 0, 0, 0]),
+                (60, vec![1, 4, 0, 0, 0, 0]),
+            ],
+            17,
+            &udp(7, 8, b"x"),
+        );
         let d = run(linktype::IPV6, &p).unwrap();
         assert_eq!((d.proto, d.ports), (17, Some((7, 8))));
     }
 
     #[test]
     fn small_snaplen_keeps_what_is_there() {
-        let f = ethernet(MAC_A, MAC_B, &[], ETH_IPV4, &syn4([10, 0, 0, 1], [203, 0, 113, 10]));
+        let f = ethernet(
+            MAC_A,
+            MAC_B,
+            &[],
+            ETH_IPV4,
+            &syn4([10, 0, 0, 1], [203, 0, 113, 10]),
+        );
         let d = run(linktype::ETHERNET, &f[..14 + 20 + 4]).unwrap();
         assert_eq!((d.ports, d.transport_truncated), (Some((1234, 443)), true));
         let d = run(linktype::ETHERNET, &f[..14 + 20]).unwrap();
         assert_eq!((d.dst.to_string(), d.ports), ("203.0.113.10".into(), None));
-        assert_eq!(run(linktype::ETHERNET, &f[..14 + 19]).unwrap_err(), DecodeIssue::Ipv4Truncated);
-        assert_eq!(run(linktype::ETHERNET, &f[..13]).unwrap_err(), DecodeIssue::LinkTruncated);
+        assert_eq!(
+            run(linktype::ETHERNET, &f[..14 + 19]).unwrap_err(),
+            DecodeIssue::Ipv4Truncated
+        );
+        assert_eq!(
+            run(linktype::ETHERNET, &f[..13]).unwrap_err(),
+            DecodeIssue::LinkTruncated
+        );
     }
 
     #[test]
     fn not_ip_and_bad_versions() {
         let arp = ethernet(MAC_A, [0xff; 6], &[], ETH_ARP, &[0; 28]);
-        assert_eq!(run(linktype::ETHERNET, &arp).unwrap_err(), DecodeIssue::NotIp);
-        assert_eq!(run(linktype::RAW, &[0x50; 40]).unwrap_err(), DecodeIssue::UnknownIpVersion);
-        assert_eq!(run(9999, &[0; 40]).unwrap_err(), DecodeIssue::UnsupportedLinktype);
+        assert_eq!(
+            run(linktype::ETHERNET, &arp).unwrap_err(),
+            DecodeIssue::NotIp
+        );
+        assert_eq!(
+            run(linktype::RAW, &[0x50; 40]).unwrap_err(),
+            DecodeIssue::UnknownIpVersion
+        );
+        assert_eq!(
+            run(9999, &[0; 40]).unwrap_err(),
+            DecodeIssue::UnsupportedLinktype
+        );
         let mut bad_ihl = syn4([1, 1, 1, 1], [2, 2, 2, 2]);
         bad_ihl[0] = 0x43;
-        assert_eq!(run(linktype::RAW, &bad_ihl).unwrap_err(), DecodeIssue::Ipv4Invalid);
+        assert_eq!(
+            run(linktype::RAW, &bad_ihl).unwrap_err(),
+            DecodeIssue::Ipv4Invalid
+        );
     }
 
     #[test]
@@ -545,7 +745,13 @@ mod tests {
         assert_eq!(d.tunnels().count(), MAX_TUNNELS);
         // 64 VLAN tags: parsed, first 8 kept.
         let tags: Vec<(u16, u16)> = (0..64).map(|i| (0x8100, i)).collect();
-        let f = ethernet(MAC_A, MAC_B, &tags, ETH_IPV4, &syn4([10, 0, 0, 1], [203, 0, 113, 10]));
+        let f = ethernet(
+            MAC_A,
+            MAC_B,
+            &tags,
+            ETH_IPV4,
+            &syn4([10, 0, 0, 1], [203, 0, 113, 10]),
+        );
         let d = run(linktype::ETHERNET, &f).unwrap();
         assert_eq!(d.vlans().len(), MAX_VLANS);
         assert_eq!(d.dst.to_string(), "203.0.113.10");
@@ -559,11 +765,61 @@ mod tests {
         let frames = vec![
             ethernet(MAC_A, MAC_B, &[], 0x8847, &mpls(&[1, 2], &user)),
             ethernet(MAC_A, MAC_B, &[], 0x8864, &pppoe(1, 0x21, &user)),
-            ethernet(MAC_A, MAC_B, &[], ETH_IPV4, &ipv4([1, 1, 1, 1], [2, 2, 2, 2], 47, &gre(0x88be, None, Some(1), &erspan2(1, 0, &eth_inner)))),
-            ethernet(MAC_A, MAC_B, &[], ETH_IPV4, &ipv4([1, 1, 1, 1], [2, 2, 2, 2], 47, &gre(0x22eb, None, Some(1), &erspan3(1, true, &eth_inner)))),
-            ethernet(MAC_A, MAC_B, &[], ETH_IPV4, &ipv4([1, 1, 1, 1], [2, 2, 2, 2], 17, &udp(1, 6081, &geneve(1, 0x6558, &[0; 8], &eth_inner)))),
-            ethernet(MAC_A, MAC_B, &[], ETH_IPV4, &ipv4([1, 1, 1, 1], [2, 2, 2, 2], 17, &udp(2152, 2152, &gtpu(1, true, &user)))),
-            ethernet(MAC_A, MAC_B, &[], ETH_IPV6, &ipv6_full([1; 16], [2; 16], &[(0, vec![0; 6])], 4, &user)),
+            ethernet(
+                MAC_A,
+                MAC_B,
+                &[],
+                ETH_IPV4,
+                &ipv4(
+                    [1, 1, 1, 1],
+                    [2, 2, 2, 2],
+                    47,
+                    &gre(0x88be, None, Some(1), &erspan2(1, 0, &eth_inner)),
+                ),
+            ),
+            ethernet(
+                MAC_A,
+                MAC_B,
+                &[],
+                ETH_IPV4,
+                &ipv4(
+                    [1, 1, 1, 1],
+                    [2, 2, 2, 2],
+                    47,
+                    &gre(0x22eb, None, Some(1), &erspan3(1, true, &eth_inner)),
+                ),
+            ),
+            ethernet(
+                MAC_A,
+                MAC_B,
+                &[],
+                ETH_IPV4,
+                &ipv4(
+                    [1, 1, 1, 1],
+                    [2, 2, 2, 2],
+                    17,
+                    &udp(1, 6081, &geneve(1, 0x6558, &[0; 8], &eth_inner)),
+                ),
+            ),
+            ethernet(
+                MAC_A,
+                MAC_B,
+                &[],
+                ETH_IPV4,
+                &ipv4(
+                    [1, 1, 1, 1],
+                    [2, 2, 2, 2],
+                    17,
+                    &udp(2152, 2152, &gtpu(1, true, &user)),
+                ),
+            ),
+            ethernet(
+                MAC_A,
+                MAC_B,
+                &[],
+                ETH_IPV6,
+                &ipv6_full([1; 16], [2; 16], &[(0, vec![0; 6])], 4, &user),
+            ),
         ];
         let mut d = Decoded::default();
         for f in &frames {

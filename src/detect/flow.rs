@@ -25,7 +25,27 @@ impl FlowKey {
         let a = (d.src, sp);
         let b = (d.dst, dp);
         let zone = zone_of(d);
-        if a <= b { (FlowKey { lo: a, hi: b, proto: d.proto, zone }, true) } else { (FlowKey { lo: b, hi: a, proto: d.proto, zone }, false) }
+        if a <= b {
+            (
+                FlowKey {
+                    lo: a,
+                    hi: b,
+                    proto: d.proto,
+                    zone,
+                },
+                true,
+            )
+        } else {
+            (
+                FlowKey {
+                    lo: b,
+                    hi: a,
+                    proto: d.proto,
+                    zone,
+                },
+                false,
+            )
+        }
     }
 
     /// A hash that is the same for both directions and every run (worker dispatch, flow ids).
@@ -109,7 +129,17 @@ pub struct Flow<M> {
 
 impl<M> Flow<M> {
     fn fresh(id: u64, ts: Timestamp, initiator_is_lo: bool) -> Flow<M> {
-        Flow { id, start: ts, last: ts, initiator_is_lo, pkts: [0; 2], bytes: [0; 2], tcp_flags: [0; 2], generation: 0, matched: None }
+        Flow {
+            id,
+            start: ts,
+            last: ts,
+            initiator_is_lo,
+            pkts: [0; 2],
+            bytes: [0; 2],
+            tcp_flags: [0; 2],
+            generation: 0,
+            matched: None,
+        }
     }
 
     pub fn closed(&self) -> bool {
@@ -129,7 +159,12 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Timeouts {
-        Timeouts { tcp: 600, tcp_closed: 30, udp: 120, other: 60 }
+        Timeouts {
+            tcp: 600,
+            tcp_closed: 30,
+            udp: 120,
+            other: 60,
+        }
     }
 }
 
@@ -195,8 +230,13 @@ impl<M> FlowTable<M> {
             }
             let keys = entry.remove();
             for key in keys {
-                let Some(flow) = self.flows.get(&key) else { continue };
-                let due = flow.last.secs().saturating_add(self.timeouts.of(key.proto, flow) as i64);
+                let Some(flow) = self.flows.get(&key) else {
+                    continue;
+                };
+                let due = flow
+                    .last
+                    .secs()
+                    .saturating_add(self.timeouts.of(key.proto, flow) as i64);
                 if due > now_s {
                     self.wheel.entry(due).or_default().push(key);
                 } else if let Some(flow) = self.flows.remove(&key) {
@@ -218,7 +258,10 @@ impl<M> FlowTable<M> {
     ) -> (&mut Flow<M>, Lookup) {
         // A flow idle past its timeout that has not been swept yet ends here.
         if let Some(old) = self.flows.get(&key) {
-            let due = old.last.secs().saturating_add(self.timeouts.of(key.proto, old) as i64);
+            let due = old
+                .last
+                .secs()
+                .saturating_add(self.timeouts.of(key.proto, old) as i64);
             if due <= ts.secs() {
                 if let Some(old) = self.flows.remove(&key) {
                     self.timed_out += 1;
@@ -237,21 +280,30 @@ impl<M> FlowTable<M> {
                 }
             }
             let flow = self.new_flow(&key, ts, src_is_lo);
-            let due = ts.secs().saturating_add(self.timeouts.of(key.proto, &flow) as i64);
+            let due = ts
+                .secs()
+                .saturating_add(self.timeouts.of(key.proto, &flow) as i64);
             self.wheel.entry(due).or_default().push(key);
             fresh = Some(flow);
         }
-        let how = if fresh.is_some() { Lookup::Created } else { Lookup::Existing };
+        let how = if fresh.is_some() {
+            Lookup::Created
+        } else {
+            Lookup::Existing
+        };
         let flow = match self.flows.entry(key) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(fresh.unwrap_or_else(|| Flow::fresh(0, ts, src_is_lo))),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(fresh.unwrap_or_else(|| Flow::fresh(0, ts, src_is_lo)))
+            }
         };
         (flow, how)
     }
 
     fn new_flow(&mut self, key: &FlowKey, ts: Timestamp, src_is_lo: bool) -> Flow<M> {
         self.created += 1;
-        let id = (key.stable_hash() ^ (ts.as_nanos() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)) & ((1 << 52) - 1);
+        let id = (key.stable_hash() ^ (ts.as_nanos() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            & ((1 << 52) - 1);
         Flow::fresh(id, ts, src_is_lo)
     }
 
@@ -278,7 +330,10 @@ impl<M> FlowTable<M> {
         let mut all: Vec<(FlowKey, Flow<M>)> = self.flows.drain().collect();
         all.sort_by_key(|(_, f)| (f.start, f.id));
         for (k, f) in all {
-            let due = f.last.secs().saturating_add(self.timeouts.of(k.proto, &f) as i64);
+            let due = f
+                .last
+                .secs()
+                .saturating_add(self.timeouts.of(k.proto, &f) as i64);
             if due <= clock.secs() {
                 self.timed_out += 1;
                 ended(k, f, EndReason::Timeout);
@@ -295,7 +350,12 @@ mod tests {
     use std::net::Ipv4Addr;
 
     fn key(n: u8) -> FlowKey {
-        FlowKey { lo: (IpAddr::V4(Ipv4Addr::new(10, 0, 0, n)), 1000), hi: (IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 80), proto: 17, zone: 0 }
+        FlowKey {
+            lo: (IpAddr::V4(Ipv4Addr::new(10, 0, 0, n)), 1000),
+            hi: (IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 80),
+            proto: 17,
+            zone: 0,
+        }
     }
 
     fn t(s: i64) -> Timestamp {
@@ -304,7 +364,13 @@ mod tests {
 
     #[test]
     fn symmetric_keys() {
-        let mut d = Decoded { src: "10.0.0.1".parse().unwrap(), dst: "192.0.2.1".parse().unwrap(), proto: 6, ports: Some((5000, 443)), ..Decoded::default() };
+        let mut d = Decoded {
+            src: "10.0.0.1".parse().unwrap(),
+            dst: "192.0.2.1".parse().unwrap(),
+            proto: 6,
+            ports: Some((5000, 443)),
+            ..Decoded::default()
+        };
         let (k1, lo1) = FlowKey::of(&d);
         std::mem::swap(&mut d.src, &mut d.dst);
         d.ports = Some((443, 5000));
@@ -319,13 +385,22 @@ mod tests {
 
     #[test]
     fn timeouts_follow_packet_time() {
-        let mut table: FlowTable<()> = FlowTable::new(10, Timeouts { udp: 10, ..Timeouts::default() });
+        let mut table: FlowTable<()> = FlowTable::new(
+            10,
+            Timeouts {
+                udp: 10,
+                ..Timeouts::default()
+            },
+        );
         let mut ended = Vec::new();
         table.get_or_create(key(1), t(100), true, |k, _, r| ended.push((k, r)));
         table.advance(t(105), |k, _, r| ended.push((k, r)));
         assert!(ended.is_empty());
         // Activity at 108 pushes expiry to 118.
-        table.get_or_create(key(1), t(108), true, |k, _, r| ended.push((k, r))).0.last = t(108);
+        table
+            .get_or_create(key(1), t(108), true, |k, _, r| ended.push((k, r)))
+            .0
+            .last = t(108);
         table.advance(t(111), |k, _, r| ended.push((k, r)));
         assert!(ended.is_empty());
         table.advance(t(119), |k, _, r| ended.push((k, r)));
@@ -350,7 +425,13 @@ mod tests {
 
     #[test]
     fn stale_flow_is_replaced_on_lookup() {
-        let mut table: FlowTable<()> = FlowTable::new(10, Timeouts { udp: 10, ..Timeouts::default() });
+        let mut table: FlowTable<()> = FlowTable::new(
+            10,
+            Timeouts {
+                udp: 10,
+                ..Timeouts::default()
+            },
+        );
         table.get_or_create(key(1), t(100), true, |_, _, _| {});
         let mut ended = 0;
         let (flow, how) = table.get_or_create(key(1), t(200), false, |_, _, _| ended += 1);

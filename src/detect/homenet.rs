@@ -5,7 +5,13 @@ use crate::intel::net::{Cidr, parse_cidr, parse_ip};
 use std::net::IpAddr;
 
 /// RFC 1918, CGNAT shared space (RFC 6598) and IPv6 unique-local addresses.
-pub const DEFAULT_HOME_NET: [&str; 5] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"];
+pub const DEFAULT_HOME_NET: [&str; 5] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "fc00::/7",
+];
 
 #[derive(Clone, Debug)]
 pub struct HomeNet {
@@ -18,10 +24,19 @@ impl HomeNet {
         let mut nets = Vec::new();
         for item in items {
             let s = item.as_ref().trim();
-            let net = parse_cidr(s).map(|(c, _)| c).or_else(|| parse_ip(s).map(|ip| Cidr { addr: ip, len: if ip.is_ipv4() { 32 } else { 128 } }));
+            let net = parse_cidr(s).map(|(c, _)| c).or_else(|| {
+                parse_ip(s).map(|ip| Cidr {
+                    addr: ip,
+                    len: if ip.is_ipv4() { 32 } else { 128 },
+                })
+            });
             match net {
                 Some(n) => nets.push(n),
-                None => return Err(format!("invalid home-net `{s}`: expected a CIDR such as 10.0.0.0/8 or 2001:db8::/32")),
+                None => {
+                    return Err(format!(
+                        "invalid home-net `{s}`: expected a CIDR such as 10.0.0.0/8 or 2001:db8::/32"
+                    ));
+                }
             }
         }
         Ok(HomeNet { nets })
@@ -49,7 +64,14 @@ mod tests {
     #[test]
     fn defaults_and_custom() {
         let h = HomeNet::default_nets();
-        for a in ["10.1.2.3", "172.31.0.1", "192.168.1.1", "100.64.0.1", "fd00::1", "::ffff:10.0.0.1"] {
+        for a in [
+            "10.1.2.3",
+            "172.31.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+        ] {
             assert!(h.contains(a.parse().unwrap()), "{a}");
         }
         for a in ["172.32.0.1", "100.128.0.1", "8.8.8.8", "2001:db8::1"] {
@@ -58,6 +80,10 @@ mod tests {
         let h = HomeNet::parse(&["192.0.2.0/24", "2001:db8::1"]).unwrap();
         assert!(h.contains("192.0.2.9".parse().unwrap()));
         assert!(h.contains("2001:db8::1".parse().unwrap()));
-        assert!(HomeNet::parse(&["10.0.0.0/40"]).unwrap_err().contains("10.0.0.0/40"));
+        assert!(
+            HomeNet::parse(&["10.0.0.0/40"])
+                .unwrap_err()
+                .contains("10.0.0.0/40")
+        );
     }
 }

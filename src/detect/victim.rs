@@ -25,18 +25,36 @@ pub fn port_for_match(proto: u8, port: Option<u16>) -> Option<u16> {
 }
 
 /// Matches both endpoints of a flow. `init` sent the first packet.
-pub fn infer(set: &IndicatorSet, home: &HomeNet, proto: u8, init: (IpAddr, Option<u16>), resp: (IpAddr, Option<u16>)) -> Option<Verdict> {
+pub fn infer(
+    set: &IndicatorSet,
+    home: &HomeNet,
+    proto: u8,
+    init: (IpAddr, Option<u16>),
+    resp: (IpAddr, Option<u16>),
+) -> Option<Verdict> {
     let m_resp = set.match_addr(resp.0, port_for_match(proto, resp.1));
     let m_init = set.match_addr(init.0, port_for_match(proto, init.1));
-    let responder_is_c2 = |ind: &Arc<Indicator>| Verdict { c2_side: Side::Responder, indicator: ind.clone(), matched_on: MatchedOn::DestIp };
-    let initiator_is_c2 = |ind: &Arc<Indicator>| Verdict { c2_side: Side::Initiator, indicator: ind.clone(), matched_on: MatchedOn::SrcIp };
+    let responder_is_c2 = |ind: &Arc<Indicator>| Verdict {
+        c2_side: Side::Responder,
+        indicator: ind.clone(),
+        matched_on: MatchedOn::DestIp,
+    };
+    let initiator_is_c2 = |ind: &Arc<Indicator>| Verdict {
+        c2_side: Side::Initiator,
+        indicator: ind.clone(),
+        matched_on: MatchedOn::SrcIp,
+    };
     match (m_init, m_resp) {
         (None, None) => None,
         (None, Some(r)) => Some(responder_is_c2(r)),
         (Some(i), None) => Some(initiator_is_c2(i)),
         (Some(i), Some(r)) => {
             // Both listed: the home-net side is the victim; otherwise the initiator is.
-            if home.contains(resp.0) && !home.contains(init.0) { Some(initiator_is_c2(i)) } else { Some(responder_is_c2(r)) }
+            if home.contains(resp.0) && !home.contains(init.0) {
+                Some(initiator_is_c2(i))
+            } else {
+                Some(responder_is_c2(r))
+            }
         }
     }
 }
@@ -64,9 +82,15 @@ mod tests {
         let home = HomeNet::default_nets();
         let s = set(&["203.0.113.10", "10.9.9.9"]);
         let v = infer(&s, &home, 6, ep("10.0.0.5", 50000), ep("203.0.113.10", 443)).unwrap();
-        assert_eq!((v.c2_side, v.matched_on), (Side::Responder, MatchedOn::DestIp));
+        assert_eq!(
+            (v.c2_side, v.matched_on),
+            (Side::Responder, MatchedOn::DestIp)
+        );
         let v = infer(&s, &home, 6, ep("203.0.113.10", 4444), ep("10.0.0.5", 22)).unwrap();
-        assert_eq!((v.c2_side, v.matched_on), (Side::Initiator, MatchedOn::SrcIp));
+        assert_eq!(
+            (v.c2_side, v.matched_on),
+            (Side::Initiator, MatchedOn::SrcIp)
+        );
         // Both listed: home side (responder 10.9.9.9) is the victim.
         let v = infer(&s, &home, 6, ep("203.0.113.10", 4444), ep("10.9.9.9", 22)).unwrap();
         assert_eq!(v.c2_side, Side::Initiator);

@@ -24,7 +24,12 @@ pub struct DetectConfig {
 
 impl Default for DetectConfig {
     fn default() -> DetectConfig {
-        DetectConfig { home_net: HomeNet::default_nets(), dedup_window: 3600, max_flows: 1 << 20, timeouts: Timeouts::default() }
+        DetectConfig {
+            home_net: HomeNet::default_nets(),
+            dedup_window: 3600,
+            max_flows: 1 << 20,
+            timeouts: Timeouts::default(),
+        }
     }
 }
 
@@ -90,7 +95,14 @@ impl Worker {
     pub fn new(cfg: Arc<DetectConfig>, snapshot: Snapshot, ifaces: Interfaces) -> Worker {
         let current = snapshot.load_full();
         let table = FlowTable::new(cfg.max_flows, cfg.timeouts);
-        Worker { cfg, snapshot, current, table, ifaces, stats: WorkerStats::default() }
+        Worker {
+            cfg,
+            snapshot,
+            current,
+            table,
+            ifaces,
+            stats: WorkerStats::default(),
+        }
     }
 
     /// Loads the current snapshot; called once per batch, not per packet.
@@ -110,7 +122,14 @@ impl Worker {
 
     /// Processes one decoded packet; records it produces are appended to `out`.
     pub fn process(&mut self, p: &PacketInfo, d: &Decoded, out: &mut Vec<Sequenced>) {
-        let Worker { cfg, current, table, ifaces, stats, .. } = self;
+        let Worker {
+            cfg,
+            current,
+            table,
+            ifaces,
+            stats,
+            ..
+        } = self;
         stats.packets += 1;
         stats.bytes += u64::from(p.orig_len);
         match d.fragment {
@@ -122,7 +141,8 @@ impl Worker {
             stats.inner_invalid += 1;
         }
         let seq = p.seq;
-        let mut ended = |_k: FlowKey, f: Flow<Matched>, r: EndReason| end_flow(out, stats, seq, f, r);
+        let mut ended =
+            |_k: FlowKey, f: Flow<Matched>, r: EndReason| end_flow(out, stats, seq, f, r);
         table.advance(p.ts, &mut ended);
         let (key, src_is_lo) = FlowKey::of(d);
         // A SYN-ACK seen first means the capture missed the SYN: its receiver is the initiator.
@@ -141,7 +161,14 @@ impl Worker {
         if rematch {
             flow.generation = current.generation();
             let (init, resp) = endpoints(d, dir);
-            flow.matched = infer(current, &cfg.home_net, d.proto, (init.ip, init.port), (resp.ip, resp.port)).map(|v: Verdict| {
+            flow.matched = infer(
+                current,
+                &cfg.home_net,
+                d.proto,
+                (init.ip, init.port),
+                (resp.ip, resp.port),
+            )
+            .map(|v: Verdict| {
                 stats.flows_matched += 1;
                 let (victim, c2) = match v.c2_side {
                     Side::Responder => (init, resp),
@@ -166,14 +193,26 @@ impl Worker {
             });
             if let Some(m) = &flow.matched {
                 stats.alert_candidates += 1;
-                out.push(Sequenced { seq, record: Record::Alert(AlertRecord { ts: p.ts, contact: m.contact.clone() }) });
+                out.push(Sequenced {
+                    seq,
+                    record: Record::Alert(AlertRecord {
+                        ts: p.ts,
+                        contact: m.contact.clone(),
+                    }),
+                });
             }
         } else if let Some(m) = &mut flow.matched {
             // A long-lived matched flow alerts again once per dedup window.
             if p.ts.seconds_since(m.last_alert) >= cfg.dedup_window as f64 {
                 m.last_alert = p.ts;
                 stats.alert_candidates += 1;
-                out.push(Sequenced { seq, record: Record::Alert(AlertRecord { ts: p.ts, contact: m.contact.clone() }) });
+                out.push(Sequenced {
+                    seq,
+                    record: Record::Alert(AlertRecord {
+                        ts: p.ts,
+                        contact: m.contact.clone(),
+                    }),
+                });
             }
         }
     }
@@ -192,12 +231,26 @@ fn endpoints(d: &Decoded, dir: usize) -> (Endpoint, Endpoint) {
         Some((s, t)) => (Some(s), Some(t)),
         None => (None, None),
     };
-    let src = Endpoint { ip: d.src, port: sp, mac: d.src_mac };
-    let dst = Endpoint { ip: d.dst, port: dp, mac: d.dst_mac };
+    let src = Endpoint {
+        ip: d.src,
+        port: sp,
+        mac: d.src_mac,
+    };
+    let dst = Endpoint {
+        ip: d.dst,
+        port: dp,
+        mac: d.dst_mac,
+    };
     if dir == 0 { (src, dst) } else { (dst, src) }
 }
 
-fn end_flow(out: &mut Vec<Sequenced>, stats: &mut WorkerStats, seq: u64, flow: Flow<Matched>, reason: EndReason) {
+fn end_flow(
+    out: &mut Vec<Sequenced>,
+    stats: &mut WorkerStats,
+    seq: u64,
+    flow: Flow<Matched>,
+    reason: EndReason,
+) {
     let Some(m) = flow.matched else { return };
     stats.flow_records += 1;
     out.push(Sequenced {

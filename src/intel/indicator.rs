@@ -62,7 +62,11 @@ impl Indicator {
         }
         // Keep most confident first; stable for equal confidence.
         let rank = |m: &Meta| m.confidence.map_or(-1, i16::from);
-        let pos = self.sources.iter().position(|m| rank(m) < rank(&meta)).unwrap_or(self.sources.len());
+        let pos = self
+            .sources
+            .iter()
+            .position(|m| rank(m) < rank(&meta))
+            .unwrap_or(self.sources.len());
         self.sources.insert(pos, meta);
     }
 }
@@ -73,8 +77,17 @@ mod tests {
 
     #[test]
     fn sources_merge_most_confident_first() {
-        let mut i = Indicator { value: "203.0.113.10".into(), kind: IndicatorKind::Ip, is_v6: false, sources: vec![] };
-        let m = |feed: &str, c: Option<u8>| Meta { feed: feed.into(), confidence: c, ..Meta::default() };
+        let mut i = Indicator {
+            value: "203.0.113.10".into(),
+            kind: IndicatorKind::Ip,
+            is_v6: false,
+            sources: vec![],
+        };
+        let m = |feed: &str, c: Option<u8>| Meta {
+            feed: feed.into(),
+            confidence: c,
+            ..Meta::default()
+        };
         i.add_source(m("a", None));
         i.add_source(m("b", Some(50)));
         i.add_source(m("c", Some(90)));

@@ -24,7 +24,11 @@ pub struct Loaded {
 }
 
 /// Loads every indicator and allowlist spec into one new set.
-pub fn load_all(intel: &[String], allow: &[String], generation: u64) -> Result<Loaded, feed::FeedError> {
+pub fn load_all(
+    intel: &[String],
+    allow: &[String],
+    generation: u64,
+) -> Result<Loaded, feed::FeedError> {
     let mut builder = IndicatorSetBuilder::new();
     let mut reports = Vec::new();
     for spec in intel {
@@ -33,5 +37,8 @@ pub fn load_all(intel: &[String], allow: &[String], generation: u64) -> Result<L
     for spec in allow {
         reports.extend(feed::load(spec, feed::Role::Allowlist, &mut builder)?);
     }
-    Ok(Loaded { set: builder.build(generation), reports })
+    Ok(Loaded {
+        set: builder.build(generation),
+        reports,
+    })
 }

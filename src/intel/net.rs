@@ -44,12 +44,20 @@ impl std::fmt::Display for Cidr {
 
 #[inline]
 pub fn mask_v4(a: u32, len: u8) -> u32 {
-    if len == 0 { 0 } else { a & (u32::MAX << (32 - u32::from(len.min(32)))) }
+    if len == 0 {
+        0
+    } else {
+        a & (u32::MAX << (32 - u32::from(len.min(32))))
+    }
 }
 
 #[inline]
 pub fn mask_v6(a: u128, len: u8) -> u128 {
-    if len == 0 { 0 } else { a & (u128::MAX << (128 - u32::from(len.min(128)))) }
+    if len == 0 {
+        0
+    } else {
+        a & (u128::MAX << (128 - u32::from(len.min(128))))
+    }
 }
 
 /// Parses `addr/len`. Returns the block and whether host bits had to be cleared.
@@ -68,11 +76,23 @@ pub fn parse_cidr(s: &str) -> Option<(Cidr, bool)> {
     let cidr = match addr {
         IpAddr::V4(v4) if len <= 32 => {
             let m = mask_v4(u32::from(v4), len);
-            (Cidr { addr: IpAddr::V4(Ipv4Addr::from(m)), len }, m != u32::from(v4))
+            (
+                Cidr {
+                    addr: IpAddr::V4(Ipv4Addr::from(m)),
+                    len,
+                },
+                m != u32::from(v4),
+            )
         }
         IpAddr::V6(v6) if len <= 128 => {
             let m = mask_v6(u128::from(v6), len);
-            (Cidr { addr: IpAddr::V6(Ipv6Addr::from(m)), len }, m != u128::from(v6))
+            (
+                Cidr {
+                    addr: IpAddr::V6(Ipv6Addr::from(m)),
+                    len,
+                },
+                m != u128::from(v6),
+            )
         }
         _ => return None,
     };
@@ -111,12 +131,19 @@ pub fn parse_v4_range(s: &str) -> Option<Vec<Cidr>> {
     let end = u64::from(hi);
     while cur <= end {
         // Largest block aligned at `cur` that stays within the range.
-        let mut size: u64 = if cur == 0 { 1 << 32 } else { 1 << cur.trailing_zeros().min(32) };
+        let mut size: u64 = if cur == 0 {
+            1 << 32
+        } else {
+            1 << cur.trailing_zeros().min(32)
+        };
         while cur + size - 1 > end {
             size >>= 1;
         }
         let len = 32 - size.trailing_zeros() as u8;
-        out.push(Cidr { addr: IpAddr::V4(Ipv4Addr::from(cur as u32)), len });
+        out.push(Cidr {
+            addr: IpAddr::V4(Ipv4Addr::from(cur as u32)),
+            len,
+        });
         cur += size;
     }
     Some(out)
@@ -128,16 +155,28 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert_eq!(parse_ip("203.0.113.10"), Some("203.0.113.10".parse().unwrap()));
+        assert_eq!(
+            parse_ip("203.0.113.10"),
+            Some("203.0.113.10".parse().unwrap())
+        );
         assert_eq!(parse_ip("010.1.2.3"), None);
-        assert_eq!(parse_ip("::ffff:198.51.100.7"), Some("198.51.100.7".parse().unwrap()));
-        assert_eq!(parse_ip("2001:DB8::1"), Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(
+            parse_ip("::ffff:198.51.100.7"),
+            Some("198.51.100.7".parse().unwrap())
+        );
+        assert_eq!(
+            parse_ip("2001:DB8::1"),
+            Some("2001:db8::1".parse().unwrap())
+        );
     }
 
     #[test]
     fn cidrs() {
         let (c, masked) = parse_cidr("198.51.100.7/24").unwrap();
-        assert_eq!((c.to_string(), masked), ("198.51.100.0/24".to_string(), true));
+        assert_eq!(
+            (c.to_string(), masked),
+            ("198.51.100.0/24".to_string(), true)
+        );
         assert!(c.contains("198.51.100.200".parse().unwrap()));
         assert!(!c.contains("198.51.101.1".parse().unwrap()));
         assert_eq!(parse_cidr("2001:db8:4::/48").unwrap().0.len, 48);
@@ -148,18 +187,40 @@ mod tests {
 
     #[test]
     fn ip_ports() {
-        assert_eq!(parse_ip_port("203.0.113.11:4443"), Some(("203.0.113.11".parse().unwrap(), 4443)));
-        assert_eq!(parse_ip_port("[2001:db8::7]:80"), Some(("2001:db8::7".parse().unwrap(), 80)));
+        assert_eq!(
+            parse_ip_port("203.0.113.11:4443"),
+            Some(("203.0.113.11".parse().unwrap(), 4443))
+        );
+        assert_eq!(
+            parse_ip_port("[2001:db8::7]:80"),
+            Some(("2001:db8::7".parse().unwrap(), 80))
+        );
         assert_eq!(parse_ip_port("2001:db8::7"), None);
         assert_eq!(parse_ip_port("203.0.113.11:70000"), None);
     }
 
     #[test]
     fn ranges() {
-        let r: Vec<String> = parse_v4_range("192.0.2.0-192.0.2.255").unwrap().iter().map(|c| c.to_string()).collect();
+        let r: Vec<String> = parse_v4_range("192.0.2.0-192.0.2.255")
+            .unwrap()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
         assert_eq!(r, ["192.0.2.0/24"]);
-        let r: Vec<String> = parse_v4_range("192.0.2.1-192.0.2.6").unwrap().iter().map(|c| c.to_string()).collect();
-        assert_eq!(r, ["192.0.2.1/32", "192.0.2.2/31", "192.0.2.4/31", "192.0.2.6/32"]);
+        let r: Vec<String> = parse_v4_range("192.0.2.1-192.0.2.6")
+            .unwrap()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(
+            r,
+            [
+                "192.0.2.1/32",
+                "192.0.2.2/31",
+                "192.0.2.4/31",
+                "192.0.2.6/32"
+            ]
+        );
         assert_eq!(parse_v4_range("0.0.0.0-255.255.255.255").unwrap()[0].len, 0);
     }
 }

@@ -54,7 +54,10 @@ impl<K: AddrBits, V> PrefixMap<K, V> {
                 self.tables.len() - 1
             }
         };
-        self.tables[pos].1.entry(addr.masked(len)).or_insert_with(make)
+        self.tables[pos]
+            .1
+            .entry(addr.masked(len))
+            .or_insert_with(make)
     }
 
     /// The most specific network containing `addr`: (prefix length, value).

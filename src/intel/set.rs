@@ -117,12 +117,17 @@ pub enum AddrKey {
 impl AddrKey {
     pub fn ip(ip: IpAddr) -> AddrKey {
         let ip = canonical(ip);
-        AddrKey::Net(Cidr { addr: ip, len: if ip.is_ipv4() { 32 } else { 128 } })
+        AddrKey::Net(Cidr {
+            addr: ip,
+            len: if ip.is_ipv4() { 32 } else { 128 },
+        })
     }
 
     fn kind(&self) -> IndicatorKind {
         match self {
-            AddrKey::Net(c) if c.len == if c.addr.is_ipv4() { 32 } else { 128 } => IndicatorKind::Ip,
+            AddrKey::Net(c) if c.len == if c.addr.is_ipv4() { 32 } else { 128 } => {
+                IndicatorKind::Ip
+            }
             AddrKey::Net(_) => IndicatorKind::Cidr,
             AddrKey::IpPort(..) => IndicatorKind::IpPort,
         }
@@ -154,7 +159,12 @@ impl IndicatorSetBuilder {
         let next = self.indicators.len() as u32;
         let id = *slot(&mut self.index, key, next);
         if id == next {
-            self.indicators.push(Indicator { value: listed.to_string(), kind: key.kind(), is_v6: key.is_v6(), sources: Vec::new() });
+            self.indicators.push(Indicator {
+                value: listed.to_string(),
+                kind: key.kind(),
+                is_v6: key.is_v6(),
+                sources: Vec::new(),
+            });
         }
         self.indicators[id as usize].add_source(meta);
     }
@@ -173,16 +183,29 @@ impl IndicatorSetBuilder {
     }
 
     pub fn build(self, generation: u64) -> IndicatorSet {
-        IndicatorSet { generation, indicators: self.indicators.into_iter().map(Arc::new).collect(), index: self.index, allow: self.allow }
+        IndicatorSet {
+            generation,
+            indicators: self.indicators.into_iter().map(Arc::new).collect(),
+            index: self.index,
+            allow: self.allow,
+        }
     }
 }
 
 fn slot(index: &mut AddrIndex, key: AddrKey, next: u32) -> &mut u32 {
     match key {
-        AddrKey::Net(Cidr { addr: IpAddr::V4(a), len }) => index.v4.entry(u32::from(a), len, || next),
-        AddrKey::Net(Cidr { addr: IpAddr::V6(a), len }) => index.v6.entry(u128::from(a), len, || next),
+        AddrKey::Net(Cidr {
+            addr: IpAddr::V4(a),
+            len,
+        }) => index.v4.entry(u32::from(a), len, || next),
+        AddrKey::Net(Cidr {
+            addr: IpAddr::V6(a),
+            len,
+        }) => index.v6.entry(u128::from(a), len, || next),
         AddrKey::IpPort(IpAddr::V4(a), p) => index.v4_port.entry((u32::from(a), p)).or_insert(next),
-        AddrKey::IpPort(IpAddr::V6(a), p) => index.v6_port.entry((u128::from(a), p)).or_insert(next),
+        AddrKey::IpPort(IpAddr::V6(a), p) => {
+            index.v6_port.entry((u128::from(a), p)).or_insert(next)
+        }
     }
 }
 
@@ -192,7 +215,10 @@ mod tests {
     use crate::intel::net::parse_cidr;
 
     fn meta(feed: &str) -> Meta {
-        Meta { feed: feed.into(), ..Meta::default() }
+        Meta {
+            feed: feed.into(),
+            ..Meta::default()
+        }
     }
 
     fn ip(s: &str) -> IpAddr {
@@ -202,10 +228,26 @@ mod tests {
     fn set() -> IndicatorSet {
         let mut b = IndicatorSetBuilder::new();
         b.add(AddrKey::ip(ip("203.0.113.10")), "203.0.113.10", meta("a"));
-        b.add(AddrKey::Net(parse_cidr("198.51.100.0/24").unwrap().0), "198.51.100.0/24", meta("drop"));
-        b.add(AddrKey::Net(parse_cidr("198.51.100.128/25").unwrap().0), "198.51.100.128/25", meta("edrop"));
-        b.add(AddrKey::IpPort(ip("203.0.113.11"), 447), "203.0.113.11:447", meta("a"));
-        b.add(AddrKey::Net(parse_cidr("2001:db8:4::/48").unwrap().0), "2001:db8:4::/48", meta("v6"));
+        b.add(
+            AddrKey::Net(parse_cidr("198.51.100.0/24").unwrap().0),
+            "198.51.100.0/24",
+            meta("drop"),
+        );
+        b.add(
+            AddrKey::Net(parse_cidr("198.51.100.128/25").unwrap().0),
+            "198.51.100.128/25",
+            meta("edrop"),
+        );
+        b.add(
+            AddrKey::IpPort(ip("203.0.113.11"), 447),
+            "203.0.113.11:447",
+            meta("a"),
+        );
+        b.add(
+            AddrKey::Net(parse_cidr("2001:db8:4::/48").unwrap().0),
+            "2001:db8:4::/48",
+            meta("v6"),
+        );
         b.add(AddrKey::ip(ip("203.0.113.10")), "203.0.113.10", meta("b"));
         b.allow(AddrKey::ip(ip("198.51.100.200")));
         b.build(1)
@@ -217,13 +259,30 @@ mod tests {
         assert_eq!(s.len(), 5);
         let m = s.match_addr(ip("203.0.113.10"), Some(80)).unwrap();
         assert_eq!(m.sources.len(), 2);
-        assert_eq!(s.match_addr(ip("198.51.100.7"), None).unwrap().value, "198.51.100.0/24");
-        assert_eq!(s.match_addr(ip("198.51.100.130"), None).unwrap().value, "198.51.100.128/25");
-        assert_eq!(s.match_addr(ip("203.0.113.11"), Some(447)).unwrap().kind, IndicatorKind::IpPort);
+        assert_eq!(
+            s.match_addr(ip("198.51.100.7"), None).unwrap().value,
+            "198.51.100.0/24"
+        );
+        assert_eq!(
+            s.match_addr(ip("198.51.100.130"), None).unwrap().value,
+            "198.51.100.128/25"
+        );
+        assert_eq!(
+            s.match_addr(ip("203.0.113.11"), Some(447)).unwrap().kind,
+            IndicatorKind::IpPort
+        );
         assert!(s.match_addr(ip("203.0.113.11"), Some(443)).is_none());
         assert!(s.match_addr(ip("203.0.113.11"), None).is_none());
-        assert_eq!(s.match_addr(ip("2001:db8:4:1::9"), None).unwrap().type_name(), "ipv6-net");
-        assert_eq!(s.match_addr(ip("::ffff:203.0.113.10"), None).unwrap().value, "203.0.113.10");
+        assert_eq!(
+            s.match_addr(ip("2001:db8:4:1::9"), None)
+                .unwrap()
+                .type_name(),
+            "ipv6-net"
+        );
+        assert_eq!(
+            s.match_addr(ip("::ffff:203.0.113.10"), None).unwrap().value,
+            "203.0.113.10"
+        );
         assert!(s.match_addr(ip("192.0.2.1"), None).is_none());
     }
 

@@ -27,7 +27,8 @@ fn ts(secs: i64, micros: u32) -> Timestamp {
 }
 
 fn a(s: &str) -> IpAddr {
-    s.parse().unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    s.parse()
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }
 
 fn v4(s: &str) -> [u8; 4] {
@@ -53,8 +54,14 @@ fn tcp_session(client: &str, cport: u16, server: &str, sport: u16, answered: boo
         fwd(TCP_SYN, b""),
         rev(TCP_SYN | TCP_ACK, b""),
         fwd(TCP_ACK, b""),
-        fwd(TCP_PSH | TCP_ACK, b"GET /gate.php HTTP/1.1\r\nHost: c2\r\n\r\n"),
-        rev(TCP_PSH | TCP_ACK, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        fwd(
+            TCP_PSH | TCP_ACK,
+            b"GET /gate.php HTTP/1.1\r\nHost: c2\r\n\r\n",
+        ),
+        rev(
+            TCP_PSH | TCP_ACK,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        ),
         fwd(TCP_FIN | TCP_ACK, b""),
         rev(TCP_FIN | TCP_ACK, b""),
         fwd(TCP_ACK, b""),
@@ -67,7 +74,11 @@ fn syn(client: &str, cport: u16, server: &str, sport: u16) -> Vec<u8> {
 
 /// Ethernet frame around an IP packet, MACs by direction.
 fn eth(fwd: bool, tags: &[(u16, u16)], ip_packet: &[u8]) -> Vec<u8> {
-    let (src, dst) = if fwd { (VICTIM_MAC, ROUTER_MAC) } else { (ROUTER_MAC, VICTIM_MAC) };
+    let (src, dst) = if fwd {
+        (VICTIM_MAC, ROUTER_MAC)
+    } else {
+        (ROUTER_MAC, VICTIM_MAC)
+    };
     ethernet(src, dst, tags, ethertype_of(ip_packet), ip_packet)
 }
 
@@ -84,7 +95,10 @@ fn write_pcap(dir: &Path, name: &str, lt: u32, frames: &[(Timestamp, Vec<u8>)]) 
 }
 
 /// Frames of a list of conversations, one second apart, 1 ms between packets.
-fn frames(convs: Vec<Vec<Packet>>, wrap: impl Fn(bool, &[u8]) -> Vec<u8>) -> Vec<(Timestamp, Vec<u8>)> {
+fn frames(
+    convs: Vec<Vec<Packet>>,
+    wrap: impl Fn(bool, &[u8]) -> Vec<u8>,
+) -> Vec<(Timestamp, Vec<u8>)> {
     let mut out = Vec::new();
     for (i, conv) in convs.into_iter().enumerate() {
         for (j, (fwd, p)) in conv.into_iter().enumerate() {
@@ -132,7 +146,10 @@ fn feeds(dir: &Path) -> io::Result<()> {
     )?;
     let allow = dir.join("allow");
     std::fs::create_dir_all(&allow)?;
-    std::fs::write(allow.join("allow.txt"), "# addresses never to alert on (e.g. a sinkhole the CERT runs)\n198.51.100.200\n")?;
+    std::fs::write(
+        allow.join("allow.txt"),
+        "# addresses never to alert on (e.g. a sinkhole the CERT runs)\n198.51.100.200\n",
+    )?;
     Ok(())
 }
 
@@ -146,27 +163,66 @@ pub fn generate(dir: &Path) -> io::Result<()> {
         vec![
             tcp_session("10.0.0.5", 50000, "203.0.113.10", 443, true),
             tcp_session("10.0.0.5", 50001, "192.0.2.80", 80, true),
-            vec![(true, ip(a("10.0.0.6"), a("203.0.113.20"), 17, &udp(53000, 53, b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00")))],
-            vec![(true, ip(a("10.0.0.7"), a("198.51.100.7"), 1, &icmp(8, 0, b"ping"))), (false, ip(a("198.51.100.7"), a("10.0.0.7"), 1, &icmp(0, 0, b"ping")))],
+            vec![(
+                true,
+                ip(
+                    a("10.0.0.6"),
+                    a("203.0.113.20"),
+                    17,
+                    &udp(
+                        53000,
+                        53,
+                        b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00",
+                    ),
+                ),
+            )],
+            vec![
+                (
+                    true,
+                    ip(a("10.0.0.7"), a("198.51.100.7"), 1, &icmp(8, 0, b"ping")),
+                ),
+                (
+                    false,
+                    ip(a("198.51.100.7"), a("10.0.0.7"), 1, &icmp(0, 0, b"ping")),
+                ),
+            ],
         ],
         |fwd, p| eth(fwd, &[], p),
     );
-    let mut arp = ethernet(VICTIM_MAC, [0xff; 6], &[], ETH_ARP, &[0, 1, 8, 0, 6, 4, 0, 1]);
+    let mut arp = ethernet(
+        VICTIM_MAC,
+        [0xff; 6],
+        &[],
+        ETH_ARP,
+        &[0, 1, 8, 0, 6, 4, 0, 1],
+    );
     arp.resize(42, 0);
     eth_frames.push((ts(5, 0), arp));
     write_pcap(dir, "ethernet.pcap", linktype::ETHERNET, &eth_frames)?;
     // The same packets: big-endian nanosecond pcap, gzip, zstd, and pcapng.
     {
-        let mut w = PcapWriter::with_options(create(dir, "ethernet-be-nanos.pcap")?, linktype::ETHERNET, true, true, 65535)?;
+        let mut w = PcapWriter::with_options(
+            create(dir, "ethernet-be-nanos.pcap")?,
+            linktype::ETHERNET,
+            true,
+            true,
+            65535,
+        )?;
         for (t, f) in &eth_frames {
             w.packet(*t, f)?;
         }
         io::Write::flush(&mut w.into_inner())?;
         let plain = std::fs::read(dir.join("ethernet.pcap"))?;
-        let mut gz = flate2::write::GzEncoder::new(create(dir, "ethernet.pcap.gz")?, flate2::Compression::new(6));
+        let mut gz = flate2::write::GzEncoder::new(
+            create(dir, "ethernet.pcap.gz")?,
+            flate2::Compression::new(6),
+        );
         io::Write::write_all(&mut gz, &plain)?;
         gz.finish()?;
-        std::fs::write(dir.join("ethernet.pcap.zst"), zstd::encode_all(&plain[..], 3)?)?;
+        std::fs::write(
+            dir.join("ethernet.pcap.zst"),
+            zstd::encode_all(&plain[..], 3)?,
+        )?;
         let mut ng = PcapngWriter::new(create(dir, "ethernet.pcapng")?)?;
         ng.interface(1, Some("eth1"), 6)?;
         for (t, f) in &eth_frames {
@@ -182,62 +238,267 @@ pub fn generate(dir: &Path) -> io::Result<()> {
         ("10.0.1.3", &[(0x9100, 400), (0x8100, 500)]),
         ("10.0.1.4", &[(0x88a8, 10), (0x8100, 20), (0x8100, 30)]),
     ];
-    let f: Vec<_> = vlan_cases.iter().enumerate().map(|(i, (v, tags))| (ts(i as i64, 0), eth(true, tags, &syn(v, 40000, "203.0.113.10", 443)))).collect();
+    let f: Vec<_> = vlan_cases
+        .iter()
+        .enumerate()
+        .map(|(i, (v, tags))| {
+            (
+                ts(i as i64, 0),
+                eth(true, tags, &syn(v, 40000, "203.0.113.10", 443)),
+            )
+        })
+        .collect();
     write_pcap(dir, "vlan.pcap", linktype::ETHERNET, &f)?;
 
     // mpls.pcap: a label stack over IPv4; a pseudowire (control word) carrying tagged Ethernet.
-    let inner_eth = eth(true, &[(0x8100, 42)], &syn("10.0.2.2", 40001, "203.0.113.10", 443));
+    let inner_eth = eth(
+        true,
+        &[(0x8100, 42)],
+        &syn("10.0.2.2", 40001, "203.0.113.10", 443),
+    );
     let mut pw = vec![0, 0, 0, 0];
     pw.extend_from_slice(&inner_eth);
     let f = vec![
-        (ts(0, 0), ethernet(TAP_MAC_A, TAP_MAC_B, &[], 0x8847, &mpls(&[16, 17], &syn("10.0.2.1", 40000, "203.0.113.10", 443)))),
-        (ts(1, 0), ethernet(TAP_MAC_A, TAP_MAC_B, &[], 0x8847, &mpls(&[18], &pw))),
+        (
+            ts(0, 0),
+            ethernet(
+                TAP_MAC_A,
+                TAP_MAC_B,
+                &[],
+                0x8847,
+                &mpls(&[16, 17], &syn("10.0.2.1", 40000, "203.0.113.10", 443)),
+            ),
+        ),
+        (
+            ts(1, 0),
+            ethernet(TAP_MAC_A, TAP_MAC_B, &[], 0x8847, &mpls(&[18], &pw)),
+        ),
     ];
     write_pcap(dir, "mpls.pcap", linktype::ETHERNET, &f)?;
 
     // pppoe.pcap: IPv4 and IPv6 sessions, and an LCP frame (not IP).
     let f = vec![
-        (ts(0, 0), ethernet(VICTIM_MAC, ROUTER_MAC, &[], 0x8864, &pppoe(0x1234, 0x0021, &syn("10.0.3.1", 40000, "203.0.113.10", 443)))),
-        (ts(1, 0), ethernet(VICTIM_MAC, ROUTER_MAC, &[(0x8100, 7)], 0x8864, &pppoe(0x1235, 0x0057, &syn("fd00::31", 40000, "2001:db8:bad::1", 443)))),
-        (ts(2, 0), ethernet(VICTIM_MAC, ROUTER_MAC, &[], 0x8864, &pppoe(0x1234, 0xc021, &[9, 1, 0, 8, 0, 0, 0, 1]))),
+        (
+            ts(0, 0),
+            ethernet(
+                VICTIM_MAC,
+                ROUTER_MAC,
+                &[],
+                0x8864,
+                &pppoe(0x1234, 0x0021, &syn("10.0.3.1", 40000, "203.0.113.10", 443)),
+            ),
+        ),
+        (
+            ts(1, 0),
+            ethernet(
+                VICTIM_MAC,
+                ROUTER_MAC,
+                &[(0x8100, 7)],
+                0x8864,
+                &pppoe(
+                    0x1235,
+                    0x0057,
+                    &syn("fd00::31", 40000, "2001:db8:bad::1", 443),
+                ),
+            ),
+        ),
+        (
+            ts(2, 0),
+            ethernet(
+                VICTIM_MAC,
+                ROUTER_MAC,
+                &[],
+                0x8864,
+                &pppoe(0x1234, 0xc021, &[9, 1, 0, 8, 0, 0, 0, 1]),
+            ),
+        ),
     ];
     write_pcap(dir, "pppoe.pcap", linktype::ETHERNET, &f)?;
 
     // gre.pcap: plain GRE over IPv4; keyed GRE carrying Ethernet (TEB).
-    let outer = |inner: &[u8]| ethernet(TAP_MAC_A, TAP_MAC_B, &[], ETH_IPV4, &ipv4(v4("192.0.2.1"), v4("192.0.2.2"), 47, inner));
+    let outer = |inner: &[u8]| {
+        ethernet(
+            TAP_MAC_A,
+            TAP_MAC_B,
+            &[],
+            ETH_IPV4,
+            &ipv4(v4("192.0.2.1"), v4("192.0.2.2"), 47, inner),
+        )
+    };
     let f = vec![
-        (ts(0, 0), outer(&gre(0x0800, None, None, &syn("10.0.4.1", 40000, "203.0.113.10", 443)))),
-        (ts(1, 0), outer(&gre(0x6558, Some(77), None, &eth(true, &[], &syn("10.0.4.2", 40000, "203.0.113.10", 443))))),
+        (
+            ts(0, 0),
+            outer(&gre(
+                0x0800,
+                None,
+                None,
+                &syn("10.0.4.1", 40000, "203.0.113.10", 443),
+            )),
+        ),
+        (
+            ts(1, 0),
+            outer(&gre(
+                0x6558,
+                Some(77),
+                None,
+                &eth(true, &[], &syn("10.0.4.2", 40000, "203.0.113.10", 443)),
+            )),
+        ),
     ];
     write_pcap(dir, "gre.pcap", linktype::ETHERNET, &f)?;
 
     // erspan.pcap: type II (session 42), type III with platform header and an inner VLAN, type I.
-    let outer = |inner: &[u8]| ethernet(TAP_MAC_A, TAP_MAC_B, &[], ETH_IPV4, &ipv4(v4("192.0.2.10"), v4("192.0.2.11"), 47, inner));
+    let outer = |inner: &[u8]| {
+        ethernet(
+            TAP_MAC_A,
+            TAP_MAC_B,
+            &[],
+            ETH_IPV4,
+            &ipv4(v4("192.0.2.10"), v4("192.0.2.11"), 47, inner),
+        )
+    };
     let f = vec![
-        (ts(0, 0), outer(&gre(0x88be, None, Some(1), &erspan2(42, 0, &eth(true, &[], &syn("10.0.5.1", 40000, "203.0.113.10", 443)))))),
-        (ts(1, 0), outer(&gre(0x22eb, None, Some(2), &erspan3(7, true, &eth(true, &[(0x8100, 55)], &syn("10.0.5.2", 40000, "203.0.113.10", 443)))))),
-        (ts(2, 0), outer(&gre(0x88be, None, None, &eth(true, &[], &syn("10.0.5.3", 40000, "203.0.113.10", 443))))),
+        (
+            ts(0, 0),
+            outer(&gre(
+                0x88be,
+                None,
+                Some(1),
+                &erspan2(
+                    42,
+                    0,
+                    &eth(true, &[], &syn("10.0.5.1", 40000, "203.0.113.10", 443)),
+                ),
+            )),
+        ),
+        (
+            ts(1, 0),
+            outer(&gre(
+                0x22eb,
+                None,
+                Some(2),
+                &erspan3(
+                    7,
+                    true,
+                    &eth(
+                        true,
+                        &[(0x8100, 55)],
+                        &syn("10.0.5.2", 40000, "203.0.113.10", 443),
+                    ),
+                ),
+            )),
+        ),
+        (
+            ts(2, 0),
+            outer(&gre(
+                0x88be,
+                None,
+                None,
+                &eth(true, &[], &syn("10.0.5.3", 40000, "203.0.113.10", 443)),
+            )),
+        ),
     ];
     write_pcap(dir, "erspan.pcap", linktype::ETHERNET, &f)?;
 
     // vxlan.pcap and geneve.pcap: overlay traffic of cloud taps.
-    let vm_frame = |victim: &str| ethernet([0x02, 0x42, 0, 0, 0, 0x07], [0x02, 0x42, 0, 0, 0, 0x01], &[], ETH_IPV4, &syn(victim, 40000, "203.0.113.10", 443));
-    let f = vec![(ts(0, 0), outer_udp("192.0.2.20", 41000, "192.0.2.21", 4789, &vxlan(4097, &vm_frame("10.0.6.1"))))];
+    let vm_frame = |victim: &str| {
+        ethernet(
+            [0x02, 0x42, 0, 0, 0, 0x07],
+            [0x02, 0x42, 0, 0, 0, 0x01],
+            &[],
+            ETH_IPV4,
+            &syn(victim, 40000, "203.0.113.10", 443),
+        )
+    };
+    let f = vec![(
+        ts(0, 0),
+        outer_udp(
+            "192.0.2.20",
+            41000,
+            "192.0.2.21",
+            4789,
+            &vxlan(4097, &vm_frame("10.0.6.1")),
+        ),
+    )];
     write_pcap(dir, "vxlan.pcap", linktype::ETHERNET, &f)?;
-    let f = vec![(ts(0, 0), outer_udp("192.0.2.22", 41000, "192.0.2.23", 6081, &geneve(256, 0x6558, &[0x01, 0x02, 0x03, 0x01, 0, 0, 0, 0], &vm_frame("10.0.6.2"))))];
+    let f = vec![(
+        ts(0, 0),
+        outer_udp(
+            "192.0.2.22",
+            41000,
+            "192.0.2.23",
+            6081,
+            &geneve(
+                256,
+                0x6558,
+                &[0x01, 0x02, 0x03, 0x01, 0, 0, 0, 0],
+                &vm_frame("10.0.6.2"),
+            ),
+        ),
+    )];
     write_pcap(dir, "geneve.pcap", linktype::ETHERNET, &f)?;
 
     // gtpu.pcap: mobile user plane, IPv4 subscriber; IPv6 subscriber with a 5G extension header.
     let f = vec![
-        (ts(0, 0), outer_udp("192.0.2.30", 2152, "192.0.2.31", 2152, &gtpu(0x1234, false, &syn("100.64.0.1", 40000, "203.0.113.10", 443)))),
-        (ts(1, 0), outer_udp("192.0.2.30", 2152, "192.0.2.31", 2152, &gtpu(0xabcd, true, &syn("fd00::71", 40000, "2001:db8:c2::5", 443)))),
+        (
+            ts(0, 0),
+            outer_udp(
+                "192.0.2.30",
+                2152,
+                "192.0.2.31",
+                2152,
+                &gtpu(
+                    0x1234,
+                    false,
+                    &syn("100.64.0.1", 40000, "203.0.113.10", 443),
+                ),
+            ),
+        ),
+        (
+            ts(1, 0),
+            outer_udp(
+                "192.0.2.30",
+                2152,
+                "192.0.2.31",
+                2152,
+                &gtpu(0xabcd, true, &syn("fd00::71", 40000, "2001:db8:c2::5", 443)),
+            ),
+        ),
     ];
     write_pcap(dir, "gtpu.pcap", linktype::ETHERNET, &f)?;
 
     // ipip.pcap: IPv4 in IPv4, and IPv6 in IPv4 (6in4).
     let f = vec![
-        (ts(0, 0), ethernet(TAP_MAC_A, TAP_MAC_B, &[], ETH_IPV4, &ipv4(v4("192.0.2.40"), v4("192.0.2.41"), 4, &syn("10.0.7.1", 40000, "203.0.113.10", 443)))),
-        (ts(1, 0), ethernet(TAP_MAC_A, TAP_MAC_B, &[], ETH_IPV4, &ipv4(v4("192.0.2.40"), v4("192.0.2.41"), 41, &syn("fd00::72", 40000, "2001:db8:bad::1", 443)))),
+        (
+            ts(0, 0),
+            ethernet(
+                TAP_MAC_A,
+                TAP_MAC_B,
+                &[],
+                ETH_IPV4,
+                &ipv4(
+                    v4("192.0.2.40"),
+                    v4("192.0.2.41"),
+                    4,
+                    &syn("10.0.7.1", 40000, "203.0.113.10", 443),
+                ),
+            ),
+        ),
+        (
+            ts(1, 0),
+            ethernet(
+                TAP_MAC_A,
+                TAP_MAC_B,
+                &[],
+                ETH_IPV4,
+                &ipv4(
+                    v4("192.0.2.40"),
+                    v4("192.0.2.41"),
+                    41,
+                    &syn("fd00::72", 40000, "2001:db8:bad::1", 443),
+                ),
+            ),
+        ),
     ];
     write_pcap(dir, "ipip.pcap", linktype::ETHERNET, &f)?;
 
@@ -246,46 +507,152 @@ pub fn generate(dir: &Path) -> io::Result<()> {
         IpAddr::V6(x) => x.octets(),
         IpAddr::V4(_) => [0; 16],
     };
-    let with_exts = ipv6_full(v6("fd00::1"), v6("2001:db8:bad::1"), &[(0, vec![1, 4, 0, 0, 0, 0]), (60, vec![1, 4, 0, 0, 0, 0])], 6, &tcp(40000, 443, 1, TCP_SYN, b""));
+    let with_exts = ipv6_full(
+        v6("fd00::1"),
+        v6("2001:db8:bad::1"),
+        &[(0, vec![1, 4, 0, 0, 0, 0]), (60, vec![1, 4, 0, 0, 0, 0])],
+        6,
+        &tcp(40000, 443, 1, TCP_SYN, b""),
+    );
     let f = vec![
         (ts(0, 0), eth(true, &[], &with_exts)),
-        (ts(1, 0), eth(true, &[], &ip(a("fd00::2"), a("2001:db8:bad::2"), 17, &udp(40000, 8443, b"beacon")))),
-        (ts(2, 0), eth(true, &[], &ip(a("fd00::3"), a("2001:db8:bad::2"), 17, &udp(40000, 53, b"not the listed port")))),
-        (ts(3, 0), eth(true, &[], &syn("fd00::4", 40000, "2001:db8:c2::99", 443))),
+        (
+            ts(1, 0),
+            eth(
+                true,
+                &[],
+                &ip(
+                    a("fd00::2"),
+                    a("2001:db8:bad::2"),
+                    17,
+                    &udp(40000, 8443, b"beacon"),
+                ),
+            ),
+        ),
+        (
+            ts(2, 0),
+            eth(
+                true,
+                &[],
+                &ip(
+                    a("fd00::3"),
+                    a("2001:db8:bad::2"),
+                    17,
+                    &udp(40000, 53, b"not the listed port"),
+                ),
+            ),
+        ),
+        (
+            ts(3, 0),
+            eth(true, &[], &syn("fd00::4", 40000, "2001:db8:c2::99", 443)),
+        ),
     ];
     write_pcap(dir, "ipv6.pcap", linktype::ETHERNET, &f)?;
 
     // ports.pcap: an ip:port indicator on TCP and UDP; the same address on another port.
     let f = vec![
-        (ts(0, 0), eth(true, &[], &syn("10.0.8.1", 40000, "203.0.113.11", 4443))),
-        (ts(1, 0), eth(true, &[], &syn("10.0.8.2", 40000, "203.0.113.11", 443))),
-        (ts(2, 0), eth(true, &[], &ip(a("10.0.8.3"), a("203.0.113.11"), 17, &udp(40000, 4443, b"beacon")))),
+        (
+            ts(0, 0),
+            eth(true, &[], &syn("10.0.8.1", 40000, "203.0.113.11", 4443)),
+        ),
+        (
+            ts(1, 0),
+            eth(true, &[], &syn("10.0.8.2", 40000, "203.0.113.11", 443)),
+        ),
+        (
+            ts(2, 0),
+            eth(
+                true,
+                &[],
+                &ip(
+                    a("10.0.8.3"),
+                    a("203.0.113.11"),
+                    17,
+                    &udp(40000, 4443, b"beacon"),
+                ),
+            ),
+        ),
     ];
     write_pcap(dir, "ports.pcap", linktype::ETHERNET, &f)?;
 
     // cidr.pcap: /24 from DROP, the more specific /25 from the partner list, an allowlisted host.
     let f = vec![
-        (ts(0, 0), eth(true, &[], &syn("10.0.9.1", 40000, "198.51.100.7", 443))),
-        (ts(1, 0), eth(true, &[], &syn("10.0.9.2", 40000, "198.51.100.130", 443))),
-        (ts(2, 0), eth(true, &[], &syn("10.0.9.3", 40000, "198.51.100.200", 443))),
+        (
+            ts(0, 0),
+            eth(true, &[], &syn("10.0.9.1", 40000, "198.51.100.7", 443)),
+        ),
+        (
+            ts(1, 0),
+            eth(true, &[], &syn("10.0.9.2", 40000, "198.51.100.130", 443)),
+        ),
+        (
+            ts(2, 0),
+            eth(true, &[], &syn("10.0.9.3", 40000, "198.51.100.200", 443)),
+        ),
     ];
     write_pcap(dir, "cidr.pcap", linktype::ETHERNET, &f)?;
 
     // inbound.pcap: the C2 connects in; the victim resets.
     let f = vec![
-        (ts(0, 0), eth(false, &[], &ip(a("203.0.113.10"), a("10.0.10.1"), 6, &tcp(4444, 22, 1, TCP_SYN, b"")))),
-        (ts(0, 1000), eth(true, &[], &ip(a("10.0.10.1"), a("203.0.113.10"), 6, &tcp(22, 4444, 0, TCP_RST | TCP_ACK, b"")))),
+        (
+            ts(0, 0),
+            eth(
+                false,
+                &[],
+                &ip(
+                    a("203.0.113.10"),
+                    a("10.0.10.1"),
+                    6,
+                    &tcp(4444, 22, 1, TCP_SYN, b""),
+                ),
+            ),
+        ),
+        (
+            ts(0, 1000),
+            eth(
+                true,
+                &[],
+                &ip(
+                    a("10.0.10.1"),
+                    a("203.0.113.10"),
+                    6,
+                    &tcp(22, 4444, 0, TCP_RST | TCP_ACK, b""),
+                ),
+            ),
+        ),
     ];
     write_pcap(dir, "inbound.pcap", linktype::ETHERNET, &f)?;
 
     // dedup.pcap: repeated contacts within and after the one-hour window; a long UDP beacon.
     let mut f = Vec::new();
     for (i, at) in [0i64, 60, 120, 300, 7200].iter().enumerate() {
-        f.push((ts(*at, 0), eth(true, &[], &syn("10.0.11.1", 41000 + i as u16, "203.0.113.10", 443))));
+        f.push((
+            ts(*at, 0),
+            eth(
+                true,
+                &[],
+                &syn("10.0.11.1", 41000 + i as u16, "203.0.113.10", 443),
+            ),
+        ));
     }
-    f.push((ts(30, 0), eth(true, &[], &syn("10.0.11.2", 41000, "203.0.113.10", 443))));
+    f.push((
+        ts(30, 0),
+        eth(true, &[], &syn("10.0.11.2", 41000, "203.0.113.10", 443)),
+    ));
     for m in 0..=130 {
-        f.push((ts(m * 60 + 5, 0), eth(true, &[], &ip(a("10.0.11.3"), a("203.0.113.10"), 17, &udp(42000, 53, b"beacon")))));
+        f.push((
+            ts(m * 60 + 5, 0),
+            eth(
+                true,
+                &[],
+                &ip(
+                    a("10.0.11.3"),
+                    a("203.0.113.10"),
+                    17,
+                    &udp(42000, 53, b"beacon"),
+                ),
+            ),
+        ));
     }
     f.sort_by_key(|(t, _)| *t);
     write_pcap(dir, "dedup.pcap", linktype::ETHERNET, &f)?;
@@ -294,29 +661,147 @@ pub fn generate(dir: &Path) -> io::Result<()> {
     let dgram = udp(40000, 4443, &[0x55; 64]);
     let (first, rest) = dgram.split_at(24);
     let f = vec![
-        (ts(0, 0), eth(true, &[], &ipv4_full(v4("10.0.12.1"), v4("203.0.113.11"), 17, &[], Frag { id: 7, offset: 0, more: true }, first))),
-        (ts(0, 1000), eth(true, &[], &ipv4_full(v4("10.0.12.1"), v4("203.0.113.11"), 17, &[], Frag { id: 7, offset: 3, more: false }, rest))),
-        (ts(1, 0), eth(true, &[], &ipv4_full(v4("10.0.12.2"), v4("203.0.113.10"), 6, &[], Frag { id: 9, offset: 185, more: false }, &[0xaa; 40]))),
+        (
+            ts(0, 0),
+            eth(
+                true,
+                &[],
+                &ipv4_full(
+                    v4("10.0.12.1"),
+                    v4("203.0.113.11"),
+                    17,
+                    &[],
+                    Frag {
+                        id: 7,
+                        offset: 0,
+                        more: true,
+                    },
+                    first,
+                ),
+            ),
+        ),
+        (
+            ts(0, 1000),
+            eth(
+                true,
+                &[],
+                &ipv4_full(
+                    v4("10.0.12.1"),
+                    v4("203.0.113.11"),
+                    17,
+                    &[],
+                    Frag {
+                        id: 7,
+                        offset: 3,
+                        more: false,
+                    },
+                    rest,
+                ),
+            ),
+        ),
+        (
+            ts(1, 0),
+            eth(
+                true,
+                &[],
+                &ipv4_full(
+                    v4("10.0.12.2"),
+                    v4("203.0.113.10"),
+                    6,
+                    &[],
+                    Frag {
+                        id: 9,
+                        offset: 185,
+                        more: false,
+                    },
+                    &[0xaa; 40],
+                ),
+            ),
+        ),
         // IPv4 options (record route) in front of a SYN.
-        (ts(2, 0), eth(true, &[], &ipv4_full(v4("10.0.12.3"), v4("203.0.113.10"), 6, &[7, 7, 4, 0, 0, 0, 0, 1], Frag::default(), &tcp(40000, 443, 1, TCP_SYN, b"")))),
+        (
+            ts(2, 0),
+            eth(
+                true,
+                &[],
+                &ipv4_full(
+                    v4("10.0.12.3"),
+                    v4("203.0.113.10"),
+                    6,
+                    &[7, 7, 4, 0, 0, 0, 0, 1],
+                    Frag::default(),
+                    &tcp(40000, 443, 1, TCP_SYN, b""),
+                ),
+            ),
+        ),
     ];
     write_pcap(dir, "fragments.pcap", linktype::ETHERNET, &f)?;
 
     // snaplen.pcap: captured with a 38-byte snaplen (Ethernet + IPv4 + the ports).
     {
-        let mut w = PcapWriter::with_options(create(dir, "snaplen.pcap")?, linktype::ETHERNET, false, false, 38)?;
-        w.packet(ts(0, 0), &eth(true, &[], &syn("10.0.13.1", 40000, "203.0.113.11", 4443)))?;
-        w.packet(ts(1, 0), &eth(true, &[], &syn("10.0.13.2", 40000, "203.0.113.10", 443)))?;
+        let mut w = PcapWriter::with_options(
+            create(dir, "snaplen.pcap")?,
+            linktype::ETHERNET,
+            false,
+            false,
+            38,
+        )?;
+        w.packet(
+            ts(0, 0),
+            &eth(true, &[], &syn("10.0.13.1", 40000, "203.0.113.11", 4443)),
+        )?;
+        w.packet(
+            ts(1, 0),
+            &eth(true, &[], &syn("10.0.13.2", 40000, "203.0.113.10", 443)),
+        )?;
         io::Write::flush(&mut w.into_inner())?;
     }
 
     // One file per link type.
     let raw = syn("10.0.14.1", 40000, "203.0.113.10", 443);
     write_pcap(dir, "raw.pcap", linktype::RAW, &[(ts(0, 0), raw)])?;
-    write_pcap(dir, "sll.pcap", linktype::LINUX_SLL, &[(ts(0, 0), sll(VICTIM_MAC, ETH_IPV4, &syn("10.0.14.2", 40000, "203.0.113.10", 443)))])?;
-    write_pcap(dir, "sll2.pcap", linktype::LINUX_SLL2, &[(ts(0, 0), sll2(VICTIM_MAC, ETH_IPV4, 3, &syn("10.0.14.3", 40000, "203.0.113.10", 443)))])?;
-    write_pcap(dir, "null.pcap", linktype::NULL, &[(ts(0, 0), null_loopback(2, &syn("10.0.14.4", 40000, "203.0.113.10", 443)))])?;
-    write_pcap(dir, "ipv4-linktype.pcap", linktype::IPV4, &[(ts(0, 0), syn("10.0.14.5", 40000, "203.0.113.10", 443))])?;
+    write_pcap(
+        dir,
+        "sll.pcap",
+        linktype::LINUX_SLL,
+        &[(
+            ts(0, 0),
+            sll(
+                VICTIM_MAC,
+                ETH_IPV4,
+                &syn("10.0.14.2", 40000, "203.0.113.10", 443),
+            ),
+        )],
+    )?;
+    write_pcap(
+        dir,
+        "sll2.pcap",
+        linktype::LINUX_SLL2,
+        &[(
+            ts(0, 0),
+            sll2(
+                VICTIM_MAC,
+                ETH_IPV4,
+                3,
+                &syn("10.0.14.3", 40000, "203.0.113.10", 443),
+            ),
+        )],
+    )?;
+    write_pcap(
+        dir,
+        "null.pcap",
+        linktype::NULL,
+        &[(
+            ts(0, 0),
+            null_loopback(2, &syn("10.0.14.4", 40000, "203.0.113.10", 443)),
+        )],
+    )?;
+    write_pcap(
+        dir,
+        "ipv4-linktype.pcap",
+        linktype::IPV4,
+        &[(ts(0, 0), syn("10.0.14.5", 40000, "203.0.113.10", 443))],
+    )?;
 
     // multi.pcapng: three interfaces with different link types and resolutions; EPB, SPB, OPB
     // and an unknown block that must be skipped.
@@ -326,18 +811,54 @@ pub fn generate(dir: &Path) -> io::Result<()> {
         ng.interface(101, Some("tun0"), 9)?;
         ng.other(0x0000_0BAD, b"unknown block: skip me")?;
         ng.interface(276, None, 6)?;
-        ng.epb(0, 6, ts(0, 0), &eth(true, &[(0x8100, 10)], &syn("10.0.16.1", 40000, "203.0.113.10", 443)))?;
-        ng.epb(1, 9, ts(1, 0), &syn("10.0.16.2", 40000, "203.0.113.10", 443))?;
-        ng.epb(2, 6, ts(2, 0), &sll2(VICTIM_MAC, ETH_IPV4, 3, &syn("10.0.16.3", 40000, "203.0.113.10", 443)))?;
-        ng.spb(&eth(true, &[], &syn("10.0.16.4", 40000, "203.0.113.10", 443)))?;
-        ng.opb(1, 9, ts(4, 0), &syn("10.0.16.5", 40000, "203.0.113.10", 443))?;
+        ng.epb(
+            0,
+            6,
+            ts(0, 0),
+            &eth(
+                true,
+                &[(0x8100, 10)],
+                &syn("10.0.16.1", 40000, "203.0.113.10", 443),
+            ),
+        )?;
+        ng.epb(
+            1,
+            9,
+            ts(1, 0),
+            &syn("10.0.16.2", 40000, "203.0.113.10", 443),
+        )?;
+        ng.epb(
+            2,
+            6,
+            ts(2, 0),
+            &sll2(
+                VICTIM_MAC,
+                ETH_IPV4,
+                3,
+                &syn("10.0.16.3", 40000, "203.0.113.10", 443),
+            ),
+        )?;
+        ng.spb(&eth(
+            true,
+            &[],
+            &syn("10.0.16.4", 40000, "203.0.113.10", 443),
+        ))?;
+        ng.opb(
+            1,
+            9,
+            ts(4, 0),
+            &syn("10.0.16.5", 40000, "203.0.113.10", 443),
+        )?;
         io::Write::flush(&mut ng.into_inner())?;
     }
 
     // truncated.pcap: one good record, then a record cut in the middle (a capture killed mid-write).
     {
         let mut w = PcapWriter::new(create(dir, "truncated.pcap")?, linktype::ETHERNET)?;
-        w.packet(ts(0, 0), &eth(true, &[], &syn("10.0.15.1", 40000, "203.0.113.10", 443)))?;
+        w.packet(
+            ts(0, 0),
+            &eth(true, &[], &syn("10.0.15.1", 40000, "203.0.113.10", 443)),
+        )?;
         let second = eth(true, &[], &syn("10.0.15.9", 40000, "203.0.113.10", 443));
         let mut hdr = Vec::new();
         for v in [(T0 + 1) as u32, 0, second.len() as u32, second.len() as u32] {
@@ -352,26 +873,83 @@ pub fn generate(dir: &Path) -> io::Result<()> {
     {
         let mut ng = PcapngWriter::new(create(dir, "corrupt.pcapng")?)?;
         ng.interface(1, None, 6)?;
-        ng.epb(0, 6, ts(0, 0), &eth(true, &[], &syn("10.0.15.2", 40000, "203.0.113.10", 443)))?;
+        ng.epb(
+            0,
+            6,
+            ts(0, 0),
+            &eth(true, &[], &syn("10.0.15.2", 40000, "203.0.113.10", 443)),
+        )?;
         ng.raw(&[6, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0])?;
-        ng.epb(0, 6, ts(1, 0), &eth(true, &[], &syn("10.0.15.3", 40000, "203.0.113.10", 443)))?;
+        ng.epb(
+            0,
+            6,
+            ts(1, 0),
+            &eth(true, &[], &syn("10.0.15.3", 40000, "203.0.113.10", 443)),
+        )?;
         io::Write::flush(&mut ng.into_inner())?;
     }
 
     // demo.pcap: what the README runs. Two infected subscribers among ordinary traffic.
     let mut convs = Vec::new();
     for i in 0..6u16 {
-        convs.push(tcp_session(&format!("10.0.0.{}", 20 + i), 50100 + i, "192.0.2.80", 443, true));
-        convs.push(vec![(true, ip(a(&format!("10.0.0.{}", 20 + i)), a("192.0.2.53"), 17, &udp(53000 + i, 53, b"\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00")))]);
+        convs.push(tcp_session(
+            &format!("10.0.0.{}", 20 + i),
+            50100 + i,
+            "192.0.2.80",
+            443,
+            true,
+        ));
+        convs.push(vec![(
+            true,
+            ip(
+                a(&format!("10.0.0.{}", 20 + i)),
+                a("192.0.2.53"),
+                17,
+                &udp(
+                    53000 + i,
+                    53,
+                    b"\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00",
+                ),
+            ),
+        )]);
     }
-    convs.insert(3, tcp_session("10.0.0.23", 50200, "203.0.113.10", 443, true));
-    convs.insert(7, tcp_session("10.0.0.42", 50300, "198.51.100.7", 8080, false));
+    convs.insert(
+        3,
+        tcp_session("10.0.0.23", 50200, "203.0.113.10", 443, true),
+    );
+    convs.insert(
+        7,
+        tcp_session("10.0.0.42", 50300, "198.51.100.7", 8080, false),
+    );
     convs.push(tcp_session("10.0.0.23", 50201, "203.0.113.10", 443, true));
-    convs.push(vec![(true, ip(a("10.0.0.31"), a("203.0.113.20"), 17, &udp(53100, 53, b"\x00\x02\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00")))]);
-    write_pcap(dir, "demo.pcap", linktype::ETHERNET, &frames(convs, |fwd, p| eth(fwd, &[(0x8100, 120)], p)))?;
+    convs.push(vec![(
+        true,
+        ip(
+            a("10.0.0.31"),
+            a("203.0.113.20"),
+            17,
+            &udp(
+                53100,
+                53,
+                b"\x00\x02\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00",
+            ),
+        ),
+    )]);
+    write_pcap(
+        dir,
+        "demo.pcap",
+        linktype::ETHERNET,
+        &frames(convs, |fwd, p| eth(fwd, &[(0x8100, 120)], p)),
+    )?;
     Ok(())
 }
 
 fn outer_udp(src: &str, sport: u16, dst: &str, dport: u16, payload: &[u8]) -> Vec<u8> {
-    ethernet(TAP_MAC_A, TAP_MAC_B, &[], ETH_IPV4, &ip(a(src), a(dst), 17, &udp(sport, dport, payload)))
+    ethernet(
+        TAP_MAC_A,
+        TAP_MAC_B,
+        &[],
+        ETH_IPV4,
+        &ip(a(src), a(dst), 17, &udp(sport, dport, payload)),
+    )
 }

@@ -62,8 +62,18 @@ pub struct Frag {
     pub more: bool,
 }
 
-pub fn ipv4_full(src: [u8; 4], dst: [u8; 4], proto: u8, options: &[u8], frag: Frag, payload: &[u8]) -> Vec<u8> {
-    assert!(options.len() % 4 == 0 && options.len() <= 40, "IPv4 options must be 4-byte aligned");
+pub fn ipv4_full(
+    src: [u8; 4],
+    dst: [u8; 4],
+    proto: u8,
+    options: &[u8],
+    frag: Frag,
+    payload: &[u8],
+) -> Vec<u8> {
+    assert!(
+        options.len() % 4 == 0 && options.len() <= 40,
+        "IPv4 options must be 4-byte aligned"
+    );
     let hl = 20 + options.len();
     let mut b = Vec::with_capacity(hl + payload.len());
     b.push(0x40 | (hl / 4) as u8);
@@ -89,7 +99,13 @@ pub fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 /// IPv6 with extension headers given as (header type, body without the next/len bytes).
-pub fn ipv6_full(src: [u8; 16], dst: [u8; 16], exts: &[(u8, Vec<u8>)], proto: u8, payload: &[u8]) -> Vec<u8> {
+pub fn ipv6_full(
+    src: [u8; 16],
+    dst: [u8; 16],
+    exts: &[(u8, Vec<u8>)],
+    proto: u8,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut chain = Vec::new();
     for (i, (_, body)) in exts.iter().enumerate() {
         let next = exts.get(i + 1).map_or(proto, |e| e.0);
@@ -127,11 +143,21 @@ pub fn ip(src: IpAddr, dst: IpAddr, proto: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 pub fn ethertype_of(ip_packet: &[u8]) -> u16 {
-    if ip_packet.first().is_some_and(|b| b >> 4 == 6) { ETH_IPV6 } else { ETH_IPV4 }
+    if ip_packet.first().is_some_and(|b| b >> 4 == 6) {
+        ETH_IPV6
+    } else {
+        ETH_IPV4
+    }
 }
 
 /// Ethernet II with optional VLAN tags given as (TPID, VLAN id), outermost first.
-pub fn ethernet(src: [u8; 6], dst: [u8; 6], tags: &[(u16, u16)], ethertype: u16, payload: &[u8]) -> Vec<u8> {
+pub fn ethernet(
+    src: [u8; 6],
+    dst: [u8; 6],
+    tags: &[(u16, u16)],
+    ethertype: u16,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut b = Vec::with_capacity(14 + 4 * tags.len() + payload.len());
     b.extend_from_slice(&dst);
     b.extend_from_slice(&src);
@@ -166,7 +192,8 @@ pub fn pppoe(session: u16, ppp_proto: u16, payload: &[u8]) -> Vec<u8> {
 }
 
 pub fn gre(proto: u16, key: Option<u32>, seq: Option<u32>, payload: &[u8]) -> Vec<u8> {
-    let flags: u16 = if key.is_some() { 0x2000 } else { 0 } | if seq.is_some() { 0x1000 } else { 0 };
+    let flags: u16 =
+        if key.is_some() { 0x2000 } else { 0 } | if seq.is_some() { 0x1000 } else { 0 };
     let mut b = Vec::new();
     b.extend_from_slice(&flags.to_be_bytes());
     b.extend_from_slice(&proto.to_be_bytes());
@@ -225,7 +252,11 @@ pub fn geneve(vni: u32, proto: u16, options: &[u8], payload: &[u8]) -> Vec<u8> {
 
 /// GTP-U G-PDU; with `pdu_session_ext` a PDU Session Container extension header (5G).
 pub fn gtpu(teid: u32, pdu_session_ext: bool, ip_packet: &[u8]) -> Vec<u8> {
-    let ext: &[u8] = if pdu_session_ext { &[0, 0, 0, 0x85, 0x01, 0x10, 0x09, 0x00] } else { &[] };
+    let ext: &[u8] = if pdu_session_ext {
+        &[0, 0, 0, 0x85, 0x01, 0x10, 0x09, 0x00]
+    } else {
+        &[]
+    };
     let mut b = vec![if pdu_session_ext { 0x34 } else { 0x30 }, 0xff];
     b.extend_from_slice(&((ext.len() + ip_packet.len()) as u16).to_be_bytes());
     b.extend_from_slice(&teid.to_be_bytes());

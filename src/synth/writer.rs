@@ -16,10 +16,28 @@ impl<W: Write> PcapWriter<W> {
         PcapWriter::with_options(out, linktype, false, false, 65535)
     }
 
-    pub fn with_options(mut out: W, linktype: u32, big_endian: bool, nanos: bool, snaplen: u32) -> io::Result<PcapWriter<W>> {
+    pub fn with_options(
+        mut out: W,
+        linktype: u32,
+        big_endian: bool,
+        nanos: bool,
+        snaplen: u32,
+    ) -> io::Result<PcapWriter<W>> {
         let magic: u32 = if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
-        let w32 = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
-        let w16 = |v: u16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+        let w32 = |v: u32| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let w16 = |v: u16| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
         out.write_all(&w32(magic))?;
         out.write_all(&w16(2))?;
         out.write_all(&w16(4))?;
@@ -27,18 +45,36 @@ impl<W: Write> PcapWriter<W> {
         out.write_all(&w32(0))?;
         out.write_all(&w32(snaplen))?;
         out.write_all(&w32(linktype))?;
-        Ok(PcapWriter { out, big_endian, nanos, snaplen })
+        Ok(PcapWriter {
+            out,
+            big_endian,
+            nanos,
+            snaplen,
+        })
     }
 
     fn w32(&self, v: u32) -> [u8; 4] {
-        if self.big_endian { v.to_be_bytes() } else { v.to_le_bytes() }
+        if self.big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
     }
 
     /// Writes a frame, cut to the snaplen.
     pub fn packet(&mut self, ts: Timestamp, frame: &[u8]) -> io::Result<()> {
         let cap = frame.len().min(self.snaplen as usize);
-        let frac = if self.nanos { ts.subsec_nanos() } else { ts.subsec_nanos() / 1000 };
-        let hdr = [self.w32(ts.secs() as u32), self.w32(frac), self.w32(cap as u32), self.w32(frame.len() as u32)];
+        let frac = if self.nanos {
+            ts.subsec_nanos()
+        } else {
+            ts.subsec_nanos() / 1000
+        };
+        let hdr = [
+            self.w32(ts.secs() as u32),
+            self.w32(frac),
+            self.w32(cap as u32),
+            self.w32(frame.len() as u32),
+        ];
         for h in hdr {
             self.out.write_all(&h)?;
         }
@@ -91,7 +127,11 @@ impl<W: Write> PcapngWriter<W> {
 
     fn units(ts: Timestamp, tsresol: u8) -> u64 {
         let n = ts.as_nanos().max(0) as u128;
-        (if tsresol <= 9 { n / 10u128.pow(9 - u32::from(tsresol)) } else { n * 10u128.pow(u32::from(tsresol) - 9) }) as u64
+        (if tsresol <= 9 {
+            n / 10u128.pow(9 - u32::from(tsresol))
+        } else {
+            n * 10u128.pow(u32::from(tsresol) - 9)
+        }) as u64
     }
 
     /// Enhanced packet block.

@@ -20,11 +20,17 @@ impl FeedFormat {
     ];
 
     pub fn as_str(self) -> &'static str {
-        FeedFormat::ALL.iter().find(|(f, _)| *f == self).map_or("plain", |(_, n)| n)
+        FeedFormat::ALL
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map_or("plain", |(_, n)| n)
     }
 
     pub fn from_name(name: &str) -> Option<FeedFormat> {
-        FeedFormat::ALL.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)).map(|(f, _)| *f)
+        FeedFormat::ALL
+            .iter()
+            .find(|(_, n)| n.eq_ignore_ascii_case(name))
+            .map(|(f, _)| *f)
     }
 
     pub fn names() -> Vec<&'static str> {
@@ -36,7 +42,9 @@ impl FeedFormat {
         let text = String::from_utf8_lossy(head);
         let text = text.trim_start_matches('\u{feff}');
         let trimmed = text.trim_start();
-        if trimmed.starts_with('[') && (trimmed.contains("\"ip_address\"") || trimmed.trim_end() == "[]") {
+        if trimmed.starts_with('[')
+            && (trimmed.contains("\"ip_address\"") || trimmed.trim_end() == "[]")
+        {
             return FeedFormat::FeodoJson;
         }
         let mut data_lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
@@ -47,15 +55,23 @@ impl FeedFormat {
         }
         let is_feodo_header = |l: &str| {
             let l = l.trim_start_matches(['#', ' ']);
-            (l.contains("first_seen_utc") && l.contains("dst_ip") && l.contains("c2_status")) || l.starts_with("Firstseen,DstIP,DstPort,LastOnline,Malware")
+            (l.contains("first_seen_utc") && l.contains("dst_ip") && l.contains("c2_status"))
+                || l.starts_with("Firstseen,DstIP,DstPort,LastOnline,Malware")
         };
         if data_lines.clone().any(is_feodo_header) {
             return FeedFormat::FeodoCsv;
         }
         let spamhaus_row = |l: &str| {
-            l.split_once(';').is_some_and(|(v, r)| !v.trim().is_empty() && r.trim_start().starts_with("SBL"))
+            l.split_once(';')
+                .is_some_and(|(v, r)| !v.trim().is_empty() && r.trim_start().starts_with("SBL"))
         };
-        if data_lines.clone().any(|l| !l.starts_with(';') && spamhaus_row(l)) || data_lines.next().is_some_and(|l| l.starts_with("; Spamhaus")) {
+        if data_lines
+            .clone()
+            .any(|l| !l.starts_with(';') && spamhaus_row(l))
+            || data_lines
+                .next()
+                .is_some_and(|l| l.starts_with("; Spamhaus"))
+        {
             return FeedFormat::SpamhausText;
         }
         FeedFormat::Plain
@@ -70,12 +86,34 @@ mod tests {
     fn detects_each_format() {
         let d = |s: &str| FeedFormat::detect(s.as_bytes());
         assert_eq!(d("# Feodo\n203.0.113.10\n"), FeedFormat::Plain);
-        assert_eq!(d("####\n\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n"), FeedFormat::FeodoCsv);
-        assert_eq!(d("# Firstseen,DstIP,DstPort,LastOnline,Malware\n2019-01-01 00:00:00,203.0.113.1,443,2019-01-02,Emotet\n"), FeedFormat::FeodoCsv);
-        assert_eq!(d("[\n {\"ip_address\": \"203.0.113.10\", \"port\": 443}\n]"), FeedFormat::FeodoJson);
+        assert_eq!(
+            d(
+                "####\n\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n"
+            ),
+            FeedFormat::FeodoCsv
+        );
+        assert_eq!(
+            d(
+                "# Firstseen,DstIP,DstPort,LastOnline,Malware\n2019-01-01 00:00:00,203.0.113.1,443,2019-01-02,Emotet\n"
+            ),
+            FeedFormat::FeodoCsv
+        );
+        assert_eq!(
+            d("[\n {\"ip_address\": \"203.0.113.10\", \"port\": 443}\n]"),
+            FeedFormat::FeodoJson
+        );
         assert_eq!(d("[]\n"), FeedFormat::FeodoJson);
-        assert_eq!(d("; Spamhaus DROP List\n198.51.100.0/24 ; SBL000001\n; EOF\n"), FeedFormat::SpamhausText);
-        assert_eq!(d("{\"cidr\":\"198.51.100.0/24\",\"sblid\":\"SBL1\",\"rir\":\"arin\"}\n"), FeedFormat::SpamhausJson);
-        assert_eq!(FeedFormat::from_name("FEODO-CSV"), Some(FeedFormat::FeodoCsv));
+        assert_eq!(
+            d("; Spamhaus DROP List\n198.51.100.0/24 ; SBL000001\n; EOF\n"),
+            FeedFormat::SpamhausText
+        );
+        assert_eq!(
+            d("{\"cidr\":\"198.51.100.0/24\",\"sblid\":\"SBL1\",\"rir\":\"arin\"}\n"),
+            FeedFormat::SpamhausJson
+        );
+        assert_eq!(
+            FeedFormat::from_name("FEODO-CSV"),
+            Some(FeedFormat::FeodoCsv)
+        );
     }
 }

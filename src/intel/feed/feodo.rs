@@ -18,11 +18,20 @@ struct Columns {
 impl Columns {
     /// The current layout, for rows seen before any header.
     fn positional() -> Columns {
-        Columns { first_seen: Some(0), ip: Some(1), last_online: Some(4), malware: Some(5) }
+        Columns {
+            first_seen: Some(0),
+            ip: Some(1),
+            last_online: Some(4),
+            malware: Some(5),
+        }
     }
 
     fn from_header(names: &[String]) -> Option<Columns> {
-        let find = |alts: &[&str]| names.iter().position(|n| alts.iter().any(|a| n.trim().eq_ignore_ascii_case(a)));
+        let find = |alts: &[&str]| {
+            names
+                .iter()
+                .position(|n| alts.iter().any(|a| n.trim().eq_ignore_ascii_case(a)))
+        };
         let ip = find(&["dst_ip", "DstIP"])?;
         Some(Columns {
             ip: Some(ip),
@@ -66,7 +75,11 @@ pub fn load_csv(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError>
             continue;
         };
         let c = cols.get_or_insert_with(Columns::positional);
-        let get = |i: Option<usize>| i.and_then(|i| fields.get(i)).map(|s| s.trim()).filter(|s| !s.is_empty() && *s != "None");
+        let get = |i: Option<usize>| {
+            i.and_then(|i| fields.get(i))
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty() && *s != "None")
+        };
         let Some(ip_text) = get(c.ip) else {
             sink.skip(no, "missing-ip", &line);
             continue;
@@ -85,10 +98,16 @@ pub fn load_csv(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError>
 }
 
 pub fn load_json(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError> {
-    let rows: Vec<serde_json::Value> = serde_json::from_reader(src).map_err(|e| sink.error(Some(e.line() as u64), format!("invalid Feodo JSON: {e}")))?;
+    let rows: Vec<serde_json::Value> = serde_json::from_reader(src)
+        .map_err(|e| sink.error(Some(e.line() as u64), format!("invalid Feodo JSON: {e}")))?;
     for (i, row) in rows.iter().enumerate() {
         let entry = i as u64 + 1;
-        let text = |k: &str| row.get(k).and_then(|v| v.as_str()).map(str::trim).filter(|s| !s.is_empty());
+        let text = |k: &str| {
+            row.get(k)
+                .and_then(|v| v.as_str())
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
         let Some(ip_text) = text("ip_address") else {
             sink.skip(entry, "missing-ip", &row.to_string());
             continue;

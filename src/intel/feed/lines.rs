@@ -21,7 +21,12 @@ pub enum Line<'a> {
 
 impl<R: BufRead> Lines<R> {
     pub fn new(src: R) -> Lines<R> {
-        Lines { src, buf: Vec::new(), no: 0, first: true }
+        Lines {
+            src,
+            buf: Vec::new(),
+            no: 0,
+            first: true,
+        }
     }
 
     /// Number of the line last returned (1-based).
@@ -149,7 +154,10 @@ mod tests {
 
     #[test]
     fn bom_crlf_and_bad_utf8() {
-        assert_eq!(all(b"\xEF\xBB\xBFa\r\nb\n\xff\xfe\nlast"), ["a", "b", "<bad>", "last"]);
+        assert_eq!(
+            all(b"\xEF\xBB\xBFa\r\nb\n\xff\xfe\nlast"),
+            ["a", "b", "<bad>", "last"]
+        );
         assert_eq!(all(b""), Vec::<String>::new());
     }
 
@@ -162,7 +170,10 @@ mod tests {
 
     #[test]
     fn csv_quotes_and_spaces() {
-        assert_eq!(split_csv(r#""a", "b,c", "d""e""#).unwrap(), ["a", "b,c", "d\"e"]);
+        assert_eq!(
+            split_csv(r#""a", "b,c", "d""e""#).unwrap(),
+            ["a", "b,c", "d\"e"]
+        );
         assert_eq!(split_csv("x,y ,,z").unwrap(), ["x", "y", "", "z"]);
         assert!(split_csv(r#""open"#).is_none());
     }

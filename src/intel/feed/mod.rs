@@ -86,7 +86,10 @@ impl Sink<'_> {
 
     /// A metadata row for a feed entry (feed name filled in).
     pub fn meta(&self) -> Meta {
-        Meta { feed: self.feed.clone(), ..Meta::default() }
+        Meta {
+            feed: self.feed.clone(),
+            ..Meta::default()
+        }
     }
 
     /// Counts a skipped data row; logs the first few.
@@ -96,14 +99,28 @@ impl Sink<'_> {
         *n += 1;
         let total: u64 = self.report.skipped.values().sum();
         if total <= LOGGED_SKIPS {
-            tracing::warn!("{}:{}: skipped ({reason}): {}", self.path, line, shorten(detail));
+            tracing::warn!(
+                "{}:{}: skipped ({reason}): {}",
+                self.path,
+                line,
+                shorten(detail)
+            );
         } else {
-            tracing::debug!("{}:{}: skipped ({reason}): {}", self.path, line, shorten(detail));
+            tracing::debug!(
+                "{}:{}: skipped ({reason}): {}",
+                self.path,
+                line,
+                shorten(detail)
+            );
         }
     }
 
     pub fn error(&self, line: Option<u64>, reason: impl Into<String>) -> FeedError {
-        FeedError { path: self.path.clone(), line, reason: reason.into() }
+        FeedError {
+            path: self.path.clone(),
+            line,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -119,7 +136,11 @@ fn shorten(s: &str) -> String {
 }
 
 /// Loads `spec` (a file, a directory of files, or `FORMAT:PATH`) into `builder`.
-pub fn load(spec: &str, role: Role, builder: &mut IndicatorSetBuilder) -> Result<Vec<FeedReport>, FeedError> {
+pub fn load(
+    spec: &str,
+    role: Role,
+    builder: &mut IndicatorSetBuilder,
+) -> Result<Vec<FeedReport>, FeedError> {
     let (forced, path) = match spec.split_once(':') {
         Some((f, rest)) if !rest.is_empty() => match FeedFormat::from_name(f) {
             Some(fmt) => (Some(fmt), rest),
@@ -128,27 +149,51 @@ pub fn load(spec: &str, role: Role, builder: &mut IndicatorSetBuilder) -> Result
                 return Err(FeedError {
                     path: spec.to_string(),
                     line: None,
-                    reason: format!("unknown feed format `{f}` (known: {})", FeedFormat::names().join(", ")),
+                    reason: format!(
+                        "unknown feed format `{f}` (known: {})",
+                        FeedFormat::names().join(", ")
+                    ),
                 });
             }
         },
         _ => (None, spec),
     };
     let p = Path::new(path);
-    let meta = std::fs::metadata(p).map_err(|e| FeedError { path: path.to_string(), line: None, reason: format!("cannot open: {e}") })?;
+    let meta = std::fs::metadata(p).map_err(|e| FeedError {
+        path: path.to_string(),
+        line: None,
+        reason: format!("cannot open: {e}"),
+    })?;
     if !meta.is_dir() {
         return Ok(vec![load_file(p, forced, role, builder)?]);
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(p)
-        .map_err(|e| FeedError { path: path.to_string(), line: None, reason: format!("cannot list directory: {e}") })?
+        .map_err(|e| FeedError {
+            path: path.to_string(),
+            line: None,
+            reason: format!("cannot list directory: {e}"),
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|f| f.is_file() && !f.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')))
+        .filter(|f| {
+            f.is_file()
+                && !f
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with('.'))
+        })
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(FeedError { path: path.to_string(), line: None, reason: "directory holds no feed files".into() });
+        return Err(FeedError {
+            path: path.to_string(),
+            line: None,
+            reason: "directory holds no feed files".into(),
+        });
     }
-    files.iter().map(|f| load_file(f, forced, role, builder)).collect()
+    files
+        .iter()
+        .map(|f| load_file(f, forced, role, builder))
+        .collect()
 }
 
 fn feed_name(path: &Path) -> String {
@@ -160,10 +205,20 @@ fn feed_name(path: &Path) -> String {
     stem.to_string()
 }
 
-fn load_file(path: &Path, forced: Option<FeedFormat>, role: Role, builder: &mut IndicatorSetBuilder) -> Result<FeedReport, FeedError> {
+fn load_file(
+    path: &Path,
+    forced: Option<FeedFormat>,
+    role: Role,
+    builder: &mut IndicatorSetBuilder,
+) -> Result<FeedReport, FeedError> {
     let shown = path.display().to_string();
-    let err = |reason: String| FeedError { path: shown.clone(), line: None, reason };
-    let (reader, _) = input::open(&shown, &Progress::default()).map_err(|e| err(format!("cannot open: {e}")))?;
+    let err = |reason: String| FeedError {
+        path: shown.clone(),
+        line: None,
+        reason,
+    };
+    let (reader, _) =
+        input::open(&shown, &Progress::default()).map_err(|e| err(format!("cannot open: {e}")))?;
     let mut reader = BufReader::with_capacity(1 << 16, reader);
     let head = peek_head(&mut reader).map_err(|e| err(format!("read error: {e}")))?;
     let format = match forced {
@@ -176,7 +231,16 @@ fn load_file(path: &Path, forced: Option<FeedFormat>, role: Role, builder: &mut 
         role,
         path: shown.clone(),
         feed: Arc::from(name.as_str()),
-        report: FeedReport { name, path: shown.clone(), format: format.as_str(), role: Some(match role { Role::Indicators => "indicators", Role::Allowlist => "allowlist" }), ..FeedReport::default() },
+        report: FeedReport {
+            name,
+            path: shown.clone(),
+            format: format.as_str(),
+            role: Some(match role {
+                Role::Indicators => "indicators",
+                Role::Allowlist => "allowlist",
+            }),
+            ..FeedReport::default()
+        },
         data_rows: 0,
     };
     let src = std::io::Cursor::new(head).chain(reader);
@@ -189,14 +253,28 @@ fn load_file(path: &Path, forced: Option<FeedFormat>, role: Role, builder: &mut 
         FeedFormat::SpamhausJson => spamhaus::load_json(src, &mut sink)?,
     }
     if sink.data_rows > 0 && sink.report.entries == 0 {
-        let reasons: Vec<String> = sink.report.skipped.iter().map(|(r, n)| format!("{n} {r}")).collect();
-        return Err(err(format!("no valid indicator in {} data rows ({}); format {}", sink.data_rows, reasons.join(", "), format.as_str())));
+        let reasons: Vec<String> = sink
+            .report
+            .skipped
+            .iter()
+            .map(|(r, n)| format!("{n} {r}"))
+            .collect();
+        return Err(err(format!(
+            "no valid indicator in {} data rows ({}); format {}",
+            sink.data_rows,
+            reasons.join(", "),
+            format.as_str()
+        )));
     }
     if sink.data_rows == 0 {
         tracing::warn!("{shown}: feed is empty (only comments)");
     }
     let skipped: u64 = sink.report.skipped.values().sum();
-    tracing::info!("{shown}: {} entries loaded as {} ({skipped} rows skipped)", sink.report.entries, format.as_str());
+    tracing::info!(
+        "{shown}: {} entries loaded as {} ({skipped} rows skipped)",
+        sink.report.entries,
+        format.as_str()
+    );
     Ok(sink.report)
 }
 

@@ -40,7 +40,9 @@ pub fn load(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), super::FeedErr
             }
         };
         let no = lines.line_no();
-        let Some(value) = value_of(&text) else { continue };
+        let Some(value) = value_of(&text) else {
+            continue;
+        };
         if is_hosts_line(&text) {
             sink.skip(no, "hosts-entry", &text);
             continue;
@@ -67,7 +69,10 @@ pub fn load(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), super::FeedErr
         }
     }
     if non_canonical > 0 {
-        tracing::info!("{}: {non_canonical} CIDRs had host bits set (masked)", sink.feed);
+        tracing::info!(
+            "{}: {non_canonical} CIDRs had host bits set (masked)",
+            sink.feed
+        );
     }
     Ok(())
 }
@@ -99,7 +104,8 @@ pub fn value_of(line: &str) -> Option<&str> {
 /// `0.0.0.0 name` / `127.0.0.1 name` lines of hosts-file lists.
 fn is_hosts_line(line: &str) -> bool {
     let mut parts = line.split_whitespace();
-    matches!(parts.next(), Some("0.0.0.0" | "127.0.0.1" | "::" | "::1")) && parts.next().is_some_and(|n| !n.starts_with('#'))
+    matches!(parts.next(), Some("0.0.0.0" | "127.0.0.1" | "::" | "::1"))
+        && parts.next().is_some_and(|n| !n.starts_with('#'))
 }
 
 /// Classifies one token (§6.5 rule 4).
@@ -113,7 +119,10 @@ pub fn classify(v: &str) -> Token {
     if let Some((ip, port)) = parse_ip_port(v) {
         return Token::Addr(AddrKey::IpPort(ip, port));
     }
-    if v.contains('-') && v.bytes().all(|c| c.is_ascii_digit() || c == b'.' || c == b'-' || c == b' ') {
+    if v.contains('-')
+        && v.bytes()
+            .all(|c| c.is_ascii_digit() || c == b'.' || c == b'-' || c == b' ')
+    {
         return match parse_v4_range(v) {
             Some(cidrs) => Token::Range(cidrs.into_iter().map(AddrKey::Net).collect()),
             None => Token::Unparsable,
@@ -125,14 +134,30 @@ pub fn classify(v: &str) -> Token {
     if is_ja4(v) {
         return Token::NotAddress("ja4-not-matched-yet");
     }
-    if (v.len() == 32 || v.len() == 40 || v.len() == 64) && v.bytes().all(|c| c.is_ascii_hexdigit()) {
+    if (v.len() == 32 || v.len() == 40 || v.len() == 64) && v.bytes().all(|c| c.is_ascii_hexdigit())
+    {
         return Token::NotAddress("hash-not-matched-yet");
     }
     let host = v.split('/').next().unwrap_or(v);
     let host = host.strip_prefix("*.").unwrap_or(host);
-    let numeric_tld = host.rsplit('.').next().is_some_and(|l| l.bytes().all(|c| c.is_ascii_digit()));
-    if host.contains('.') && !numeric_tld && host.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')) {
-        return Token::NotAddress(if v.contains('/') { "url-not-matched-yet" } else { "domain-not-matched-yet" });
+    let numeric_tld = host
+        .rsplit('.')
+        .next()
+        .is_some_and(|l| l.bytes().all(|c| c.is_ascii_digit()));
+    if host.contains('.')
+        && !numeric_tld
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        })
+    {
+        return Token::NotAddress(if v.contains('/') {
+            "url-not-matched-yet"
+        } else {
+            "domain-not-matched-yet"
+        });
     }
     Token::Unparsable
 }
@@ -144,7 +169,9 @@ fn is_ja4(v: &str) -> bool {
         && matches!(parts[0].as_bytes()[0], b't' | b'q' | b'd')
         && parts[1].len() == 12
         && parts[2].len() == 12
-        && parts[1..].iter().all(|p| p.bytes().all(|c| c.is_ascii_hexdigit()))
+        && parts[1..]
+            .iter()
+            .all(|p| p.bytes().all(|c| c.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -156,24 +183,60 @@ mod tests {
     fn comments_and_fields() {
         assert_eq!(value_of("  # note"), None);
         assert_eq!(value_of("; note"), None);
-        assert_eq!(value_of("198.51.100.0/24        ; whole block"), Some("198.51.100.0/24"));
-        assert_eq!(value_of("c2.example             # ExampleBot panel"), Some("c2.example"));
-        assert_eq!(value_of("203.0.113.5,some description"), Some("203.0.113.5"));
-        assert_eq!(value_of("http://198.51.100.23/gate.php?a=1,2"), Some("http://198.51.100.23/gate.php?a=1,2"));
+        assert_eq!(
+            value_of("198.51.100.0/24        ; whole block"),
+            Some("198.51.100.0/24")
+        );
+        assert_eq!(
+            value_of("c2.example             # ExampleBot panel"),
+            Some("c2.example")
+        );
+        assert_eq!(
+            value_of("203.0.113.5,some description"),
+            Some("203.0.113.5")
+        );
+        assert_eq!(
+            value_of("http://198.51.100.23/gate.php?a=1,2"),
+            Some("http://198.51.100.23/gate.php?a=1,2")
+        );
         assert_eq!(value_of("foo#bar"), Some("foo#bar"));
     }
 
     #[test]
     fn classification() {
         let ip = |s: &str| s.parse().unwrap();
-        assert_eq!(classify("203.0.113.10"), Token::Addr(AddrKey::ip(ip("203.0.113.10"))));
-        assert_eq!(classify("2001:db8:4::/48"), Token::Addr(AddrKey::Net(Cidr { addr: ip("2001:db8:4::"), len: 48 })));
-        assert_eq!(classify("203.0.113.11:4443"), Token::Addr(AddrKey::IpPort(ip("203.0.113.11"), 4443)));
-        assert_eq!(classify("[2001:db8::7]:80"), Token::Addr(AddrKey::IpPort(ip("2001:db8::7"), 80)));
+        assert_eq!(
+            classify("203.0.113.10"),
+            Token::Addr(AddrKey::ip(ip("203.0.113.10")))
+        );
+        assert_eq!(
+            classify("2001:db8:4::/48"),
+            Token::Addr(AddrKey::Net(Cidr {
+                addr: ip("2001:db8:4::"),
+                len: 48
+            }))
+        );
+        assert_eq!(
+            classify("203.0.113.11:4443"),
+            Token::Addr(AddrKey::IpPort(ip("203.0.113.11"), 4443))
+        );
+        assert_eq!(
+            classify("[2001:db8::7]:80"),
+            Token::Addr(AddrKey::IpPort(ip("2001:db8::7"), 80))
+        );
         assert!(matches!(classify("192.0.2.1-192.0.2.6"), Token::Range(v) if v.len() == 4));
-        assert_eq!(classify("c2.example"), Token::NotAddress("domain-not-matched-yet"));
-        assert_eq!(classify("files.dl.example/payload.bin"), Token::NotAddress("url-not-matched-yet"));
-        assert_eq!(classify("t13d0510h2_c03c18a8b7cd_42e4ae2b70ac"), Token::NotAddress("ja4-not-matched-yet"));
+        assert_eq!(
+            classify("c2.example"),
+            Token::NotAddress("domain-not-matched-yet")
+        );
+        assert_eq!(
+            classify("files.dl.example/payload.bin"),
+            Token::NotAddress("url-not-matched-yet")
+        );
+        assert_eq!(
+            classify("t13d0510h2_c03c18a8b7cd_42e4ae2b70ac"),
+            Token::NotAddress("ja4-not-matched-yet")
+        );
         assert_eq!(classify("010.1.2.3"), Token::Unparsable);
         assert_eq!(classify("not an indicator"), Token::Unparsable);
         assert!(is_hosts_line("0.0.0.0 evil.example"));

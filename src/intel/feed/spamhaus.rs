@@ -7,12 +7,15 @@ use crate::intel::set::AddrKey;
 use std::io::BufRead;
 
 fn key_of(v: &str) -> Option<AddrKey> {
-    parse_cidr(v).map(|(c, _)| AddrKey::Net(c)).or_else(|| parse_ip(v).map(AddrKey::ip))
+    parse_cidr(v)
+        .map(|(c, _)| AddrKey::Net(c))
+        .or_else(|| parse_ip(v).map(AddrKey::ip))
 }
 
 fn reference(sbl: &str) -> Option<String> {
     let sbl = sbl.trim();
-    (sbl.starts_with("SBL") && sbl.len() > 3).then(|| format!("https://www.spamhaus.org/sbl/query/{sbl}"))
+    (sbl.starts_with("SBL") && sbl.len() > 3)
+        .then(|| format!("https://www.spamhaus.org/sbl/query/{sbl}"))
 }
 
 pub fn load_text(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError> {
@@ -52,7 +55,10 @@ pub fn load_text(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError
         }
     }
     if data > 0 && !saw_eof {
-        return Err(sink.error(None, "Spamhaus list has no `; EOF` line: the file is probably truncated"));
+        return Err(sink.error(
+            None,
+            "Spamhaus list has no `; EOF` line: the file is probably truncated",
+        ));
     }
     Ok(())
 }
@@ -89,13 +95,24 @@ pub fn load_json(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError
         }
         records += 1;
         let Some(cidr) = obj.get("cidr").and_then(|c| c.as_str()) else {
-            sink.skip(no, if obj.get("asn").is_some() { "asn-not-matched" } else { "missing-cidr" }, &line);
+            sink.skip(
+                no,
+                if obj.get("asn").is_some() {
+                    "asn-not-matched"
+                } else {
+                    "missing-cidr"
+                },
+                &line,
+            );
             continue;
         };
         match key_of(cidr.trim()) {
             Some(key) => {
                 let mut meta = sink.meta();
-                meta.reference = obj.get("sblid").and_then(|s| s.as_str()).and_then(reference);
+                meta.reference = obj
+                    .get("sblid")
+                    .and_then(|s| s.as_str())
+                    .and_then(reference);
                 sink.add(key, cidr.trim(), meta);
             }
             None => sink.skip(no, "bad-cidr", cidr),

@@ -1,0 +1,309 @@
+//! Real captures from Suricata's, Zeek's, nDPI's and Maltrail's own test suites
+//! (`../shared/corpus`): every file replays cleanly, and where the peer recorded what it
+//! expects at the IP level, c2watch agrees (or the test says why not).
+
+mod common;
+use common::*;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+fn corpus() -> PathBuf {
+    let p = root().join("../shared/corpus");
+    assert!(
+        p.is_dir(),
+        "the peer corpus is expected at {} (read-only, beside the checkout)",
+        p.display()
+    );
+    p
+}
+
+fn captures(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            captures(&p, out);
+        } else if p
+            .extension()
+            .is_some_and(|e| e == "pcap" || e == "pcapng" || e == "cap")
+        {
+            out.push(p);
+        }
+    }
+}
+
+/// A feed that lists every address: each flow of each file alerts, exercising the whole path.
+fn everything(dir: &Path) -> String {
+    let p = dir.join("everything.txt");
+    std::fs::write(&p, "0.0.0.0/0\n::/0\n").unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn every_peer_capture_replays_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = everything(dir.path());
+    let mut files = Vec::new();
+    captures(&corpus(), &mut files);
+    assert!(files.len() > 80, "corpus has {} captures", files.len());
+    let mut decode_kinds = std::collections::BTreeSet::new();
+    for f in &files {
+        for workers in ["1", "2"] {
+            let r = c2watch(&[
+                "replay",
+                "--no-progress",
+                "--workers",
+                workers,
+                "--intel",
+                &feed,
+                f.to_str().unwrap(),
+            ]);
+            assert_eq!(r.code, 0, "{}: {}", f.display(), r.stderr);
+            assert!(
+                !r.stderr.contains("panicked"),
+                "{}: {}",
+                f.display(),
+                r.stderr
+            );
+            let st = r.stats();
+            for (k, v) in st["decode"].as_object().unwrap() {
+                if v.as_u64().unwrap_or(0) > 0 {
+                    decode_kinds.insert(k.clone());
+                }
+            }
+        }
+    }
+    // The corpus holds malformed and non-IP frames: they are counted by kind, not lost.
+    assert!(decode_kinds.contains("not_ip"), "{decode_kinds:?}");
+    assert!(
+        decode_kinds
+            .iter()
+            .any(|k| k.contains("truncated") || k.contains("invalid")),
+        "{decode_kinds:?}"
+    );
+}
+
+/// Maltrail's `manifest.json`, translated: each expected IP or IP:port trail becomes an
+/// expected alert with that indicator; a case expecting nothing expects no alert.
+#[test]
+fn maltrail_manifest_ip_trails() {
+    let base = corpus().join("stamparm+maltrail/sensor/tests/corpus");
+    let dir = tempfile::tempdir().unwrap();
+    let trails = std::fs::read_to_string(base.join("trails.csv")).unwrap();
+    let ip_level: Vec<String> = trails
+        .lines()
+        .filter_map(|l| l.split(',').next())
+        .filter(|v| {
+            c2watch::intel::net::parse_ip(v).is_some()
+                || c2watch::intel::net::parse_ip_port(v).is_some()
+        })
+        .map(str::to_string)
+        .collect();
+    assert!(ip_level.len() >= 8);
+    let feed = dir.path().join("maltrail-ips.txt");
+    std::fs::write(&feed, ip_level.join("\n")).unwrap();
+    let feed = feed.display().to_string();
+    // Where c2watch disagrees on purpose.
+    let differs = [
+        (
+            "truncated",
+            "c2watch matches frames cut short on whatever headers remain (a tap with a small snaplen); Maltrail drops them",
+        ),
+        (
+            "mixed_soup",
+            "the file interleaves the ip_trails contacts, which c2watch reports as it does for ip_trails; Maltrail's case only checks it stays up",
+        ),
+    ];
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(base.join("manifest.json")).unwrap())
+            .unwrap();
+    let mut positives = 0;
+    for case in manifest.as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let pcap = base.join(case["pcap"].as_str().unwrap());
+        let r = c2watch(&[
+            "replay",
+            "--no-progress",
+            "--intel",
+            &feed,
+            pcap.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        let got: Vec<String> = r
+            .alerts()
+            .iter()
+            .map(|a| s(&a["threat"]["indicator"]["value"]))
+            .collect();
+        let expected: Vec<&str> = case["expect"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|e| ip_level.iter().any(|t| t == e))
+            .collect();
+        for e in &expected {
+            assert!(
+                got.iter().any(|g| g == e),
+                "{name}: expected an alert on {e}, got {got:?}"
+            );
+            positives += 1;
+        }
+        if case["expect"].as_array().unwrap().is_empty() {
+            match differs.iter().find(|(n, _)| *n == name) {
+                Some((_, why)) => assert!(
+                    !got.is_empty(),
+                    "{name}: documented difference no longer holds ({why})"
+                ),
+                None => assert!(
+                    got.is_empty(),
+                    "{name}: Maltrail expects silence, c2watch alerted on {got:?}"
+                ),
+            }
+        }
+    }
+    assert!(
+        positives >= 14,
+        "only {positives} IP-level expectations checked"
+    );
+}
+
+fn sv(test: &str) -> String {
+    let dir = corpus().join("OISF+suricata-verify/tests").join(test);
+    let mut files = Vec::new();
+    captures(&dir, &mut files);
+    files[0].display().to_string()
+}
+
+fn zeek(trace: &str) -> String {
+    corpus()
+        .join("zeek+zeek/testing/btest/Traces")
+        .join(trace)
+        .display()
+        .to_string()
+}
+
+fn run_listing(list: &str, file: &str) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.txt");
+    std::fs::write(&feed, list).unwrap();
+    c2watch(&[
+        "replay",
+        "--no-progress",
+        "--intel",
+        feed.to_str().unwrap(),
+        file,
+    ])
+}
+
+/// Inner and outer addresses as suricata-verify's `test.yaml` records them.
+#[test]
+fn suricata_verify_tunnels_and_vlans() {
+    let cases = [
+        (
+            "bug-4571-01",
+            "10.1.0.4",
+            "10.1.0.3",
+            "10.1.0.4",
+            "10.1.0.1",
+            "10.1.0.2",
+        ),
+        (
+            "bug-4571-04",
+            "2001:db8:85a3::8a2e:370:7335",
+            "2001:db8:85a3::8a2e:370:7334",
+            "2001:db8:85a3::8a2e:370:7335",
+            "10.1.0.1",
+            "10.1.0.2",
+        ),
+        (
+            "bug-4571-06",
+            "10.1.0.2",
+            "10.1.0.1",
+            "10.1.0.2",
+            "2001:db8:85a3::8a2e:370:7334",
+            "2001:db8:85a3::8a2e:370:7335",
+        ),
+    ];
+    for (test, listed, src, dst, tsrc, tdst) in cases {
+        let r = run_listing(listed, &sv(test));
+        let a = r.alerts();
+        assert_eq!(a.len(), 1, "{test}: {}", r.stdout);
+        assert_eq!(
+            (s(&a[0]["src_ip"]), s(&a[0]["dest_ip"])),
+            (src.to_string(), dst.to_string()),
+            "{test}"
+        );
+        assert_eq!(
+            (s(&a[0]["tunnel"]["src_ip"]), s(&a[0]["tunnel"]["dest_ip"])),
+            (tsrc.to_string(), tdst.to_string()),
+            "{test}"
+        );
+    }
+    let r = run_listing("10.0.0.2", &sv("geneve-decoder"));
+    assert_eq!(
+        (
+            s(&r.alerts()[0]["src_ip"]),
+            s(&r.alerts()[0]["tunnel"]["type"])
+        ),
+        ("10.0.0.1".into(), "geneve".into())
+    );
+    let r = run_listing("23.0.0.3", &sv("decode-erspan-typeII-01"));
+    assert_eq!(r.alerts()[0]["src_ip"], "23.0.0.2");
+    assert_eq!(r.alerts()[0]["vlan"][0], 23);
+    assert_eq!(r.alerts()[0]["tunnel"]["type"], "erspan2");
+    let r = run_listing("2.2.2.2", &sv("detect-vlan-id"));
+    assert!(
+        r.alerts()
+            .iter()
+            .any(|a| a["vlan"] == json!([200, 300, 400])),
+        "{}",
+        r.stdout
+    );
+}
+
+/// Zeek's tunnel and VLAN traces: the inner conversation and the encapsulation Zeek reports.
+#[test]
+fn zeek_tunnels_and_vlans() {
+    let r = run_listing("172.19.51.63", &zeek("q-in-q.pcap"));
+    assert_eq!(r.alerts()[0]["vlan"], json!([13, 10]));
+    let r = run_listing("192.150.187.43", &zeek("vlan-qinqinq.pcap"));
+    assert_eq!(r.alerts()[0]["vlan"], json!([30, 20, 10]));
+    let r = run_listing("10.0.0.2", &zeek("tunnels/vxlan.pcap"));
+    let a = r
+        .alerts()
+        .into_iter()
+        .find(|a| a["tunnel"]["type"] == "vxlan")
+        .expect("inner VXLAN flow")
+        .clone();
+    assert_eq!(
+        (s(&a["src_ip"]), a["tunnel"]["vni"].clone()),
+        ("10.0.0.1".into(), json!(123))
+    );
+    let r = run_listing("8.8.8.8", &zeek("tunnels/gre-pptp.pcap"));
+    assert!(
+        r.alerts()
+            .iter()
+            .all(|a| a["tunnel"]["type"] == "gre" && a["victim"]["ip"] == "172.16.44.3"),
+        "{}",
+        r.stdout
+    );
+    let r = run_listing("cafe::babe", &zeek("tunnels/6in6in6.pcap"));
+    assert_eq!(r.alerts()[0]["tunnel"]["depth"], 2);
+    let r = run_listing("172.31.10.2", &zeek("tunnels/gre-erspan3-dot1q.pcap"));
+    assert_eq!(
+        (
+            r.alerts()[0]["tunnel"]["type"].clone(),
+            r.alerts()[0]["vlan"].clone()
+        ),
+        (json!("erspan3"), json!([10]))
+    );
+    let r = run_listing("1.1.1.1", &zeek("tunnels/gre-over-udp-4754.pcap"));
+    assert_eq!(r.alerts()[0]["tunnel"]["type"], "gre");
+    let r = run_listing("0.0.0.0/0\n::/0", &zeek("pcapng-multi-interface.pcapng"));
+    let ifaces: std::collections::BTreeSet<String> =
+        r.alerts().iter().map(|a| s(&a["in_iface"])).collect();
+    assert!(ifaces.len() >= 2, "two interfaces: {ifaces:?}");
+}

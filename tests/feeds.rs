@@ -1,0 +1,348 @@
+//! Feed loading as a user meets it: formats detected from content, bad lines counted with
+//! file and line, broken feeds rejected with a reason, the config file and CLI errors.
+
+mod common;
+use common::*;
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn intel_check_reports_every_file() {
+    let r = c2watch(&[
+        "intel",
+        "check",
+        "--intel",
+        &fixture("feeds"),
+        "--allow",
+        &fixture("allow"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("c2-ips ("), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("as plain, 6 entries, skipped: 1 domain-not-matched-yet, 1 unparsable"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("as feodo-csv, 2 entries, skipped: 1 bad-ip"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("as spamhaus, 2 entries"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("allowlist as plain, 1 entries"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("ok: 10 indicators, 1 allowlist entries"),
+        "{}",
+        r.stdout
+    );
+    // Bad lines are logged with file and line number.
+    assert!(
+        r.stderr
+            .contains("c2-ips.txt:9: skipped (unparsable): this is not an indicator"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("feodo.csv:9: skipped (bad-ip): not-an-ip"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn intel_lookup_explains_a_match() {
+    let r = c2watch(&[
+        "intel",
+        "lookup",
+        "--intel",
+        &fixture("feeds"),
+        "198.51.100.130",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["match"]["value"], "198.51.100.128/25");
+    assert_eq!(v["home_net"], false);
+    let r = c2watch(&[
+        "intel",
+        "lookup",
+        "--intel",
+        &fixture("feeds"),
+        "203.0.113.11:443",
+    ]);
+    assert_eq!(r.code, 3, "no match is exit 3");
+    let r = c2watch(&["intel", "lookup", "--intel", &fixture("feeds"), "bogus"]);
+    assert_eq!(r.code, 1);
+    let r = c2watch(&["intel", "stats", "--intel", &fixture("feeds")]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["by_type"]["ip-port"], 2);
+    assert_eq!(v["by_feed"]["feodo"], 2);
+}
+
+#[test]
+fn every_supported_format_is_detected_and_matched() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let feeds = [
+        write(
+            d,
+            "feodo.txt",
+            "# Feodo Tracker\n# Last updated\n203.0.113.10\n",
+        ),
+        write(
+            d,
+            "feodo.json",
+            r#"[{"ip_address": "203.0.113.10", "port": 443, "status": "online", "hostname": null, "as_number": 64500, "as_name": "X", "country": "ZZ", "first_seen": "2023-10-01 12:00:00", "last_online": "2023-11-01", "malware": "QakBot"}]"#,
+        ),
+        write(
+            d,
+            "legacy.csv",
+            "# Firstseen,DstIP,DstPort,LastOnline,Malware\n2019-01-01 00:00:00,203.0.113.10,447,2019-01-02,TrickBot\n",
+        ),
+        write(
+            d,
+            "drop_v4.json",
+            "{\"cidr\":\"203.0.113.0/24\",\"sblid\":\"SBL9\",\"rir\":\"arin\"}\n{\"type\":\"metadata\",\"timestamp\":1700000000,\"size\":1,\"records\":1}\n",
+        ),
+    ];
+    for f in &feeds {
+        let r = c2watch(&["replay", "--intel", f, &fixture("ethernet.pcap")]);
+        assert_eq!(r.code, 0, "{f}: {}", r.stderr);
+        assert!(
+            r.triples().contains(&t(
+                "10.0.0.5",
+                if f.ends_with("drop_v4.json") {
+                    "203.0.113.0/24"
+                } else {
+                    "203.0.113.10"
+                },
+                "dest_ip"
+            )),
+            "{f}: {}",
+            r.stdout
+        );
+    }
+    let r = c2watch(&[
+        "intel", "check", "--intel", &feeds[1], "--intel", &feeds[2], "--intel", &feeds[3],
+    ]);
+    assert!(
+        r.stdout.contains("as feodo-json, 1 entries")
+            && r.stdout.contains("as feodo-csv, 1 entries")
+            && r.stdout.contains("as spamhaus-json, 1 entries"),
+        "{}",
+        r.stdout
+    );
+    // Metadata of the JSON feed reaches the alert.
+    let r = c2watch(&["replay", "--intel", &feeds[1], &fixture("ethernet.pcap")]);
+    let a = r
+        .alerts()
+        .into_iter()
+        .find(|a| a["victim"]["ip"] == "10.0.0.5")
+        .unwrap()
+        .clone();
+    assert_eq!(a["threat"]["software"]["name"], "QakBot");
+    // An indicator listed by several feeds names them all.
+    let r = c2watch(&[
+        "replay",
+        "--intel",
+        &feeds[0],
+        "--intel",
+        &feeds[1],
+        &fixture("ethernet.pcap"),
+    ]);
+    let a = r
+        .alerts()
+        .into_iter()
+        .find(|a| a["victim"]["ip"] == "10.0.0.5")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        a["threat"]["sources"].as_array().map(Vec::len),
+        Some(2),
+        "{a}"
+    );
+    // FORMAT:PATH forces a format.
+    let r = c2watch(&["intel", "check", "--intel", &format!("plain:{}", feeds[0])]);
+    assert!(r.stdout.contains("as plain"), "{}", r.stdout);
+}
+
+#[test]
+fn broken_feeds_are_rejected_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cases = [
+        (
+            write(d, "junk.txt", "hello world\nnot an ip\n"),
+            "no valid indicator in 2 data rows",
+        ),
+        (
+            write(d, "drop.txt", "; Spamhaus DROP\n198.51.100.0/24 ; SBL1\n"),
+            "no `; EOF` line",
+        ),
+        (
+            write(
+                d,
+                "drop_v4.json",
+                "{\"cidr\":\"198.51.100.0/24\",\"sblid\":\"SBL1\"}\n{\"type\":\"metadata\",\"records\":5}\n",
+            ),
+            "announces 5 records but the file has 1",
+        ),
+        (
+            write(d, "feodo.json", "[{\"ip_address\": \"203.0.113.1\""),
+            "invalid Feodo JSON",
+        ),
+        (d.join("missing.txt").display().to_string(), "cannot open"),
+        ("weird:x".to_string(), "unknown feed format `weird`"),
+    ];
+    for (path, why) in &cases {
+        let r = c2watch(&["replay", "--intel", path, &fixture("vlan.pcap")]);
+        assert_eq!(r.code, 1, "{path}");
+        assert!(
+            r.stderr.contains(why),
+            "{path}: expected `{why}` in {}",
+            r.stderr
+        );
+        assert!(
+            r.stdout.is_empty(),
+            "no alerts from a run that could not load its feeds"
+        );
+    }
+    // Comment-only feeds (retired lists) are valid and empty.
+    let empty = write(
+        d,
+        "edrop.txt",
+        "; Spamhaus EDROP List\n; merged into DROP\n; EOF\n",
+    );
+    let ok = write(d, "ok.txt", "203.0.113.10\n");
+    let r = c2watch(&[
+        "replay",
+        "--intel",
+        &empty,
+        "--intel",
+        &ok,
+        &fixture("vlan.pcap"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("feed is empty"), "{}", r.stderr);
+    // Invalid UTF-8 and CRLF lines are handled.
+    let p = d.join("mixed.txt");
+    std::fs::write(
+        &p,
+        b"\xef\xbb\xbf203.0.113.10\r\n\xff\xfe\r\n198.51.100.0/24\r\n",
+    )
+    .unwrap();
+    let r = c2watch(&["intel", "check", "--intel", p.to_str().unwrap()]);
+    assert!(
+        r.stdout.contains("2 entries, skipped: 1 bad-encoding"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn config_file_and_flag_precedence() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("feeds")).unwrap();
+    std::fs::copy(fixture("feeds/c2-ips.txt"), d.join("feeds/c2-ips.txt")).unwrap();
+    let cfg = write(
+        d,
+        "c2watch.toml",
+        "intel = [\"feeds\"]\nhome_net = [\"10.0.0.0/8\"]\nworkers = 2\ndedup_window = \"100s\"\n[flow]\nmax_flows = 5000\nudp_timeout = 600\n",
+    );
+    let r = c2watch(&["replay", "--config", &cfg, &fixture("dedup.pcap")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stats()["workers"], 2);
+    assert_eq!(
+        r.alerts()
+            .iter()
+            .filter(|a| a["victim"]["ip"] == "10.0.11.1")
+            .count(),
+        4,
+        "dedup_window from the config"
+    );
+    let r = c2watch(&[
+        "replay",
+        "--config",
+        &cfg,
+        "--workers",
+        "1",
+        "--dedup-window",
+        "1h",
+        &fixture("dedup.pcap"),
+    ]);
+    assert_eq!(r.stats()["workers"], 1, "flags override the config");
+    assert_eq!(
+        r.alerts()
+            .iter()
+            .filter(|a| a["victim"]["ip"] == "10.0.11.1")
+            .count(),
+        2
+    );
+    let bad = write(d, "bad.toml", "intel = [\"feeds\"]\nworkerz = 2\n");
+    let r = c2watch(&["replay", "--config", &bad, &fixture("vlan.pcap")]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("unknown field `workerz`"), "{}", r.stderr);
+}
+
+#[test]
+fn command_line_mistakes_get_clear_errors() {
+    let r = c2watch(&["replay", &fixture("vlan.pcap")]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("no indicators: give --intel"),
+        "{}",
+        r.stderr
+    );
+    let r = c2watch(&[
+        "replay",
+        "--intel",
+        &fixture("feeds"),
+        "--home-net",
+        "10.0.0.0/40",
+        &fixture("vlan.pcap"),
+    ]);
+    assert!(
+        r.stderr.contains("invalid home-net `10.0.0.0/40`"),
+        "{}",
+        r.stderr
+    );
+    let r = c2watch(&[
+        "replay",
+        "--intel",
+        &fixture("feeds"),
+        "--workers",
+        "0",
+        &fixture("vlan.pcap"),
+    ]);
+    assert!(
+        r.stderr.contains("--workers 0: must be between 1 and 256"),
+        "{}",
+        r.stderr
+    );
+    let r = c2watch(&[
+        "replay",
+        "--intel",
+        &fixture("feeds"),
+        "--dedup-window",
+        "1w",
+        &fixture("vlan.pcap"),
+    ]);
+    assert!(
+        r.stderr.contains("unit must be s, m, h or d"),
+        "{}",
+        r.stderr
+    );
+    let r = c2watch(&["replay", "--intel", &fixture("feeds")]);
+    assert_eq!(r.code, 2, "clap usage error");
+}
