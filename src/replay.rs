@@ -126,7 +126,7 @@ impl PacketSink for Dispatch {
     }
 
     fn tick(&mut self, upto: u64, force: bool) -> bool {
-        if !force && upto % TICK != 0 {
+        if !force && !upto.is_multiple_of(TICK) {
             return true;
         }
         for (w, tx) in self.senders.iter().enumerate() {
@@ -251,7 +251,7 @@ fn read_inputs(
                 }
                 Err(issue) => stats.decode[issue.index()] += 1,
             }
-            if seq % BATCH as u64 == 0 {
+            if seq.is_multiple_of(BATCH as u64) {
                 counter.store(seq, Ordering::Relaxed);
                 if !sink.tick(seq, false) {
                     break 'files;

@@ -99,7 +99,8 @@ mod tests {
     /// Vectors from the specification's baseline (seed 0).
     #[test]
     fn spec_baseline() {
-        let cases: &[(u8, &str, &str, Option<(u16, u16)>, &str)] = &[
+        type Case<'a> = (u8, &'a str, &'a str, Option<(u16, u16)>, &'a str);
+        let cases: &[Case] = &[
             (
                 6,
                 "128.232.110.120",

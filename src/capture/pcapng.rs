@@ -106,7 +106,7 @@ pub fn next_block(
     let be = sec.big_endian;
     let block_type = read_u32(&head[0..4], be);
     let total = read_u32(&head[4..8], be);
-    if total < 12 || total % 4 != 0 || total > MAX_RECORD {
+    if total < 12 || !total.is_multiple_of(4) || total > MAX_RECORD {
         return Err((
             false,
             format!("block type {block_type:#x} has invalid length {total}"),

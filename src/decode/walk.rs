@@ -364,32 +364,33 @@ impl<'a> Walker<'a, '_> {
     fn udp_tunnel(&mut self, sp: u16, dp: u16, off: usize, end: usize) -> Step {
         let on = |port: u16| sp == port || dp == port;
         if on(PORT_VXLAN) {
-            if let Ok(v) = super::vxlan::Packet::new_checked(self.bytes(off, end)) {
-                if v.vni_valid() {
-                    let vni = v.vni();
-                    return self.enter(TunnelKind::Vxlan, Some(vni), |w| {
-                        w.ethernet(off + super::vxlan::Packet::<&[u8]>::HEADER_LEN, end)
-                    });
-                }
+            if let Ok(v) = super::vxlan::Packet::new_checked(self.bytes(off, end))
+                && v.vni_valid()
+            {
+                let vni = v.vni();
+                return self.enter(TunnelKind::Vxlan, Some(vni), |w| {
+                    w.ethernet(off + super::vxlan::Packet::<&[u8]>::HEADER_LEN, end)
+                });
             }
         } else if on(PORT_GENEVE) {
-            if let Ok(g) = geneve::Packet::new_checked(self.bytes(off, end)) {
-                if g.version() == 0 {
-                    let (proto, inner, vni) = (g.protocol(), off + g.header_len(), g.vni());
-                    return self.enter(TunnelKind::Geneve, Some(vni), |w| match proto {
-                        gre::PROTO_TEB => w.ethernet(inner, end),
-                        p => w.ethertype(p, inner, end),
-                    });
-                }
+            if let Ok(g) = geneve::Packet::new_checked(self.bytes(off, end))
+                && g.version() == 0
+            {
+                let (proto, inner, vni) = (g.protocol(), off + g.header_len(), g.vni());
+                return self.enter(TunnelKind::Geneve, Some(vni), |w| match proto {
+                    gre::PROTO_TEB => w.ethernet(inner, end),
+                    p => w.ethertype(p, inner, end),
+                });
             }
         } else if on(PORT_GTPU) {
-            if let Ok(g) = gtpu::Packet::new_checked(self.bytes(off, end)) {
-                if g.version() == 1 && g.message_type() == gtpu::G_PDU {
-                    let (teid, inner) = (g.teid(), off + g.header_len());
-                    return self.enter(TunnelKind::GtpU, Some(teid), |w| {
-                        w.ip_by_version(inner, end)
-                    });
-                }
+            if let Ok(g) = gtpu::Packet::new_checked(self.bytes(off, end))
+                && g.version() == 1
+                && g.message_type() == gtpu::G_PDU
+            {
+                let (teid, inner) = (g.teid(), off + g.header_len());
+                return self.enter(TunnelKind::GtpU, Some(teid), |w| {
+                    w.ip_by_version(inner, end)
+                });
             }
         } else if dp == PORT_GRE_UDP {
             return self.gre(off, end);

@@ -5,7 +5,7 @@ use crate::decode::Decoded;
 use crate::time::Timestamp;
 use foldhash::HashMap;
 use std::collections::BTreeMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 
 /// The same for both directions of a conversation: endpoints are stored in a fixed order.
@@ -50,9 +50,7 @@ impl FlowKey {
 
     /// A hash that is the same for both directions and every run (worker dispatch, flow ids).
     pub fn stable_hash(&self) -> u64 {
-        let mut h = foldhash::quality::FixedState::with_seed(0x6332_7761_7463_6821).build_hasher();
-        self.hash(&mut h);
-        h.finish()
+        foldhash::quality::FixedState::with_seed(0x6332_7761_7463_6821).hash_one(self)
     }
 }
 

@@ -149,7 +149,6 @@ impl Worker {
         let syn_ack = d.proto == 6 && d.tcp_flags & (TCP_SYN | TCP_ACK) == (TCP_SYN | TCP_ACK);
         let initiator_is_lo = if syn_ack { !src_is_lo } else { src_is_lo };
         let (flow, how) = table.get_or_create(key, p.ts, initiator_is_lo, &mut ended);
-        drop(ended);
         let dir = usize::from(src_is_lo != flow.initiator_is_lo);
         flow.pkts[dir] += 1;
         flow.bytes[dir] += u64::from(p.orig_len);

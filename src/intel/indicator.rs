@@ -57,7 +57,7 @@ impl Indicator {
     }
 
     pub(crate) fn add_source(&mut self, meta: Meta) {
-        if self.sources.iter().any(|m| *m == meta) {
+        if self.sources.contains(&meta) {
             return;
         }
         // Keep most confident first; stable for equal confidence.

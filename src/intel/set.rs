@@ -24,10 +24,10 @@ impl AddrIndex {
         match ip {
             IpAddr::V4(a) => {
                 let a = u32::from(a);
-                if let (Some(p), false) = (port, self.v4_port.is_empty()) {
-                    if let Some(id) = self.v4_port.get(&(a, p)) {
-                        return Some(*id);
-                    }
+                if let (Some(p), false) = (port, self.v4_port.is_empty())
+                    && let Some(id) = self.v4_port.get(&(a, p))
+                {
+                    return Some(*id);
                 }
                 self.v4.longest_match(a).map(|(_, id)| *id)
             }
@@ -36,10 +36,10 @@ impl AddrIndex {
                     return self.lookup(IpAddr::V4(v4), port);
                 }
                 let a = u128::from(a);
-                if let (Some(p), false) = (port, self.v6_port.is_empty()) {
-                    if let Some(id) = self.v6_port.get(&(a, p)) {
-                        return Some(*id);
-                    }
+                if let (Some(p), false) = (port, self.v6_port.is_empty())
+                    && let Some(id) = self.v6_port.get(&(a, p))
+                {
+                    return Some(*id);
                 }
                 self.v6.longest_match(a).map(|(_, id)| *id)
             }

@@ -71,7 +71,7 @@ pub fn ipv4_full(
     payload: &[u8],
 ) -> Vec<u8> {
     assert!(
-        options.len() % 4 == 0 && options.len() <= 40,
+        options.len().is_multiple_of(4) && options.len() <= 40,
         "IPv4 options must be 4-byte aligned"
     );
     let hl = 20 + options.len();
@@ -241,7 +241,7 @@ pub fn vxlan(vni: u32, frame: &[u8]) -> Vec<u8> {
 }
 
 pub fn geneve(vni: u32, proto: u16, options: &[u8], payload: &[u8]) -> Vec<u8> {
-    assert!(options.len() % 4 == 0);
+    assert!(options.len().is_multiple_of(4));
     let mut b = vec![(options.len() / 4) as u8, 0];
     b.extend_from_slice(&proto.to_be_bytes());
     b.extend_from_slice(&(vni << 8).to_be_bytes());

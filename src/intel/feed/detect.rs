@@ -48,10 +48,11 @@ impl FeedFormat {
             return FeedFormat::FeodoJson;
         }
         let mut data_lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-        if let Some(first) = data_lines.clone().next() {
-            if first.starts_with('{') && first.contains("\"sblid\"") {
-                return FeedFormat::SpamhausJson;
-            }
+        if let Some(first) = data_lines.clone().next()
+            && first.starts_with('{')
+            && first.contains("\"sblid\"")
+        {
+            return FeedFormat::SpamhausJson;
         }
         let is_feodo_header = |l: &str| {
             let l = l.trim_start_matches(['#', ' ']);

@@ -49,11 +49,12 @@ pub fn load(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), super::FeedErr
         }
         match classify(value) {
             Token::Addr(key) => {
-                if let AddrKey::Net(c) = key {
-                    if value.contains('/') && parse_cidr(value).is_some_and(|(_, masked)| masked) {
-                        non_canonical += 1;
-                        tracing::debug!("{}:{no}: host bits set in {value}, using {c}", sink.feed);
-                    }
+                if let AddrKey::Net(c) = key
+                    && value.contains('/')
+                    && parse_cidr(value).is_some_and(|(_, masked)| masked)
+                {
+                    non_canonical += 1;
+                    tracing::debug!("{}:{no}: host bits set in {value}, using {c}", sink.feed);
                 }
                 let meta = sink.meta();
                 sink.add(key, value, meta);
@@ -93,10 +94,10 @@ pub fn value_of(line: &str) -> Option<&str> {
         }
     }
     let mut v = t[..end].trim();
-    if !v.contains("://") {
-        if let Some(i) = v.find([',', '\t']) {
-            v = v[..i].trim();
-        }
+    if !v.contains("://")
+        && let Some(i) = v.find([',', '\t'])
+    {
+        v = v[..i].trim();
     }
     if v.is_empty() { None } else { Some(v) }
 }
