@@ -346,3 +346,14 @@ fn command_line_mistakes_get_clear_errors() {
     let r = c2watch(&["replay", "--intel", &fixture("feeds")]);
     assert_eq!(r.code, 2, "clap usage error");
 }
+
+#[test]
+fn shipped_example_config_runs() {
+    let cfg = root()
+        .join("rules/c2watch.example.toml")
+        .display()
+        .to_string();
+    let r = c2watch(&["replay", "--config", &cfg, &fixture("demo.pcap")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.alerts().len(), 3);
+}

@@ -1,0 +1,189 @@
+//! A deterministic benchmark traffic mix: many small flows and a few elephants, mostly TCP
+//! with some UDP, about 520 bytes per packet, about 1% of flows to listed C2 addresses; and
+//! the matching feed of random IPv4 indicators. Same seed, same bytes.
+
+use super::frame::*;
+use super::writer::PcapWriter;
+use crate::capture::linktype;
+use crate::time::Timestamp;
+use std::io::{self, Write};
+use std::net::Ipv4Addr;
+
+/// splitmix64: small, fast, good enough for traffic shapes.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct MixConfig {
+    pub packets: u64,
+    pub indicators: u64,
+    /// Share of flows that go to a listed address, in percent.
+    pub c2_percent: u64,
+    pub seed: u64,
+}
+
+/// A public-looking IPv4 address (outside private, CGNAT, loopback, multicast and reserved).
+pub fn public_v4(rng: &mut Rng) -> Ipv4Addr {
+    loop {
+        let a = Ipv4Addr::from(rng.next_u64() as u32);
+        let o = a.octets();
+        let bad = o[0] == 0
+            || o[0] == 10
+            || o[0] == 127
+            || o[0] >= 224
+            || (o[0] == 100 && (64..128).contains(&o[1]))
+            || (o[0] == 172 && (16..32).contains(&o[1]))
+            || (o[0] == 192 && o[1] == 168);
+        if !bad {
+            return a;
+        }
+    }
+}
+
+/// The indicator list: `n` distinct random public IPv4 addresses, one per line.
+pub fn indicators(cfg: &MixConfig) -> Vec<Ipv4Addr> {
+    let mut rng = Rng::new(cfg.seed ^ 0x1d1c_a7e5);
+    let mut seen = std::collections::HashSet::with_capacity(cfg.indicators as usize);
+    let mut out = Vec::with_capacity(cfg.indicators as usize);
+    while (out.len() as u64) < cfg.indicators {
+        let a = public_v4(&mut rng);
+        if seen.insert(a) {
+            out.push(a);
+        }
+    }
+    out
+}
+
+pub fn write_feed(out: impl Write, list: &[Ipv4Addr]) -> io::Result<()> {
+    let mut w = io::BufWriter::with_capacity(1 << 20, out);
+    writeln!(
+        w,
+        "# c2watch benchmark feed: {} random IPv4 indicators",
+        list.len()
+    )?;
+    for a in list {
+        writeln!(w, "{a}")?;
+    }
+    w.flush()
+}
+
+struct Active {
+    client: Ipv4Addr,
+    server: Ipv4Addr,
+    cport: u16,
+    sport: u16,
+    udp: bool,
+    left: u32,
+    sent: u32,
+}
+
+/// Writes the mix as an Ethernet pcap. Returns (packets, flows, flows to C2s).
+pub fn write_mix(
+    out: impl Write,
+    cfg: &MixConfig,
+    c2s: &[Ipv4Addr],
+) -> io::Result<(u64, u64, u64)> {
+    let mut rng = Rng::new(cfg.seed);
+    let mut w = PcapWriter::new(
+        io::BufWriter::with_capacity(1 << 22, out),
+        linktype::ETHERNET,
+    )?;
+    let mut active: Vec<Active> = Vec::new();
+    let (mut flows, mut c2_flows) = (0u64, 0u64);
+    let payload = vec![0x42u8; 1500];
+    let base = Timestamp::new(1_700_000_000, 0);
+    for i in 0..cfg.packets {
+        // Keep about 2000 flows open at once.
+        while active.len() < 2000 {
+            flows += 1;
+            let to_c2 = !c2s.is_empty() && rng.below(100) < cfg.c2_percent;
+            if to_c2 {
+                c2_flows += 1;
+            }
+            let server = if to_c2 {
+                c2s[rng.below(c2s.len() as u64) as usize]
+            } else {
+                public_v4(&mut rng)
+            };
+            // Flow length: most are short, one in fifty is an elephant.
+            let left = match rng.below(100) {
+                0..=59 => 1 + rng.below(6),
+                60..=97 => 6 + rng.below(40),
+                _ => 200 + rng.below(2000),
+            } as u32;
+            active.push(Active {
+                client: Ipv4Addr::new(
+                    10,
+                    rng.below(256) as u8,
+                    rng.below(256) as u8,
+                    1 + rng.below(254) as u8,
+                ),
+                server,
+                cport: 1024 + rng.below(60000) as u16,
+                sport: [443, 443, 443, 80, 53, 8080][rng.below(6) as usize],
+                udp: rng.below(10) == 0,
+                left,
+                sent: 0,
+            });
+        }
+        let k = rng.below(active.len() as u64) as usize;
+        let f = &mut active[k];
+        let fwd = f.sent % 3 != 1;
+        // Sizes: handshakes and ACKs are small, data segments large (mean near 520 bytes).
+        let len = if f.sent < 3 || rng.below(2) == 0 {
+            0
+        } else {
+            900 + rng.below(560) as usize
+        };
+        let (src, dst, sp, dp) = if fwd {
+            (f.client, f.server, f.cport, f.sport)
+        } else {
+            (f.server, f.client, f.sport, f.cport)
+        };
+        let l4 = if f.udp {
+            udp(sp, dp, &payload[..len.max(40)])
+        } else {
+            let flags = match f.sent {
+                0 => TCP_SYN,
+                1 => TCP_SYN | TCP_ACK,
+                _ if f.left == 1 => TCP_FIN | TCP_ACK,
+                _ => TCP_ACK | if len > 0 { TCP_PSH } else { 0 },
+            };
+            tcp(sp, dp, f.sent, flags, &payload[..len])
+        };
+        let frame = ethernet(
+            [2, 0, 0, 0, 0, 1],
+            [2, 0, 0, 0, 0, 2],
+            &[],
+            ETH_IPV4,
+            &ipv4(src.octets(), dst.octets(), if f.udp { 17 } else { 6 }, &l4),
+        );
+        let ts = Timestamp::from_nanos(base.as_nanos() + i128::from(i) * 2_000);
+        w.packet(ts, &frame)?;
+        f.sent += 1;
+        f.left -= 1;
+        if f.left == 0 {
+            active.swap_remove(k);
+        }
+    }
+    w.into_inner().flush()?;
+    Ok((cfg.packets, flows, c2_flows))
+}
