@@ -98,7 +98,7 @@ fn threat(ind: &Indicator, matched_on: &str) -> Value {
         "reference": p.reference,
     });
     if ind.sources.len() > 1 {
-        t["sources"] = Value::Array(ind.sources.iter().map(source).collect());
+        t["sources"] = Value::Array(ind.sources.iter().map(|m| source(m)).collect());
     }
     t
 }

@@ -2,7 +2,7 @@
 
 use crate::decode::Decoded;
 use crate::detect::flow::EndReason;
-use crate::intel::Indicator;
+use crate::intel::set::IndicatorRef;
 use crate::time::Timestamp;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -47,7 +47,7 @@ pub struct Contact {
     pub responder: Endpoint,
     pub victim: Endpoint,
     pub c2: Endpoint,
-    pub indicator: Arc<Indicator>,
+    pub indicator: IndicatorRef,
     pub matched_on: MatchedOn,
 }
 

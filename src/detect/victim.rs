@@ -4,15 +4,15 @@
 use super::flow::Side;
 use super::homenet::HomeNet;
 use crate::alert::record::MatchedOn;
-use crate::intel::{Indicator, IndicatorSet};
+use crate::intel::IndicatorSet;
+use crate::intel::set::IndicatorId;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 /// The decision for one flow.
 #[derive(Debug, Clone)]
 pub struct Verdict {
     pub c2_side: Side,
-    pub indicator: Arc<Indicator>,
+    pub indicator: IndicatorId,
     pub matched_on: MatchedOn,
 }
 
@@ -32,16 +32,16 @@ pub fn infer(
     init: (IpAddr, Option<u16>),
     resp: (IpAddr, Option<u16>),
 ) -> Option<Verdict> {
-    let m_resp = set.match_addr(resp.0, port_for_match(proto, resp.1));
-    let m_init = set.match_addr(init.0, port_for_match(proto, init.1));
-    let responder_is_c2 = |ind: &Arc<Indicator>| Verdict {
+    let m_resp = set.match_id(resp.0, port_for_match(proto, resp.1));
+    let m_init = set.match_id(init.0, port_for_match(proto, init.1));
+    let responder_is_c2 = |ind: IndicatorId| Verdict {
         c2_side: Side::Responder,
-        indicator: ind.clone(),
+        indicator: ind,
         matched_on: MatchedOn::DestIp,
     };
-    let initiator_is_c2 = |ind: &Arc<Indicator>| Verdict {
+    let initiator_is_c2 = |ind: IndicatorId| Verdict {
         c2_side: Side::Initiator,
-        indicator: ind.clone(),
+        indicator: ind,
         matched_on: MatchedOn::SrcIp,
     };
     match (m_init, m_resp) {
@@ -68,7 +68,7 @@ mod tests {
     fn set(listed: &[&str]) -> IndicatorSet {
         let mut b = IndicatorSetBuilder::new();
         for l in listed {
-            b.add(AddrKey::ip(l.parse().unwrap()), l, Meta::default());
+            b.add(AddrKey::ip(l.parse().unwrap()), l, std::sync::Arc::new(Meta::default()));
         }
         b.build(1)
     }

@@ -7,6 +7,7 @@ use super::victim::{Verdict, infer};
 use crate::alert::record::{AlertRecord, Contact, Endpoint, FlowRecord, Record, Sequenced};
 use crate::capture::Interfaces;
 use crate::decode::Decoded;
+use crate::intel::set::IndicatorRef;
 use crate::intel::{IndicatorSet, Snapshot};
 use crate::time::Timestamp;
 use std::sync::Arc;
@@ -167,13 +168,14 @@ impl Worker {
                 (init.ip, init.port),
                 (resp.ip, resp.port),
             )
-            .map(|v: Verdict| {
+            .and_then(|v: Verdict| {
+                let indicator = IndicatorRef::new(current.clone(), v.indicator)?;
                 stats.flows_matched += 1;
                 let (victim, c2) = match v.c2_side {
                     Side::Responder => (init, resp),
                     Side::Initiator => (resp, init),
                 };
-                Box::new(Matched {
+                Some(Box::new(Matched {
                     contact: Arc::new(Contact {
                         flow_id: flow.id,
                         zone: key.zone,
@@ -184,11 +186,11 @@ impl Worker {
                         responder: resp,
                         victim,
                         c2,
-                        indicator: v.indicator,
+                        indicator,
                         matched_on: v.matched_on,
                     }),
                     last_alert: p.ts,
-                })
+                }))
             });
             if let Some(m) = &flow.matched {
                 stats.alert_candidates += 1;

@@ -32,11 +32,12 @@ pub struct Meta {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Indicator {
     /// The value as the first feed listed it (`198.51.100.0/24`, `203.0.113.11:447`).
-    pub value: String,
+    pub value: Box<str>,
     pub kind: IndicatorKind,
     pub is_v6: bool,
     /// Every listing source; most confident first (ties keep load order).
-    pub sources: Vec<Meta>,
+    /// Shared: a feed's rows with identical metadata point at one `Meta`.
+    pub sources: Vec<Arc<Meta>>,
 }
 
 impl Indicator {
@@ -53,15 +54,15 @@ impl Indicator {
 
     /// The most confident source (every indicator has at least one).
     pub fn primary(&self) -> Option<&Meta> {
-        self.sources.first()
+        self.sources.first().map(|m| &**m)
     }
 
-    pub(crate) fn add_source(&mut self, meta: Meta) {
-        if self.sources.contains(&meta) {
+    pub(crate) fn add_source(&mut self, meta: Arc<Meta>) {
+        if self.sources.iter().any(|m| **m == *meta) {
             return;
         }
         // Keep most confident first; stable for equal confidence.
-        let rank = |m: &Meta| m.confidence.map_or(-1, i16::from);
+        let rank = |m: &Arc<Meta>| m.confidence.map_or(-1, i16::from);
         let pos = self
             .sources
             .iter()
@@ -83,11 +84,11 @@ mod tests {
             is_v6: false,
             sources: vec![],
         };
-        let m = |feed: &str, c: Option<u8>| Meta {
+        let m = |feed: &str, c: Option<u8>| Arc::new(Meta {
             feed: feed.into(),
             confidence: c,
             ..Meta::default()
-        };
+        });
         i.add_source(m("a", None));
         i.add_source(m("b", Some(50)));
         i.add_source(m("c", Some(90)));

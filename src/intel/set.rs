@@ -55,15 +55,34 @@ impl AddrIndex {
 #[derive(Debug, Default)]
 pub struct IndicatorSet {
     generation: u64,
-    indicators: Vec<Arc<Indicator>>,
+    indicators: Vec<Indicator>,
     index: AddrIndex,
     allow: AddrIndex,
 }
 
-/// A match of one address against the set.
+/// Position of an indicator in its set.
+pub type IndicatorId = u32;
+
+/// An indicator of a snapshot, kept alive with it: what alerts carry (a pointer copy).
 #[derive(Clone, Debug)]
-pub struct AddrMatch {
-    pub indicator: Arc<Indicator>,
+pub struct IndicatorRef {
+    set: Arc<IndicatorSet>,
+    id: IndicatorId,
+}
+
+impl IndicatorRef {
+    /// `None` when `id` is not an indicator of `set`.
+    pub fn new(set: Arc<IndicatorSet>, id: IndicatorId) -> Option<IndicatorRef> {
+        (set.indicators.len() > id as usize).then_some(IndicatorRef { set, id })
+    }
+}
+
+impl std::ops::Deref for IndicatorRef {
+    type Target = Indicator;
+    fn deref(&self) -> &Indicator {
+        // In range: checked by `new`, and a set never changes after build.
+        &self.set.indicators[self.id as usize]
+    }
 }
 
 impl IndicatorSet {
@@ -85,7 +104,7 @@ impl IndicatorSet {
         self.allow.len()
     }
 
-    pub fn indicators(&self) -> &[Arc<Indicator>] {
+    pub fn indicators(&self) -> &[Indicator] {
         &self.indicators
     }
 
@@ -98,12 +117,17 @@ impl IndicatorSet {
     /// The indicator for a flow endpoint: `ip:port` indicators first (only when the transport
     /// has ports), then the longest covering prefix. The allowlist wins over any match.
     #[inline]
-    pub fn match_addr(&self, ip: IpAddr, port: Option<u16>) -> Option<&Arc<Indicator>> {
+    pub fn match_id(&self, ip: IpAddr, port: Option<u16>) -> Option<IndicatorId> {
         let id = self.index.lookup(ip, port)?;
         if self.is_allowed(ip, port) {
             return None;
         }
-        self.indicators.get(id as usize)
+        Some(id)
+    }
+
+    /// [`Self::match_id`], returning the indicator itself.
+    pub fn match_addr(&self, ip: IpAddr, port: Option<u16>) -> Option<&Indicator> {
+        self.indicators.get(self.match_id(ip, port)? as usize)
     }
 }
 
@@ -155,18 +179,20 @@ impl IndicatorSetBuilder {
     }
 
     /// Adds an indicator; `listed` is the text as the feed wrote it.
-    pub fn add(&mut self, key: AddrKey, listed: &str, meta: Meta) {
+    pub fn add(&mut self, key: AddrKey, listed: &str, meta: Arc<Meta>) {
         let next = self.indicators.len() as u32;
         let id = *slot(&mut self.index, key, next);
         if id == next {
             self.indicators.push(Indicator {
-                value: listed.to_string(),
+                value: listed.into(),
                 kind: key.kind(),
                 is_v6: key.is_v6(),
-                sources: Vec::new(),
+                sources: Vec::with_capacity(1),
             });
         }
-        self.indicators[id as usize].add_source(meta);
+        if let Some(ind) = self.indicators.get_mut(id as usize) {
+            ind.add_source(meta);
+        }
     }
 
     /// Adds an allowlist entry.
@@ -183,9 +209,11 @@ impl IndicatorSetBuilder {
     }
 
     pub fn build(self, generation: u64) -> IndicatorSet {
+        let mut indicators = self.indicators;
+        indicators.shrink_to_fit();
         IndicatorSet {
             generation,
-            indicators: self.indicators.into_iter().map(Arc::new).collect(),
+            indicators,
             index: self.index,
             allow: self.allow,
         }
@@ -214,11 +242,11 @@ mod tests {
     use super::*;
     use crate::intel::net::parse_cidr;
 
-    fn meta(feed: &str) -> Meta {
-        Meta {
+    fn meta(feed: &str) -> Arc<Meta> {
+        Arc::new(Meta {
             feed: feed.into(),
             ..Meta::default()
-        }
+        })
     }
 
     fn ip(s: &str) -> IpAddr {
@@ -260,11 +288,11 @@ mod tests {
         let m = s.match_addr(ip("203.0.113.10"), Some(80)).unwrap();
         assert_eq!(m.sources.len(), 2);
         assert_eq!(
-            s.match_addr(ip("198.51.100.7"), None).unwrap().value,
+            s.match_addr(ip("198.51.100.7"), None).unwrap().value.as_ref(),
             "198.51.100.0/24"
         );
         assert_eq!(
-            s.match_addr(ip("198.51.100.130"), None).unwrap().value,
+            s.match_addr(ip("198.51.100.130"), None).unwrap().value.as_ref(),
             "198.51.100.128/25"
         );
         assert_eq!(
@@ -280,7 +308,7 @@ mod tests {
             "ipv6-net"
         );
         assert_eq!(
-            s.match_addr(ip("::ffff:203.0.113.10"), None).unwrap().value,
+            s.match_addr(ip("::ffff:203.0.113.10"), None).unwrap().value.as_ref(),
             "203.0.113.10"
         );
         assert!(s.match_addr(ip("192.0.2.1"), None).is_none());

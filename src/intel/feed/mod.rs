@@ -66,6 +66,8 @@ pub struct FeedReport {
 /// Where a loader puts what it parsed, with skip accounting.
 pub struct Sink<'b> {
     builder: &'b mut IndicatorSetBuilder,
+    /// The last metadata added, shared with following rows that carry the same.
+    last_meta: Option<Arc<Meta>>,
     role: Role,
     path: String,
     pub feed: Arc<str>,
@@ -79,7 +81,17 @@ impl Sink<'_> {
         self.data_rows += 1;
         self.report.entries += 1;
         match self.role {
-            Role::Indicators => self.builder.add(key, listed, meta),
+            Role::Indicators => {
+                let shared = match &self.last_meta {
+                    Some(m) if **m == meta => m.clone(),
+                    _ => {
+                        let m = Arc::new(meta);
+                        self.last_meta = Some(m.clone());
+                        m
+                    }
+                };
+                self.builder.add(key, listed, shared)
+            }
             Role::Allowlist => self.builder.allow(key),
         }
     }
@@ -227,6 +239,7 @@ fn load_file(
     };
     let name = feed_name(path);
     let mut sink = Sink {
+        last_meta: None,
         builder,
         role,
         path: shown.clone(),
