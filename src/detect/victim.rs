@@ -68,7 +68,11 @@ mod tests {
     fn set(listed: &[&str]) -> IndicatorSet {
         let mut b = IndicatorSetBuilder::new();
         for l in listed {
-            b.add(AddrKey::ip(l.parse().unwrap()), l, std::sync::Arc::new(Meta::default()));
+            b.add(
+                AddrKey::ip(l.parse().unwrap()),
+                l,
+                std::sync::Arc::new(Meta::default()),
+            );
         }
         b.build(1)
     }

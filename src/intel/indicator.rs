@@ -84,11 +84,13 @@ mod tests {
             is_v6: false,
             sources: vec![],
         };
-        let m = |feed: &str, c: Option<u8>| Arc::new(Meta {
-            feed: feed.into(),
-            confidence: c,
-            ..Meta::default()
-        });
+        let m = |feed: &str, c: Option<u8>| {
+            Arc::new(Meta {
+                feed: feed.into(),
+                confidence: c,
+                ..Meta::default()
+            })
+        };
         i.add_source(m("a", None));
         i.add_source(m("b", Some(50)));
         i.add_source(m("c", Some(90)));

@@ -288,11 +288,17 @@ mod tests {
         let m = s.match_addr(ip("203.0.113.10"), Some(80)).unwrap();
         assert_eq!(m.sources.len(), 2);
         assert_eq!(
-            s.match_addr(ip("198.51.100.7"), None).unwrap().value.as_ref(),
+            s.match_addr(ip("198.51.100.7"), None)
+                .unwrap()
+                .value
+                .as_ref(),
             "198.51.100.0/24"
         );
         assert_eq!(
-            s.match_addr(ip("198.51.100.130"), None).unwrap().value.as_ref(),
+            s.match_addr(ip("198.51.100.130"), None)
+                .unwrap()
+                .value
+                .as_ref(),
             "198.51.100.128/25"
         );
         assert_eq!(
@@ -308,7 +314,10 @@ mod tests {
             "ipv6-net"
         );
         assert_eq!(
-            s.match_addr(ip("::ffff:203.0.113.10"), None).unwrap().value.as_ref(),
+            s.match_addr(ip("::ffff:203.0.113.10"), None)
+                .unwrap()
+                .value
+                .as_ref(),
             "203.0.113.10"
         );
         assert!(s.match_addr(ip("192.0.2.1"), None).is_none());
