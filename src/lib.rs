@@ -1,3 +1,4 @@
+#![forbid(unsafe_code)]
 //! c2watch: flags traffic to known command-and-control infrastructure and names the victim.
 //!
 //! Data flow, one module each: [`capture`] (packet sources) → [`decode`] (L2–L4 and tunnels)

@@ -21,8 +21,13 @@ impl ProgressLine {
             .name("progress".into())
             .spawn(move || {
                 let start = Instant::now();
+                let mut first = true;
                 while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(250));
+                    // Draw at once, then four times a second.
+                    if !first {
+                        std::thread::sleep(Duration::from_millis(250));
+                    }
+                    first = false;
                     let done = bytes.bytes();
                     let pkts = packets.load(Ordering::Relaxed);
                     let rate = pkts as f64 / start.elapsed().as_secs_f64().max(1e-3);

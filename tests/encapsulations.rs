@@ -159,7 +159,8 @@ fn ipv6_extension_headers_ports_and_prefixes() {
         vec![
             t("fd00::1", "2001:db8:bad::1", "dest_ip"),
             t("fd00::2", "[2001:db8:bad::2]:8443", "dest_ip"),
-            t("fd00::4", "2001:db8:c2::/48", "dest_ip")
+            t("fd00::4", "2001:db8:c2::/48", "dest_ip"),
+            t("fd00::5", "2001:db8:dead::/48", "dest_ip"),
         ]
     );
     assert_eq!(
@@ -169,6 +170,11 @@ fn ipv6_extension_headers_ports_and_prefixes() {
     assert_eq!(
         only(&r, "fd00::4")["threat"]["indicator"]["type"],
         "ipv6-net"
+    );
+    let icmp6 = only(&r, "fd00::5");
+    assert_eq!(
+        (icmp6["proto"].clone(), icmp6["icmp_type"].clone()),
+        (json!("IPv6-ICMP"), json!(128))
     );
 }
 
@@ -217,4 +223,38 @@ fn every_link_type() {
         assert_eq!(only(&r, victim)["victim"]["mac"], mac, "{file}");
         assert_eq!(only(&r, victim)["in_iface"], file);
     }
+}
+
+/// The same encapsulations read from one pcapng (one interface per original file, each with its
+/// own link type) give the same alerts as the pcap files one by one.
+#[test]
+fn every_encapsulation_in_pcapng_too() {
+    let project = |a: &Value| {
+        json!([
+            a["victim"]["ip"],
+            a["threat"]["indicator"]["value"],
+            a["vlan"],
+            a["mpls"],
+            a["tunnel"],
+            a["victim"]["mac"]
+        ])
+        .to_string()
+    };
+    let mut from_pcaps = Vec::new();
+    for f in c2watch::synth::fixtures::ENCAPSULATIONS {
+        let r = replay(&[f], &[]);
+        for a in r.alerts() {
+            from_pcaps.push((project(a), f.to_string()));
+        }
+    }
+    let r = replay(&["encapsulations.pcapng"], &[]);
+    let mut from_ng: Vec<(String, String)> = r
+        .alerts()
+        .iter()
+        .map(|a| (project(a), s(&a["in_iface"])))
+        .collect();
+    from_pcaps.sort();
+    from_ng.sort();
+    assert!(from_pcaps.len() > 30);
+    assert_eq!(from_pcaps, from_ng);
 }

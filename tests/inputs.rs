@@ -188,3 +188,32 @@ fn empty_and_tiny_files() {
         }
     }
 }
+
+/// On a terminal, stderr shows a progress line (bytes of total, packets/s); not otherwise.
+#[test]
+fn progress_line_only_on_a_terminal() {
+    let bin = env!("CARGO_BIN_EXE_c2watch");
+    let cmd = format!(
+        "{bin} replay --intel {} -o /dev/null {}",
+        fixture("feeds"),
+        fixture("dedup.pcap")
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .expect("script(1) from util-linux");
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{tty}");
+    assert!(
+        tty.contains("% ") && tty.contains(" MB ") && tty.contains("packets/s \r")
+            || tty.contains("packets/s \u{1b}"),
+        "{tty:?}"
+    );
+    let no = std::process::Command::new("script")
+        .args(["-qec", &format!("{cmd} --no-progress"), "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&no.stdout).contains(" MB "));
+    let piped = replay(&["dedup.pcap"], &[]);
+    assert!(!piped.stderr.contains(" MB "), "{}", piped.stderr);
+}

@@ -546,6 +546,19 @@ pub fn generate(dir: &Path) -> io::Result<()> {
             ts(3, 0),
             eth(true, &[], &syn("fd00::4", 40000, "2001:db8:c2::99", 443)),
         ),
+        (
+            ts(4, 0),
+            eth(
+                true,
+                &[],
+                &ip(
+                    a("fd00::5"),
+                    a("2001:db8:dead::9"),
+                    58,
+                    &icmp(128, 0, b"ping"),
+                ),
+            ),
+        ),
     ];
     write_pcap(dir, "ipv6.pcap", linktype::ETHERNET, &f)?;
 
@@ -941,7 +954,56 @@ pub fn generate(dir: &Path) -> io::Result<()> {
         linktype::ETHERNET,
         &frames(convs, |fwd, p| eth(fwd, &[(0x8100, 120)], p)),
     )?;
+    combine_into_pcapng(dir, "encapsulations.pcapng", &ENCAPSULATIONS)?;
     Ok(())
+}
+
+/// The fixtures that each show one encapsulation or link type, combined in one pcapng.
+pub const ENCAPSULATIONS: [&str; 16] = [
+    "vlan.pcap",
+    "mpls.pcap",
+    "pppoe.pcap",
+    "gre.pcap",
+    "erspan.pcap",
+    "vxlan.pcap",
+    "geneve.pcap",
+    "gtpu.pcap",
+    "ipip.pcap",
+    "ipv6.pcap",
+    "fragments.pcap",
+    "raw.pcap",
+    "sll.pcap",
+    "sll2.pcap",
+    "null.pcap",
+    "ipv4-linktype.pcap",
+];
+
+/// Copies every packet of the given pcap files into one pcapng, one interface per file (named
+/// after it, with its link type), nanosecond timestamps.
+fn combine_into_pcapng(dir: &Path, name: &str, files: &[&str]) -> io::Result<()> {
+    let mut ng = PcapngWriter::new(create(dir, name)?)?;
+    let mut interfaces = 0u32;
+    for f in files {
+        let path = dir.join(f).display().to_string();
+        let mut cap = crate::capture::CaptureFile::open(&path, &Default::default())
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        let mut iface = None;
+        while let Some(p) = cap
+            .next_packet()
+            .map_err(|e| io::Error::other(e.to_string()))?
+        {
+            let id = match iface {
+                Some(id) => id,
+                None => {
+                    ng.interface(p.linktype as u16, Some(f), 9)?;
+                    interfaces += 1;
+                    *iface.insert(interfaces - 1)
+                }
+            };
+            ng.epb(id, 9, p.ts, p.data)?;
+        }
+    }
+    io::Write::flush(&mut ng.into_inner())
 }
 
 fn outer_udp(src: &str, sport: u16, dst: &str, dport: u16, payload: &[u8]) -> Vec<u8> {
