@@ -193,27 +193,13 @@ impl Worker {
                 }))
             });
             if let Some(m) = &flow.matched {
-                stats.alert_candidates += 1;
-                out.push(Sequenced {
-                    seq,
-                    record: Record::Alert(AlertRecord {
-                        ts: p.ts,
-                        contact: m.contact.clone(),
-                    }),
-                });
+                raise(out, stats, seq, p.ts, &m.contact);
             }
         } else if let Some(m) = &mut flow.matched {
             // A long-lived matched flow alerts again once per dedup window.
             if p.ts.seconds_since(m.last_alert) >= cfg.dedup_window as f64 {
                 m.last_alert = p.ts;
-                stats.alert_candidates += 1;
-                out.push(Sequenced {
-                    seq,
-                    record: Record::Alert(AlertRecord {
-                        ts: p.ts,
-                        contact: m.contact.clone(),
-                    }),
-                });
+                raise(out, stats, seq, p.ts, &m.contact);
             }
         }
     }
@@ -243,6 +229,24 @@ fn endpoints(d: &Decoded, dir: usize) -> (Endpoint, Endpoint) {
         mac: d.dst_mac,
     };
     if dir == 0 { (src, dst) } else { (dst, src) }
+}
+
+/// Hands an alert candidate to the output thread (which applies dedup).
+fn raise(
+    out: &mut Vec<Sequenced>,
+    stats: &mut WorkerStats,
+    seq: u64,
+    ts: Timestamp,
+    contact: &Arc<Contact>,
+) {
+    stats.alert_candidates += 1;
+    out.push(Sequenced {
+        seq,
+        record: Record::Alert(AlertRecord {
+            ts,
+            contact: contact.clone(),
+        }),
+    });
 }
 
 fn end_flow(

@@ -139,12 +139,7 @@ impl<W: Write> PcapngWriter<W> {
         let u = Self::units(ts, tsresol);
         let mut body = Vec::new();
         body.extend_from_slice(&iface.to_le_bytes());
-        body.extend_from_slice(&((u >> 32) as u32).to_le_bytes());
-        body.extend_from_slice(&(u as u32).to_le_bytes());
-        body.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        body.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        body.extend_from_slice(frame);
-        body.resize(pad4(body.len()), 0);
+        timed_frame(&mut body, u, frame);
         write_block(&mut self.out, 6, &body)
     }
 
@@ -163,12 +158,7 @@ impl<W: Write> PcapngWriter<W> {
         let mut body = Vec::new();
         body.extend_from_slice(&iface.to_le_bytes());
         body.extend_from_slice(&0u16.to_le_bytes());
-        body.extend_from_slice(&((u >> 32) as u32).to_le_bytes());
-        body.extend_from_slice(&(u as u32).to_le_bytes());
-        body.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        body.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        body.extend_from_slice(frame);
-        body.resize(pad4(body.len()), 0);
+        timed_frame(&mut body, u, frame);
         write_block(&mut self.out, 2, &body)
     }
 
@@ -186,6 +176,17 @@ impl<W: Write> PcapngWriter<W> {
     pub fn into_inner(self) -> W {
         self.out
     }
+}
+
+/// Timestamp (high, low), captured and original length, the frame, padding: the common tail
+/// of enhanced and obsolete packet blocks.
+fn timed_frame(body: &mut Vec<u8>, units: u64, frame: &[u8]) {
+    body.extend_from_slice(&((units >> 32) as u32).to_le_bytes());
+    body.extend_from_slice(&(units as u32).to_le_bytes());
+    body.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    body.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    body.extend_from_slice(frame);
+    body.resize(pad4(body.len()), 0);
 }
 
 fn option(body: &mut Vec<u8>, code: u16, value: &[u8]) {
