@@ -344,10 +344,16 @@ fn output_file_and_unwritable_output() {
         "{}",
         r.stderr
     );
+    // An output that fails while writing (a full disk) is an error, with every worker count.
+    for w in ["1", "2"] {
+        let r = replay(&["demo.pcap", "dedup.pcap"], &["-o", "/dev/full", "--workers", w]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(r.stderr.contains("cannot write alerts: No space left on device"), "{}", r.stderr);
+    }
 }
 
 #[test]
-fn demo_finds_the_two_infected_subscribers() {
+fn demo_finds_the_three_infected_subscribers() {
     let r = replay(&["demo.pcap"], &[]);
     assert_eq!(
         r.triples(),
