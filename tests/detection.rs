@@ -346,9 +346,17 @@ fn output_file_and_unwritable_output() {
     );
     // An output that fails while writing (a full disk) is an error, with every worker count.
     for w in ["1", "2"] {
-        let r = replay(&["demo.pcap", "dedup.pcap"], &["-o", "/dev/full", "--workers", w]);
+        let r = replay(
+            &["demo.pcap", "dedup.pcap"],
+            &["-o", "/dev/full", "--workers", w],
+        );
         assert_eq!(r.code, 1, "{}", r.stderr);
-        assert!(r.stderr.contains("cannot write alerts: No space left on device"), "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("cannot write alerts: No space left on device"),
+            "{}",
+            r.stderr
+        );
     }
 }
 
