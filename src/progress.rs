@@ -12,39 +12,38 @@ pub struct ProgressLine {
     handle: Option<JoinHandle<()>>,
 }
 
+fn draw(bytes: &Progress, packets: &AtomicU64, total: u64, started: Instant) {
+    let done = bytes.bytes();
+    let rate = packets.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64().max(1e-3);
+    let line = if total > 0 {
+        format!(
+            "\r{:>5.1}% {:>8.1} / {:.1} MB  {:>10.0} packets/s ",
+            100.0 * done as f64 / total as f64,
+            done as f64 / 1e6,
+            total as f64 / 1e6,
+            rate
+        )
+    } else {
+        format!("\r{:>8.1} MB  {:>10.0} packets/s ", done as f64 / 1e6, rate)
+    };
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
 impl ProgressLine {
-    /// Starts the display; `total` is the input size in bytes (0 when unknown, e.g. stdin).
+    /// Draws the line at once, then four times a second until dropped; `total` is the input
+    /// size in bytes (0 when unknown, e.g. stdin).
     pub fn start(bytes: Progress, packets: Arc<AtomicU64>, total: u64) -> ProgressLine {
+        let started = Instant::now();
+        draw(&bytes, &packets, total, started);
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::Builder::new()
             .name("progress".into())
             .spawn(move || {
-                let start = Instant::now();
-                let mut first = true;
                 while !flag.load(Ordering::Relaxed) {
-                    // Draw at once, then four times a second.
-                    if !first {
-                        std::thread::sleep(Duration::from_millis(250));
-                    }
-                    first = false;
-                    let done = bytes.bytes();
-                    let pkts = packets.load(Ordering::Relaxed);
-                    let rate = pkts as f64 / start.elapsed().as_secs_f64().max(1e-3);
-                    let line = if total > 0 {
-                        format!(
-                            "\r{:>5.1}% {:>8.1} / {:.1} MB  {:>10.0} packets/s ",
-                            100.0 * done as f64 / total as f64,
-                            done as f64 / 1e6,
-                            total as f64 / 1e6,
-                            rate
-                        )
-                    } else {
-                        format!("\r{:>8.1} MB  {:>10.0} packets/s ", done as f64 / 1e6, rate)
-                    };
-                    let _ = std::io::stderr().write_all(line.as_bytes());
+                    std::thread::sleep(Duration::from_millis(250));
+                    draw(&bytes, &packets, total, started);
                 }
-                let _ = std::io::stderr().write_all(b"\r\x1b[2K");
             })
             .ok();
         ProgressLine { stop, handle }
@@ -57,5 +56,7 @@ impl Drop for ProgressLine {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+        // Clear the line so the summary starts clean.
+        let _ = std::io::stderr().write_all(b"\r\x1b[2K");
     }
 }
