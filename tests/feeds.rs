@@ -24,7 +24,7 @@ fn intel_check_reports_every_file() {
     assert!(r.stdout.contains("c2-ips ("), "{}", r.stdout);
     assert!(
         r.stdout
-            .contains("as plain, 6 entries, skipped: 1 domain-not-matched-yet, 1 unparsable"),
+            .contains("as plain, 7 entries, skipped: 1 unparsable"),
         "{}",
         r.stdout
     );
@@ -41,7 +41,7 @@ fn intel_check_reports_every_file() {
         r.stdout
     );
     assert!(
-        r.stdout.contains("ok: 10 indicators, 1 allowlist entries"),
+        r.stdout.contains("ok: 11 indicators, 1 allowlist entries"),
         "{}",
         r.stdout
     );
@@ -356,4 +356,92 @@ fn shipped_example_config_runs() {
     let r = c2watch(&["replay", "--config", &cfg, &fixture("demo.pcap")]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.alerts().len(), 3);
+}
+
+#[test]
+fn name_and_fingerprint_feeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let certs = write(
+        d,
+        "sslblacklist.csv",
+        "################\n# abuse.ch SSLBL SSL Certificate Blacklist (SHA1 Fingerprints) #\n# Listingdate,SHA1,Listingreason\n2026-09-02 06:17:52,530194FADF6C9A330DB40F42610F9DEE6FA9BC32,ExampleBot C&C\n2026-08-30 13:46:12,6d45324bcec8ddedbf92cbf8b9ca6167083978c5,Example, RAT C&C\n2026-08-30 13:46:12,not-a-hash,Broken\n",
+    );
+    let ja3 = write(
+        d,
+        "ja3_fingerprints.csv",
+        "# abuse.ch SSLBL JA3 Fingerprint Blacklist\n# ja3_md5,Firstseen,Lastseen,Listingreason\nfd128a287c19a7cb17153cf147fd5f81,2019-03-01 10:00:00,2021-02-11 09:30:00,ExampleBot\n",
+    );
+    let hosts = write(
+        d,
+        "hosts.txt",
+        "127.0.0.1 localhost\n0.0.0.0 Tracker.Example ads.example\n",
+    );
+    let ja3_plain = write(
+        d,
+        "ja3-list.txt",
+        "# partner JA3s\ne7d705a3286e19ea42f587b344ee6865\n",
+    );
+    let domains = write(d, "domains.txt", "1.2.3.example\n*.dyn.example\n");
+    let args = |extra: &[&str]| {
+        let mut a = vec!["intel", "lookup"];
+        for f in [&certs, &ja3, &hosts] {
+            a.extend(["--intel", f.as_str()]);
+        }
+        a.extend_from_slice(extra);
+        c2watch(&a)
+    };
+    let r = args(&["530194fadf6c9a330db40f42610f9dee6fa9bc32"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["match"]["type"], "x509-sha1");
+    assert_eq!(v["match"]["sources"][0]["software"], "ExampleBot");
+    assert_eq!(
+        v["match"]["sources"][0]["first_seen"],
+        "2026-09-02T06:17:52Z"
+    );
+    let r = args(&["6D:45:32:4B:CE:C8:DD:ED:BF:92:CB:F8:B9:CA:61:67:08:39:78:C5"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        v["match"]["sources"][0]["software"], "Example, RAT",
+        "reason keeps its comma"
+    );
+    let r = args(&["fd128a287c19a7cb17153cf147fd5f81"]);
+    assert_eq!(r.code, 0);
+    let r = args(&["www.tracker.example"]);
+    assert_eq!(r.code, 0, "hosts-file names load as domains");
+    let r = args(&["localhost.example"]);
+    assert_eq!(r.code, 3);
+    let r = c2watch(&[
+        "intel", "check", "--intel", &certs, "--intel", &ja3, "--intel", &hosts,
+    ]);
+    assert!(
+        r.stdout
+            .contains("as sslbl-certs, 2 entries, skipped: 1 bad-sha1"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("as sslbl-ja3, 1 entries"), "{}", r.stdout);
+    assert!(r.stdout.contains("as plain, 2 entries"), "{}", r.stdout);
+    // A bare 32-hex list needs its kind declared.
+    let r = c2watch(&["intel", "check", "--intel", &ja3_plain]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("hash-of-undeclared-kind"), "{}", r.stderr);
+    let forced = format!("ja3:{ja3_plain}");
+    let r = c2watch(&[
+        "intel",
+        "lookup",
+        "--intel",
+        &forced,
+        "e7d705a3286e19ea42f587b344ee6865",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // `domain:` reads every value as a name, even one that looks numeric at the front.
+    let forced = format!("domain:{domains}");
+    let r = c2watch(&["intel", "lookup", "--intel", &forced, "a.1.2.3.example"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = c2watch(&["intel", "lookup", "--intel", &forced, "dyn.example"]);
+    assert_eq!(r.code, 3, "*.dyn.example lists only names below it");
+    let r = c2watch(&["intel", "lookup", "--intel", &forced, "h.dyn.example"]);
+    assert_eq!(r.code, 0);
 }

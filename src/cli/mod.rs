@@ -143,30 +143,20 @@ fn run_intel(cmd: &IntelCommand) -> Result<ExitCode, String> {
         }
         IntelCommand::Lookup { common, value } => {
             let s = IntelSettings::resolve(common)?;
-            let (ip, port) = match (
-                intel::net::parse_ip(value),
-                intel::net::parse_ip_port(value),
-            ) {
-                (Some(ip), _) => (ip, None),
-                (None, Some((ip, p))) => (ip, Some(p)),
-                _ => {
-                    return Err(format!(
-                        "cannot look up `{value}`: give an IP address, ip:port or [v6]:port"
-                    ));
-                }
-            };
             let loaded = load(&s)?;
             let set = &loaded.set;
-            let m = set.match_addr(ip, port);
-            let out = json!({
+            let (id, extra) = lookup(set, &s, value)?;
+            let m = id.and_then(|id| set.get(id));
+            let mut out = json!({
                 "query": value,
                 "match": m.map(|i| json!({
                     "value": i.value, "type": i.type_name(),
                     "sources": i.sources.iter().map(|m| json!({"feed": &*m.feed, "software": m.family, "first_seen": m.first_seen, "reference": m.reference, "confidence": m.confidence})).collect::<Vec<_>>(),
                 })),
-                "allowlisted": set.is_allowed(ip, port),
-                "home_net": s.home_net.contains(ip),
             });
+            if let (Some(o), serde_json::Value::Object(e)) = (out.as_object_mut(), extra) {
+                o.extend(e);
+            }
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             Ok(if m.is_some() {
                 ExitCode::SUCCESS
@@ -174,6 +164,50 @@ fn run_intel(cmd: &IntelCommand) -> Result<ExitCode, String> {
                 ExitCode::from(3)
             })
         }
+    }
+}
+
+/// What `intel lookup` was given: an address, `ip:port`, a URL, a fingerprint or hash, or a
+/// domain — and the matching indicator, with context for addresses.
+fn lookup(
+    set: &IndicatorSet,
+    s: &IntelSettings,
+    value: &str,
+) -> Result<(Option<intel::set::IndicatorId>, serde_json::Value), String> {
+    use intel::set::HashKind;
+    let addr = intel::net::parse_ip(value)
+        .map(|ip| (ip, None))
+        .or_else(|| intel::net::parse_ip_port(value).map(|(ip, p)| (ip, Some(p))));
+    if let Some((ip, port)) = addr {
+        let ctx =
+            json!({"allowlisted": set.is_allowed(ip, port), "home_net": s.home_net.contains(ip)});
+        return Ok((set.match_id(ip, port), ctx));
+    }
+    if value.contains('/') {
+        let u = intel::name::canonical_url(value)
+            .ok_or_else(|| format!("cannot look up `{value}`: not a valid URL"))?;
+        return Ok((
+            set.match_url(&u.key, u.query.as_deref()),
+            json!({"url": u.key}),
+        ));
+    }
+    if let Some(j) = intel::name::canonical_ja4(value) {
+        return Ok((set.match_hash(HashKind::Ja4, &j), json!({})));
+    }
+    for (len, kinds) in [
+        (32, &[HashKind::Ja3, HashKind::Ja3s][..]),
+        (40, &[HashKind::CertSha1][..]),
+        (64, &[HashKind::CertSha256][..]),
+    ] {
+        if let Some(h) = intel::name::canonical_hex(value, len) {
+            return Ok((kinds.iter().find_map(|k| set.match_hash(*k, &h)), json!({})));
+        }
+    }
+    match intel::name::canonical_domain(value) {
+        Some(d) => Ok((set.match_domain(&d), json!({"name": d}))),
+        None => Err(format!(
+            "cannot look up `{value}`: give an IP address, ip:port, [v6]:port, a domain, a URL, a JA3/JA4 or a certificate hash"
+        )),
     }
 }
 

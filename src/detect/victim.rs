@@ -62,14 +62,14 @@ pub fn infer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intel::set::{AddrKey, IndicatorSetBuilder};
+    use crate::intel::set::{IndicatorSetBuilder, Key};
     use crate::intel::{IndicatorSet, Meta};
 
     fn set(listed: &[&str]) -> IndicatorSet {
         let mut b = IndicatorSetBuilder::new();
         for l in listed {
             b.add(
-                AddrKey::ip(l.parse().unwrap()),
+                Key::ip(l.parse().unwrap()),
                 l,
                 std::sync::Arc::new(Meta::default()),
             );

@@ -11,6 +11,22 @@ pub enum IndicatorKind {
     Cidr,
     /// One address, one TCP or UDP port.
     IpPort,
+    /// A domain and every name below it (on label boundaries).
+    Domain,
+    /// Only the names below a domain (`*.example` in a feed).
+    DomainChildren,
+    /// scheme + host + path (+ query when listed).
+    Url,
+    /// TLS client fingerprint, MD5 hex.
+    Ja3,
+    /// TLS server fingerprint, MD5 hex.
+    Ja3s,
+    /// TLS/QUIC client fingerprint (`t13d0510h2_c03c18a8b7cd_42e4ae2b70ac`).
+    Ja4,
+    /// SHA-1 of a DER certificate, hex.
+    CertSha1,
+    /// SHA-256 of a DER certificate, hex.
+    CertSha256,
 }
 
 /// Where an indicator comes from, and what the feed says about it.
@@ -49,6 +65,13 @@ impl Indicator {
             (IndicatorKind::Cidr, false) => "ipv4-net",
             (IndicatorKind::Cidr, true) => "ipv6-net",
             (IndicatorKind::IpPort, _) => "ip-port",
+            (IndicatorKind::Domain | IndicatorKind::DomainChildren, _) => "domain-name",
+            (IndicatorKind::Url, _) => "url",
+            (IndicatorKind::Ja3, _) => "ja3",
+            (IndicatorKind::Ja3s, _) => "ja3s",
+            (IndicatorKind::Ja4, _) => "ja4",
+            (IndicatorKind::CertSha1, _) => "x509-sha1",
+            (IndicatorKind::CertSha256, _) => "x509-sha256",
         }
     }
 

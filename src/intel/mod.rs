@@ -3,6 +3,7 @@
 
 pub mod feed;
 pub mod indicator;
+pub mod name;
 pub mod net;
 pub mod prefix;
 pub mod set;

@@ -120,7 +120,7 @@ fn feeds(dir: &Path) -> io::Result<()> {
          2001:db8:bad::1\n\
          [2001:db8:bad::2]:8443\n\
          2001:db8:c2::/48\n\
-         c2.example                   # a domain: matched by a later version, skipped here\n\
+         c2.example                   # ExampleRAT domain: the name and every name below it\n\
          this is not an indicator\n",
     )?;
     std::fs::write(

@@ -1,5 +1,7 @@
 //! Content-based format detection (feed-formats.md, Appendix A), for the formats loaded so far.
 
+use crate::intel::set::HashKind;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FeedFormat {
     /// One indicator per line (feed-formats.md §6.5); also Feodo's and ET's `.txt` lists.
@@ -8,15 +10,29 @@ pub enum FeedFormat {
     FeodoJson,
     SpamhausText,
     SpamhausJson,
+    SslblCerts,
+    SslblJa3,
+    /// A plain list whose every value is a domain (`domain:PATH`).
+    PlainDomain,
+    /// A plain list of hashes of one declared kind (`ja3:PATH`, `x509-sha1:PATH`, ...).
+    PlainHash(crate::intel::set::HashKind),
 }
 
 impl FeedFormat {
-    const ALL: [(FeedFormat, &'static str); 5] = [
+    const ALL: [(FeedFormat, &'static str); 13] = [
         (FeedFormat::Plain, "plain"),
         (FeedFormat::FeodoCsv, "feodo-csv"),
         (FeedFormat::FeodoJson, "feodo-json"),
         (FeedFormat::SpamhausText, "spamhaus"),
         (FeedFormat::SpamhausJson, "spamhaus-json"),
+        (FeedFormat::SslblCerts, "sslbl-certs"),
+        (FeedFormat::SslblJa3, "sslbl-ja3"),
+        (FeedFormat::PlainDomain, "domain"),
+        (FeedFormat::PlainHash(HashKind::Ja3), "ja3"),
+        (FeedFormat::PlainHash(HashKind::Ja3s), "ja3s"),
+        (FeedFormat::PlainHash(HashKind::Ja4), "ja4"),
+        (FeedFormat::PlainHash(HashKind::CertSha1), "x509-sha1"),
+        (FeedFormat::PlainHash(HashKind::CertSha256), "x509-sha256"),
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +77,19 @@ impl FeedFormat {
         };
         if data_lines.clone().any(is_feodo_header) {
             return FeedFormat::FeodoCsv;
+        }
+        let header = |l: &str, h: &str| l.trim_start_matches(['#', ' ']).starts_with(h);
+        if data_lines
+            .clone()
+            .any(|l| header(l, "Listingdate,SHA1,Listingreason"))
+        {
+            return FeedFormat::SslblCerts;
+        }
+        if data_lines
+            .clone()
+            .any(|l| header(l, "ja3_md5,Firstseen,Lastseen,Listingreason"))
+        {
+            return FeedFormat::SslblJa3;
         }
         let spamhaus_row = |l: &str| {
             l.split_once(';')

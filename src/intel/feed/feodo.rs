@@ -3,7 +3,7 @@
 use super::lines::{Line, Lines, split_csv};
 use super::{FeedError, Sink};
 use crate::intel::net::parse_ip;
-use crate::intel::set::AddrKey;
+use crate::intel::set::Key;
 use crate::time::normalize_feed_time;
 use std::io::BufRead;
 
@@ -47,7 +47,7 @@ pub fn load_csv(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError>
     let mut cols: Option<Columns> = None;
     loop {
         let line = match lines.next_line() {
-            Ok(Some(Line::Text(t))) => t.trim().to_string(),
+            Ok(Some((_, Line::Text(t)))) => t.trim().to_string(),
             Ok(Some(_)) => {
                 let no = lines.line_no();
                 sink.skip(no, "bad-encoding", "line is not valid UTF-8 or too long");
@@ -92,7 +92,7 @@ pub fn load_csv(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError>
         meta.family = get(c.malware).map(str::to_string);
         meta.first_seen = get(c.first_seen).and_then(normalize_feed_time);
         meta.last_seen = get(c.last_online).and_then(normalize_feed_time);
-        sink.add(AddrKey::ip(ip), ip_text, meta);
+        sink.add(Key::ip(ip), ip_text, meta);
     }
     Ok(())
 }
@@ -120,7 +120,7 @@ pub fn load_json(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError
         meta.family = text("malware").map(str::to_string);
         meta.first_seen = text("first_seen").and_then(normalize_feed_time);
         meta.last_seen = text("last_online").and_then(normalize_feed_time);
-        sink.add(AddrKey::ip(ip), ip_text, meta);
+        sink.add(Key::ip(ip), ip_text, meta);
     }
     Ok(())
 }

@@ -35,7 +35,7 @@ impl<R: BufRead> Lines<R> {
     }
 
     /// The next line without its terminator, or `None` at the end.
-    pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+    pub fn next_line(&mut self) -> io::Result<Option<(u64, Line<'_>)>> {
         self.buf.clear();
         let mut too_long = false;
         let mut saw_any = false;
@@ -67,7 +67,7 @@ impl<R: BufRead> Lines<R> {
         }
         self.no += 1;
         if too_long {
-            return Ok(Some(Line::TooLong));
+            return Ok(Some((self.no, Line::TooLong)));
         }
         let mut s: &[u8] = &self.buf;
         if self.first {
@@ -76,10 +76,11 @@ impl<R: BufRead> Lines<R> {
         }
         let s = s.strip_suffix(b"\n").unwrap_or(s);
         let s = s.strip_suffix(b"\r").unwrap_or(s);
-        Ok(Some(match std::str::from_utf8(s) {
+        let line = match std::str::from_utf8(s) {
             Ok(t) => Line::Text(t),
             Err(_) => Line::BadEncoding,
-        }))
+        };
+        Ok(Some((self.no, line)))
     }
 }
 
@@ -142,7 +143,7 @@ mod tests {
     fn all(input: &[u8]) -> Vec<String> {
         let mut l = Lines::new(input);
         let mut out = Vec::new();
-        while let Some(line) = l.next_line().unwrap() {
+        while let Some((_, line)) = l.next_line().unwrap() {
             out.push(match line {
                 Line::Text(t) => t.to_string(),
                 Line::BadEncoding => "<bad>".into(),

@@ -9,11 +9,12 @@ mod feodo;
 mod lines;
 mod plain;
 mod spamhaus;
+mod sslbl;
 
 pub use detect::FeedFormat;
 
 use super::indicator::Meta;
-use super::set::{AddrKey, IndicatorSetBuilder};
+use super::set::{IndicatorSetBuilder, Key};
 use crate::input::{self, Progress};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -77,7 +78,7 @@ pub struct Sink<'b> {
 
 impl Sink<'_> {
     /// Adds an indicator (or allowlist entry) as the feed listed it.
-    pub fn add(&mut self, key: AddrKey, listed: &str, meta: Meta) {
+    pub fn add(&mut self, key: Key, listed: &str, meta: Meta) {
         self.data_rows += 1;
         self.report.entries += 1;
         match self.role {
@@ -259,7 +260,11 @@ fn load_file(
     let src = std::io::Cursor::new(head).chain(reader);
     let src = BufReader::with_capacity(1 << 16, src);
     match format {
-        FeedFormat::Plain => plain::load(src, &mut sink)?,
+        FeedFormat::Plain => plain::load(src, &mut sink, None)?,
+        FeedFormat::PlainDomain => plain::load(src, &mut sink, Some(plain::Forced::Domain))?,
+        FeedFormat::PlainHash(h) => plain::load(src, &mut sink, Some(plain::Forced::Hash(h)))?,
+        FeedFormat::SslblCerts => sslbl::load_certs(src, &mut sink)?,
+        FeedFormat::SslblJa3 => sslbl::load_ja3(src, &mut sink)?,
         FeedFormat::FeodoCsv => feodo::load_csv(src, &mut sink)?,
         FeedFormat::FeodoJson => feodo::load_json(src, &mut sink)?,
         FeedFormat::SpamhausText => spamhaus::load_text(src, &mut sink)?,

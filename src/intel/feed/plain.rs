@@ -1,55 +1,93 @@
 //! Generic one-indicator-per-line lists (feed-formats.md §6.5): Feodo and ET `.txt` lists,
-//! FireHOL sets, partner lists.
+//! FireHOL sets, Maltrail trails, hosts files, partner lists.
 
 use super::Sink;
 use super::lines::{Line, Lines};
+use crate::intel::name::{canonical_domain, canonical_hex, canonical_ja4, canonical_url};
 use crate::intel::net::{parse_cidr, parse_ip, parse_ip_port, parse_v4_range};
-use crate::intel::set::AddrKey;
+use crate::intel::set::{HashKind, Key};
 use std::io::BufRead;
+
+/// What every value of a list is, when the user says so (`ja3:PATH`, `domain:PATH`, ...):
+/// hashes are ambiguous (a 32-hex value may be a JA3 or a file MD5), and a domain-only list
+/// must not read `1.2.3.example` as anything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forced {
+    Domain,
+    Hash(HashKind),
+}
 
 /// What a token of a plain list is.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Token {
-    Addr(AddrKey),
-    Range(Vec<AddrKey>),
-    /// A domain, URL, hash or JA4: valid, but not matched by this version.
-    NotAddress(&'static str),
+    Key(Key),
+    Range(Vec<Key>),
+    /// Valid, but not an indicator c2watch matches (a bare hash without a declared kind).
+    Ignored(&'static str),
     Unparsable,
 }
 
-pub fn load(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), super::FeedError> {
+pub fn load(
+    src: impl BufRead,
+    sink: &mut Sink<'_>,
+    forced: Option<Forced>,
+) -> Result<(), super::FeedError> {
     let mut lines = Lines::new(src);
     let mut non_canonical = 0u64;
     loop {
-        let line = match lines.next_line() {
+        let (no, line) = match lines.next_line() {
             Ok(Some(l)) => l,
             Ok(None) => break,
             Err(e) => return Err(sink.error(Some(lines.line_no()), format!("read error: {e}"))),
         };
         let text = match line {
-            Line::Text(t) => t.to_string(),
+            Line::Text(t) => t,
             Line::BadEncoding => {
-                let no = lines.line_no();
                 sink.skip(no, "bad-encoding", "line is not valid UTF-8");
                 continue;
             }
             Line::TooLong => {
-                let no = lines.line_no();
                 sink.skip(no, "line-too-long", "line longer than 1 MiB");
                 continue;
             }
         };
-        let no = lines.line_no();
-        let Some(value) = value_of(&text) else {
-            continue;
-        };
-        if is_hosts_line(&text) {
-            sink.skip(no, "hosts-entry", &text);
+        if let Some(names) = hosts_names(text) {
+            for n in names {
+                match canonical_domain(n) {
+                    Some(d) => {
+                        let meta = sink.meta();
+                        sink.add(Key::Domain(d), n, meta);
+                    }
+                    None => sink.skip(no, "bad-domain", n),
+                }
+            }
             continue;
         }
-        match classify(value) {
-            Token::Addr(key) => {
-                if let AddrKey::Net(c) = key
+        let Some(value) = value_of(text) else {
+            continue;
+        };
+        let token = match forced {
+            None => classify(value),
+            Some(Forced::Domain) => {
+                match canonical_domain(value.strip_prefix("*.").unwrap_or(value)) {
+                    Some(d) if value.starts_with("*.") => Token::Key(Key::DomainChildren(d)),
+                    Some(d) => Token::Key(Key::Domain(d)),
+                    None => Token::Unparsable,
+                }
+            }
+            Some(Forced::Hash(h)) => {
+                let v = match h {
+                    HashKind::Ja4 => canonical_ja4(value),
+                    HashKind::CertSha256 => canonical_hex(value, 64),
+                    HashKind::CertSha1 => canonical_hex(value, 40),
+                    HashKind::Ja3 | HashKind::Ja3s => canonical_hex(value, 32),
+                };
+                v.map_or(Token::Unparsable, |v| Token::Key(Key::Hash(h, v)))
+            }
+        };
+        match token {
+            Token::Key(key) => {
+                if let Key::Net(c) = &key
                     && value.contains('/')
                     && parse_cidr(value).is_some_and(|(_, masked)| masked)
                 {
@@ -65,7 +103,7 @@ pub fn load(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), super::FeedErr
                     sink.add(key, value, meta);
                 }
             }
-            Token::NotAddress(kind) => sink.skip(no, kind, value),
+            Token::Ignored(why) => sink.skip(no, why, value),
             Token::Unparsable => sink.skip(no, "unparsable", value),
         }
     }
@@ -102,77 +140,67 @@ pub fn value_of(line: &str) -> Option<&str> {
     if v.is_empty() { None } else { Some(v) }
 }
 
-/// `0.0.0.0 name` / `127.0.0.1 name` lines of hosts-file lists.
-fn is_hosts_line(line: &str) -> bool {
+/// The names of a hosts-file line (`0.0.0.0 name...`, `127.0.0.1<TAB>name`), without the
+/// local names every hosts file has.
+fn hosts_names(line: &str) -> Option<Vec<&str>> {
+    let line = line.split('#').next().unwrap_or(line);
     let mut parts = line.split_whitespace();
-    matches!(parts.next(), Some("0.0.0.0" | "127.0.0.1" | "::" | "::1"))
-        && parts.next().is_some_and(|n| !n.starts_with('#'))
+    if !matches!(parts.next(), Some("0.0.0.0" | "127.0.0.1" | "::" | "::1")) {
+        return None;
+    }
+    let names: Vec<&str> = parts
+        .filter(|n| {
+            !matches!(
+                *n,
+                "localhost" | "localhost.localdomain" | "broadcasthost" | "local"
+            ) && !n.starts_with("ip6-")
+        })
+        .collect();
+    (!names.is_empty()).then_some(names)
 }
 
 /// Classifies one token (§6.5 rule 4).
 pub fn classify(v: &str) -> Token {
     if let Some(ip) = parse_ip(v) {
-        return Token::Addr(AddrKey::ip(ip));
+        return Token::Key(Key::ip(ip));
     }
     if let Some((c, _)) = parse_cidr(v) {
-        return Token::Addr(AddrKey::Net(c));
+        return Token::Key(Key::Net(c));
     }
     if let Some((ip, port)) = parse_ip_port(v) {
-        return Token::Addr(AddrKey::IpPort(ip, port));
+        return Token::Key(Key::IpPort(ip, port));
     }
     if v.contains('-')
         && v.bytes()
             .all(|c| c.is_ascii_digit() || c == b'.' || c == b'-' || c == b' ')
     {
         return match parse_v4_range(v) {
-            Some(cidrs) => Token::Range(cidrs.into_iter().map(AddrKey::Net).collect()),
+            Some(cidrs) => Token::Range(cidrs.into_iter().map(Key::Net).collect()),
             None => Token::Unparsable,
         };
     }
     if v.contains("://") {
-        return Token::NotAddress("url-not-matched-yet");
+        return canonical_url(v).map_or(Token::Unparsable, |u| Token::Key(Key::Url(u)));
     }
-    if is_ja4(v) {
-        return Token::NotAddress("ja4-not-matched-yet");
+    if let Some(j) = canonical_ja4(v) {
+        return Token::Key(Key::Hash(HashKind::Ja4, j));
     }
     if (v.len() == 32 || v.len() == 40 || v.len() == 64) && v.bytes().all(|c| c.is_ascii_hexdigit())
     {
-        return Token::NotAddress("hash-not-matched-yet");
+        return Token::Ignored("hash-of-undeclared-kind");
     }
-    let host = v.split('/').next().unwrap_or(v);
-    let host = host.strip_prefix("*.").unwrap_or(host);
-    let numeric_tld = host
-        .rsplit('.')
-        .next()
-        .is_some_and(|l| l.bytes().all(|c| c.is_ascii_digit()));
-    if host.contains('.')
-        && !numeric_tld
-        && host.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-        })
-    {
-        return Token::NotAddress(if v.contains('/') {
-            "url-not-matched-yet"
-        } else {
-            "domain-not-matched-yet"
-        });
+    if let Some(rest) = v.strip_prefix("*.") {
+        return canonical_domain(rest)
+            .map_or(Token::Unparsable, |d| Token::Key(Key::DomainChildren(d)));
     }
-    Token::Unparsable
-}
-
-fn is_ja4(v: &str) -> bool {
-    let parts: Vec<&str> = v.split('_').collect();
-    parts.len() == 3
-        && parts[0].len() == 10
-        && matches!(parts[0].as_bytes()[0], b't' | b'q' | b'd')
-        && parts[1].len() == 12
-        && parts[2].len() == 12
-        && parts[1..]
-            .iter()
-            .all(|p| p.bytes().all(|c| c.is_ascii_hexdigit()))
+    if let Some((host, _path)) = v.split_once('/') {
+        // A URL without scheme (Maltrail, Zeek): `host/path`.
+        if canonical_domain(host).is_some() || parse_ip(host).is_some() {
+            return canonical_url(v).map_or(Token::Unparsable, |u| Token::Key(Key::Url(u)));
+        }
+        return Token::Unparsable;
+    }
+    canonical_domain(v).map_or(Token::Unparsable, |d| Token::Key(Key::Domain(d)))
 }
 
 #[cfg(test)]
@@ -208,39 +236,64 @@ mod tests {
         let ip = |s: &str| s.parse().unwrap();
         assert_eq!(
             classify("203.0.113.10"),
-            Token::Addr(AddrKey::ip(ip("203.0.113.10")))
+            Token::Key(Key::ip(ip("203.0.113.10")))
         );
         assert_eq!(
             classify("2001:db8:4::/48"),
-            Token::Addr(AddrKey::Net(Cidr {
+            Token::Key(Key::Net(Cidr {
                 addr: ip("2001:db8:4::"),
                 len: 48
             }))
         );
         assert_eq!(
             classify("203.0.113.11:4443"),
-            Token::Addr(AddrKey::IpPort(ip("203.0.113.11"), 4443))
+            Token::Key(Key::IpPort(ip("203.0.113.11"), 4443))
         );
         assert_eq!(
             classify("[2001:db8::7]:80"),
-            Token::Addr(AddrKey::IpPort(ip("2001:db8::7"), 80))
+            Token::Key(Key::IpPort(ip("2001:db8::7"), 80))
         );
         assert!(matches!(classify("192.0.2.1-192.0.2.6"), Token::Range(v) if v.len() == 4));
         assert_eq!(
-            classify("c2.example"),
-            Token::NotAddress("domain-not-matched-yet")
+            classify("C2.Example"),
+            Token::Key(Key::Domain("c2.example".into()))
         );
         assert_eq!(
-            classify("files.dl.example/payload.bin"),
-            Token::NotAddress("url-not-matched-yet")
+            classify("*.dyn.example"),
+            Token::Key(Key::DomainChildren("dyn.example".into()))
         );
-        assert_eq!(
+        assert!(
+            matches!(classify("files.dl.example/payload.bin"), Token::Key(Key::Url(u)) if u.key == "http://files.dl.example/payload.bin")
+        );
+        assert!(matches!(
+            classify("https://x.example/a?b"),
+            Token::Key(Key::Url(_))
+        ));
+        assert!(matches!(
             classify("t13d0510h2_c03c18a8b7cd_42e4ae2b70ac"),
-            Token::NotAddress("ja4-not-matched-yet")
+            Token::Key(Key::Hash(HashKind::Ja4, _))
+        ));
+        assert_eq!(
+            classify("e7d705a3286e19ea42f587b344ee6865"),
+            Token::Ignored("hash-of-undeclared-kind")
         );
         assert_eq!(classify("010.1.2.3"), Token::Unparsable);
         assert_eq!(classify("not an indicator"), Token::Unparsable);
-        assert!(is_hosts_line("0.0.0.0 evil.example"));
-        assert!(!is_hosts_line("0.0.0.0"));
+        assert_eq!(
+            classify("evilname"),
+            Token::Unparsable,
+            "a bare label is no domain"
+        );
+    }
+
+    #[test]
+    fn hosts_lines() {
+        assert_eq!(
+            hosts_names("0.0.0.0 evil.example other.example # c"),
+            Some(vec!["evil.example", "other.example"])
+        );
+        assert_eq!(hosts_names("127.0.0.1\tlocalhost"), None);
+        assert_eq!(hosts_names("0.0.0.0"), None);
+        assert_eq!(hosts_names("203.0.113.1 x.example"), None);
     }
 }

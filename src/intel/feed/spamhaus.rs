@@ -3,13 +3,13 @@
 use super::lines::{Line, Lines};
 use super::{FeedError, Sink};
 use crate::intel::net::{parse_cidr, parse_ip};
-use crate::intel::set::AddrKey;
+use crate::intel::set::Key;
 use std::io::BufRead;
 
-fn key_of(v: &str) -> Option<AddrKey> {
+fn key_of(v: &str) -> Option<Key> {
     parse_cidr(v)
-        .map(|(c, _)| AddrKey::Net(c))
-        .or_else(|| parse_ip(v).map(AddrKey::ip))
+        .map(|(c, _)| Key::Net(c))
+        .or_else(|| parse_ip(v).map(Key::ip))
 }
 
 fn reference(sbl: &str) -> Option<String> {
@@ -24,7 +24,7 @@ pub fn load_text(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError
     let mut data = 0u64;
     loop {
         let line = match lines.next_line() {
-            Ok(Some(Line::Text(t))) => t.trim().to_string(),
+            Ok(Some((_, Line::Text(t)))) => t.trim().to_string(),
             Ok(Some(_)) => {
                 let no = lines.line_no();
                 sink.skip(no, "bad-encoding", "line is not valid UTF-8 or too long");
@@ -69,7 +69,7 @@ pub fn load_json(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError
     let mut announced: Option<u64> = None;
     loop {
         let line = match lines.next_line() {
-            Ok(Some(Line::Text(t))) => t.trim().to_string(),
+            Ok(Some((_, Line::Text(t)))) => t.trim().to_string(),
             Ok(Some(_)) => {
                 let no = lines.line_no();
                 sink.skip(no, "bad-encoding", "line is not valid UTF-8 or too long");
