@@ -32,6 +32,9 @@ impl HashKind {
     }
 }
 
+/// A listed URL's query (when the listing had one) and its indicator.
+type UrlEntry = (Option<Box<str>>, u32);
+
 /// Every table an indicator or allowlist entry can live in.
 #[derive(Default, Debug)]
 struct Index {
@@ -44,7 +47,7 @@ struct Index {
     /// Only the names below it (`*.example`).
     children: HashMap<Box<str>, u32>,
     /// `scheme://host[:port]/path` → (query, if the listing had one; id).
-    urls: HashMap<Box<str>, Vec<(Option<Box<str>>, u32)>>,
+    urls: HashMap<Box<str>, Vec<UrlEntry>>,
     hashes: [HashMap<Box<str>, u32>; 5],
 }
 
