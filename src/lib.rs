@@ -6,6 +6,7 @@
 //! indicators in [`intel`].
 
 pub mod alert;
+pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod decode;

@@ -9,8 +9,8 @@ use crate::alert::output::{self, OutputConfig, OutputMsg, OutputStats};
 use crate::alert::record::Sequenced;
 use crate::capture::{CaptureFile, Interfaces, Progress};
 use crate::decode::{Decoded, decode};
-use crate::detect::flow::FlowKey;
-use crate::detect::{DetectConfig, PacketInfo, Worker, WorkerStats};
+use crate::detect::flow::dispatch_hash;
+use crate::detect::{DetectConfig, HomeNet, PacketInfo, Worker, WorkerStats};
 use crate::intel::Snapshot;
 use crate::progress::ProgressLine;
 use crate::summary::{ReadStats, RunSummary, stats_event};
@@ -55,8 +55,9 @@ impl std::fmt::Display for ReplayError {
 
 /// Where decoded packets go.
 trait PacketSink {
-    /// Returns false to stop reading (the consumer is gone).
-    fn packet(&mut self, info: PacketInfo, d: &Decoded) -> bool;
+    /// `payload` is the packet's transport payload (empty when none was captured). Returns
+    /// false to stop reading (the consumer is gone).
+    fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8]) -> bool;
     /// `upto`: no later packet has a smaller sequence number.
     fn tick(&mut self, upto: u64, force: bool) -> bool;
 }
@@ -70,8 +71,8 @@ struct Inline {
 
 impl PacketSink for Inline {
     #[inline]
-    fn packet(&mut self, info: PacketInfo, d: &Decoded) -> bool {
-        self.worker.process(&info, d, &mut self.records);
+    fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8]) -> bool {
+        self.worker.process(&info, d, payload, &mut self.records);
         true
     }
 
@@ -88,39 +89,65 @@ impl PacketSink for Inline {
     }
 }
 
+/// Packets for one worker: decoded summaries, and their payloads copied into one buffer.
 struct WorkBatch {
-    items: Vec<(PacketInfo, Decoded)>,
+    items: Vec<(PacketInfo, Decoded, (u32, u32))>,
+    data: Vec<u8>,
     upto: u64,
     /// Latest packet time read so far (all workers end the run with the same clock).
     clock: Timestamp,
 }
 
-/// Hands packets to N worker threads by flow hash.
+impl WorkBatch {
+    fn new() -> WorkBatch {
+        WorkBatch {
+            items: Vec::with_capacity(BATCH),
+            data: Vec::with_capacity(BATCH * 256),
+            upto: 0,
+            clock: Timestamp::default(),
+        }
+    }
+
+    fn payload(&self, range: (u32, u32)) -> &[u8] {
+        self.data
+            .get(range.0 as usize..(range.0 + range.1) as usize)
+            .unwrap_or(&[])
+    }
+}
+
+/// Hands packets to N worker threads by a hash of the flow's client side (see
+/// [`dispatch_hash`]).
 struct Dispatch {
     senders: Vec<Sender<WorkBatch>>,
-    pending: Vec<Vec<(PacketInfo, Decoded)>>,
+    pending: Vec<WorkBatch>,
+    home: HomeNet,
     next_seq: u64,
     clock: Timestamp,
 }
 
+impl Dispatch {
+    fn send(&mut self, w: usize, upto: u64) -> bool {
+        let mut batch = std::mem::replace(&mut self.pending[w], WorkBatch::new());
+        batch.upto = upto;
+        batch.clock = self.clock;
+        self.senders[w].send(batch).is_ok()
+    }
+}
+
 impl PacketSink for Dispatch {
     #[inline]
-    fn packet(&mut self, info: PacketInfo, d: &Decoded) -> bool {
-        let w = (FlowKey::of(d).0.stable_hash() % self.senders.len() as u64) as usize;
+    fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8]) -> bool {
+        let w = (dispatch_hash(d, &self.home) % self.senders.len() as u64) as usize;
         self.next_seq = info.seq + 1;
         if info.ts > self.clock {
             self.clock = info.ts;
         }
-        self.pending[w].push((info, *d));
-        if self.pending[w].len() >= BATCH {
-            let items = std::mem::replace(&mut self.pending[w], Vec::with_capacity(BATCH));
-            return self.senders[w]
-                .send(WorkBatch {
-                    items,
-                    upto: self.next_seq,
-                    clock: self.clock,
-                })
-                .is_ok();
+        let batch = &mut self.pending[w];
+        let start = batch.data.len() as u32;
+        batch.data.extend_from_slice(payload);
+        batch.items.push((info, *d, (start, payload.len() as u32)));
+        if batch.items.len() >= BATCH {
+            return self.send(w, self.next_seq);
         }
         true
     }
@@ -129,20 +156,7 @@ impl PacketSink for Dispatch {
         if !force && !upto.is_multiple_of(TICK) {
             return true;
         }
-        for (w, tx) in self.senders.iter().enumerate() {
-            let items = std::mem::replace(&mut self.pending[w], Vec::with_capacity(BATCH));
-            if tx
-                .send(WorkBatch {
-                    items,
-                    upto,
-                    clock: self.clock,
-                })
-                .is_err()
-            {
-                return false;
-            }
-        }
-        true
+        (0..self.senders.len()).all(|w| self.send(w, upto))
     }
 }
 
@@ -193,11 +207,8 @@ fn read_inputs(
         let mut iface_ids: Vec<Option<u16>> = Vec::new();
         let mut in_file = 0u64;
         loop {
-            let (ts, idx, orig_len, result) = match file.next_packet() {
-                Ok(Some(p)) => {
-                    let r = decode(p.linktype, p.data, &mut decoded);
-                    (p.ts, p.iface, p.orig_len, r)
-                }
+            let p = match file.next_packet() {
+                Ok(Some(p)) => p,
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(
@@ -208,17 +219,18 @@ fn read_inputs(
                     break;
                 }
             };
-            let slot = idx as usize;
+            let result = decode(p.linktype, p.data, &mut decoded);
+            let slot = p.iface as usize;
             if iface_ids.len() <= slot {
                 iface_ids.resize(slot.min(4096) + 1, None);
             }
             let iface = match iface_ids.get(slot).copied().flatten() {
                 Some(id) => id,
                 None => {
-                    let name = match file.interface_name(idx) {
-                        Some(n) if !n.is_empty() => n.to_string(),
-                        _ if idx == 0 => base.clone(),
-                        _ => format!("{base}:{idx}"),
+                    let name = match p.iface_name {
+                        Some(n) => n.to_string(),
+                        None if p.iface == 0 => base.clone(),
+                        None => format!("{base}:{}", p.iface),
                     };
                     let id = ifaces.register(&name);
                     if let Some(s) = iface_ids.get_mut(slot) {
@@ -227,6 +239,7 @@ fn read_inputs(
                     id
                 }
             };
+            let (ts, orig_len) = (p.ts, p.orig_len);
             let info = PacketInfo {
                 seq,
                 ts,
@@ -245,7 +258,9 @@ fn read_inputs(
             }
             match result {
                 Ok(()) => {
-                    if !sink.packet(info, &decoded) {
+                    let (off, len) = (decoded.payload.0 as usize, decoded.payload.1 as usize);
+                    let payload = p.data.get(off..off + len).unwrap_or(&[]);
+                    if !sink.packet(info, &decoded, payload) {
                         break 'files;
                     }
                 }
@@ -340,8 +355,8 @@ pub fn run(
                     for batch in rx.iter() {
                         clock = clock.max(batch.clock);
                         worker.begin_batch();
-                        for (info, d) in &batch.items {
-                            worker.process(info, d, &mut records);
+                        for (info, d, range) in &batch.items {
+                            worker.process(info, d, batch.payload(*range), &mut records);
                         }
                         if out
                             .send(OutputMsg::Batch {
@@ -367,7 +382,8 @@ pub fn run(
         }
         let mut sink = Dispatch {
             senders,
-            pending: vec![Vec::with_capacity(BATCH); workers],
+            pending: (0..workers).map(|_| WorkBatch::new()).collect(),
+            home: cfg.detect.home_net.clone(),
             next_seq: 0,
             clock: Timestamp::default(),
         };

@@ -78,6 +78,7 @@ pub fn stats_event(
             "later_fragments": work.later_fragments,
             "transport_truncated": work.transport_truncated,
             "tunnel_inner_invalid": work.inner_invalid,
+            "dns": {"messages": work.dns_messages, "malformed": work.dns_errors},
             "flows": {"created": work.flows_created, "timed_out": work.flows_timed_out, "evicted": work.flows_evicted, "matched": work.flows_matched},
             "indicators": indicators,
             "workers": workers,

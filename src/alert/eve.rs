@@ -2,7 +2,7 @@
 //! output thread only.
 
 use super::community_id::community_id;
-use super::record::{AlertRecord, Contact, Endpoint, FlowRecord};
+use super::record::{AlertRecord, AppInfo, Contact, Endpoint, FlowRecord, MatchedOn};
 use crate::decode::TunnelLayer;
 use crate::detect::flow::{TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
 use crate::intel::{Indicator, Meta};
@@ -11,6 +11,8 @@ use serde_json::{Map, Value, json};
 /// `signature_id`s of c2watch's built-in signatures (gid 1), by what matched.
 pub const SID_DEST_IP: u64 = 9_000_001;
 pub const SID_SRC_IP: u64 = 9_000_002;
+pub const SID_DNS_QUERY: u64 = 9_000_003;
+pub const SID_DNS_ANSWER: u64 = 9_000_004;
 
 pub fn proto_name(proto: u8) -> String {
     match proto {
@@ -154,8 +156,44 @@ fn envelope(c: &Contact, timestamp: String, event_type: &str) -> Map<String, Val
 
 fn contact_tail(m: &mut Map<String, Value>, c: &Contact) {
     m.insert("victim".into(), endpoint(&c.victim, true));
-    m.insert("c2".into(), endpoint(&c.c2, false));
+    let mut c2 = match &c.c2 {
+        Some(e) => endpoint(e, false),
+        None => json!({"ip": null, "port": null}),
+    };
+    if let Some(d) = &c.c2_domain {
+        c2["domain"] = json!(&**d);
+    }
+    m.insert("c2".into(), c2);
     m.insert("threat".into(), threat(&c.indicator, c.matched_on.as_str()));
+    if let Some(app) = &c.app {
+        let (key, v) = app_object(app);
+        m.insert(key.into(), v);
+    }
+}
+
+/// The app-layer object of an event, named as in Suricata's EVE.
+fn app_object(app: &AppInfo) -> (&'static str, Value) {
+    match app {
+        AppInfo::Dns {
+            kind,
+            id,
+            rrname,
+            rrtype,
+            rdata,
+        } => {
+            let mut v = json!({"type": kind, "rrname": &**rrname});
+            if *rrtype != 0 {
+                v["rrtype"] = json!(crate::app::dns::type_name(*rrtype));
+            }
+            if *kind == "query" {
+                v["id"] = json!(id);
+            }
+            if let Some(ip) = rdata {
+                v["rdata"] = json!(ip.to_string());
+            }
+            ("dns", v)
+        }
+    }
 }
 
 pub fn alert(a: &AlertRecord) -> Value {
@@ -172,8 +210,10 @@ pub fn alert(a: &AlertRecord) -> Value {
         .map(|p| p.feed.to_string())
         .unwrap_or_default();
     let (sid, verb) = match c.matched_on {
-        super::record::MatchedOn::DestIp => (SID_DEST_IP, "C2 contact"),
-        super::record::MatchedOn::SrcIp => (SID_SRC_IP, "Inbound C2 contact"),
+        MatchedOn::DestIp => (SID_DEST_IP, "C2 contact"),
+        MatchedOn::SrcIp => (SID_SRC_IP, "Inbound C2 contact"),
+        MatchedOn::DnsQuery => (SID_DNS_QUERY, "C2 domain lookup"),
+        MatchedOn::DnsAnswer => (SID_DNS_ANSWER, "C2 contact via resolved domain"),
     };
     m.insert(
         "alert".into(),

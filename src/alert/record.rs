@@ -12,6 +12,10 @@ use std::sync::Arc;
 pub enum MatchedOn {
     DestIp,
     SrcIp,
+    /// A DNS question for a listed name.
+    DnsQuery,
+    /// A connection to an address a DNS answer resolved from a listed name.
+    DnsAnswer,
 }
 
 impl MatchedOn {
@@ -19,8 +23,24 @@ impl MatchedOn {
         match self {
             MatchedOn::DestIp => "dest_ip",
             MatchedOn::SrcIp => "src_ip",
+            MatchedOn::DnsQuery => "dns.query",
+            MatchedOn::DnsAnswer => "dns.answer",
         }
     }
+}
+
+/// The application-layer record that matched, written as the alert's `dns`, `tls`, ... object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppInfo {
+    Dns {
+        /// `query` (the question) or `answer` (the resolution a connection followed).
+        kind: &'static str,
+        id: u16,
+        rrname: Box<str>,
+        rrtype: u16,
+        /// For answers: the address the name resolved to.
+        rdata: Option<IpAddr>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,9 +66,13 @@ pub struct Contact {
     /// The other side (alert `dest_*`).
     pub responder: Endpoint,
     pub victim: Endpoint,
-    pub c2: Endpoint,
+    /// The C2's address and port when known (not for a DNS question: only the name is).
+    pub c2: Option<Endpoint>,
+    /// The name the victim used for the C2 (DNS question, SNI, Host).
+    pub c2_domain: Option<Box<str>>,
     pub indicator: IndicatorRef,
     pub matched_on: MatchedOn,
+    pub app: Option<AppInfo>,
 }
 
 /// An alert candidate: the output thread applies dedup before writing it.

@@ -164,11 +164,13 @@ impl CaptureFile {
                 Ok(Some((ts, iface, linktype, orig_len, start, len, total))) => {
                     self.pending = total;
                     let data = &self.buf.available()[start..start + len];
+                    let iface_name = self.interface_name(iface).filter(|n| !n.is_empty());
                     Ok(Some(RawPacket {
                         ts,
                         iface,
                         linktype,
                         orig_len,
+                        iface_name,
                         data,
                     }))
                 }

@@ -39,6 +39,8 @@ pub struct RawPacket<'a> {
     pub linktype: u32,
     /// Length of the frame on the wire (may exceed `data.len()` with a small snaplen).
     pub orig_len: u32,
+    /// The interface's name when the file gives one (pcapng `if_name`).
+    pub iface_name: Option<&'a str>,
     pub data: &'a [u8],
 }
 

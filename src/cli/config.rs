@@ -18,6 +18,8 @@ pub struct ConfigFile {
     /// Seconds (integer) or a duration string (`90s`, `30m`, `1h`, `1d`).
     pub dedup_window: Option<toml::Value>,
     pub dedup_capacity: Option<usize>,
+    /// DNS answers of listed names remembered per worker.
+    pub dns_cache: Option<usize>,
     #[serde(default)]
     pub flow: FlowSection,
 }

@@ -104,6 +104,7 @@ impl ReplaySettings {
             dedup_window,
             max_flows,
             timeouts,
+            dns_cache: cfg.dns_cache.unwrap_or(1 << 18),
         };
         Ok(ReplaySettings {
             intel,

@@ -54,6 +54,24 @@ impl FlowKey {
     }
 }
 
+/// Which worker owns a packet's flow: a hash of the flow's *client side* — the endpoint inside
+/// `home_net` when exactly one is, else the endpoint with the higher (ephemeral) port. Both
+/// directions of a flow pick the same endpoint, and every flow of one subscriber lands on one
+/// worker in input order: a DNS answer and the connection that follows it are seen in order,
+/// whatever the number of workers.
+pub fn dispatch_hash(d: &Decoded, home: &super::HomeNet) -> u64 {
+    let (sp, dp) = d.ports.unwrap_or((0, 0));
+    let (hs, hd) = (home.contains(d.src), home.contains(d.dst));
+    let client = if hs != hd {
+        if hs { d.src } else { d.dst }
+    } else if sp != dp {
+        if sp > dp { d.src } else { d.dst }
+    } else {
+        d.src.min(d.dst)
+    };
+    foldhash::quality::FixedState::with_seed(0x6332_7761_7463_6821).hash_one((client, zone_of(d)))
+}
+
 fn zone_of(d: &Decoded) -> u32 {
     let mut z: u32 = 0;
     for v in d.vlans() {

@@ -1,5 +1,6 @@
 //! Detection: flows, indicator matching once per new flow, victim inference.
 
+pub mod dns_cache;
 pub mod flow;
 pub mod homenet;
 pub mod victim;

@@ -1,12 +1,17 @@
 //! A detection worker: owns a flow table and matches each new flow against the current
 //! indicator snapshot. No locks on the per-packet path; records go out in batches.
 
+use super::dns_cache::DnsCache;
 use super::flow::{EndReason, Flow, FlowKey, FlowTable, Lookup, Side, TCP_ACK, TCP_SYN, Timeouts};
 use super::homenet::HomeNet;
-use super::victim::{Verdict, infer};
-use crate::alert::record::{AlertRecord, Contact, Endpoint, FlowRecord, Record, Sequenced};
+use super::victim::infer;
+use crate::alert::record::{
+    AlertRecord, AppInfo, Contact, Endpoint, FlowRecord, MatchedOn, Record, Sequenced,
+};
+use crate::app::dns;
 use crate::capture::Interfaces;
 use crate::decode::Decoded;
+use crate::intel::name::{MAX_NAME, wire_name};
 use crate::intel::set::IndicatorRef;
 use crate::intel::{IndicatorSet, Snapshot};
 use crate::time::Timestamp;
@@ -21,6 +26,8 @@ pub struct DetectConfig {
     /// Flow table capacity of each worker.
     pub max_flows: usize,
     pub timeouts: Timeouts,
+    /// DNS answers remembered per worker (client, resolved address).
+    pub dns_cache: usize,
 }
 
 impl Default for DetectConfig {
@@ -30,6 +37,7 @@ impl Default for DetectConfig {
             dedup_window: 3600,
             max_flows: 1 << 20,
             timeouts: Timeouts::default(),
+            dns_cache: 1 << 18,
         }
     }
 }
@@ -46,6 +54,8 @@ pub struct WorkerStats {
     pub alert_candidates: u64,
     pub flow_records: u64,
     pub later_fragments: u64,
+    pub dns_messages: u64,
+    pub dns_errors: u64,
     pub transport_truncated: u64,
     pub inner_invalid: u64,
 }
@@ -61,6 +71,8 @@ impl WorkerStats {
         self.alert_candidates += o.alert_candidates;
         self.flow_records += o.flow_records;
         self.later_fragments += o.later_fragments;
+        self.dns_messages += o.dns_messages;
+        self.dns_errors += o.dns_errors;
         self.transport_truncated += o.transport_truncated;
         self.inner_invalid += o.inner_invalid;
     }
@@ -84,6 +96,7 @@ pub struct Matched {
 }
 
 pub struct Worker {
+    dns: DnsCache,
     cfg: Arc<DetectConfig>,
     snapshot: Snapshot,
     current: Arc<IndicatorSet>,
@@ -97,6 +110,7 @@ impl Worker {
         let current = snapshot.load_full();
         let table = FlowTable::new(cfg.max_flows, cfg.timeouts);
         Worker {
+            dns: DnsCache::new(cfg.dns_cache),
             cfg,
             snapshot,
             current,
@@ -121,14 +135,22 @@ impl Worker {
         s
     }
 
-    /// Processes one decoded packet; records it produces are appended to `out`.
-    pub fn process(&mut self, p: &PacketInfo, d: &Decoded, out: &mut Vec<Sequenced>) {
+    /// Processes one decoded packet and its transport payload; records it produces are
+    /// appended to `out`.
+    pub fn process(
+        &mut self,
+        p: &PacketInfo,
+        d: &Decoded,
+        payload: &[u8],
+        out: &mut Vec<Sequenced>,
+    ) {
         let Worker {
             cfg,
             current,
             table,
             ifaces,
             stats,
+            dns,
             ..
         } = self;
         stats.packets += 1;
@@ -157,49 +179,46 @@ impl Worker {
         if p.ts > flow.last {
             flow.last = p.ts;
         }
+        let (init, resp) = endpoints(d, dir);
+        let ctx = Ctx {
+            flow_id: flow.id,
+            zone: key.zone,
+            iface: p.iface,
+            d,
+            init,
+            resp,
+            ifaces,
+        };
         let rematch = matches!(how, Lookup::Created) || flow.generation != current.generation();
         if rematch {
             flow.generation = current.generation();
-            let (init, resp) = endpoints(d, dir);
-            flow.matched = infer(
-                current,
-                &cfg.home_net,
-                d.proto,
-                (init.ip, init.port),
-                (resp.ip, resp.port),
-            )
-            .and_then(|v: Verdict| {
-                let indicator = IndicatorRef::new(current.clone(), v.indicator)?;
+            flow.matched = match_flow(&ctx, current, &cfg.home_net, dns, p.ts).map(|contact| {
                 stats.flows_matched += 1;
-                let (victim, c2) = match v.c2_side {
-                    Side::Responder => (init, resp),
-                    Side::Initiator => (resp, init),
-                };
-                Some(Box::new(Matched {
-                    contact: Arc::new(Contact {
-                        flow_id: flow.id,
-                        zone: key.zone,
-                        in_iface: ifaces.name(p.iface),
-                        first: *d,
-                        proto: d.proto,
-                        initiator: init,
-                        responder: resp,
-                        victim,
-                        c2,
-                        indicator,
-                        matched_on: v.matched_on,
-                    }),
+                raise(out, stats, seq, p.ts, &contact);
+                Box::new(Matched {
+                    contact,
                     last_alert: p.ts,
-                }))
+                })
             });
-            if let Some(m) = &flow.matched {
-                raise(out, stats, seq, p.ts, &m.contact);
-            }
         } else if let Some(m) = &mut flow.matched {
             // A long-lived matched flow alerts again once per dedup window.
             if p.ts.seconds_since(m.last_alert) >= cfg.dedup_window as f64 {
                 m.last_alert = p.ts;
                 raise(out, stats, seq, p.ts, &m.contact);
+            }
+        }
+        // Names: DNS over UDP.
+        if d.proto == 17 && !payload.is_empty() && d.ports.is_some_and(|(s, t)| s == 53 || t == 53)
+        {
+            for contact in dns_message(&ctx, current, dns, stats, payload, p.ts) {
+                raise(out, stats, seq, p.ts, &contact);
+                if flow.matched.is_none() {
+                    stats.flows_matched += 1;
+                    flow.matched = Some(Box::new(Matched {
+                        contact,
+                        last_alert: p.ts,
+                    }));
+                }
             }
         }
     }
@@ -229,6 +248,176 @@ fn endpoints(d: &Decoded, dir: usize) -> (Endpoint, Endpoint) {
         mac: d.dst_mac,
     };
     if dir == 0 { (src, dst) } else { (dst, src) }
+}
+
+/// What every contact of a packet's flow shares.
+struct Ctx<'a> {
+    flow_id: u64,
+    zone: u32,
+    iface: u16,
+    d: &'a Decoded,
+    init: Endpoint,
+    resp: Endpoint,
+    ifaces: &'a Interfaces,
+}
+
+impl Ctx<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn contact(
+        &self,
+        victim: Endpoint,
+        c2: Option<Endpoint>,
+        c2_domain: Option<&str>,
+        indicator: IndicatorRef,
+        matched_on: MatchedOn,
+        app: Option<AppInfo>,
+    ) -> Arc<Contact> {
+        Arc::new(Contact {
+            flow_id: self.flow_id,
+            zone: self.zone,
+            in_iface: self.ifaces.name(self.iface),
+            first: *self.d,
+            proto: self.d.proto,
+            initiator: self.init,
+            responder: self.resp,
+            victim,
+            c2,
+            c2_domain: c2_domain.map(Into::into),
+            indicator,
+            matched_on,
+            app,
+        })
+    }
+}
+
+/// Matches a new flow: its addresses against the indicators, then against the addresses
+/// DNS answers resolved from listed names for this client.
+fn match_flow(
+    ctx: &Ctx<'_>,
+    set: &Arc<IndicatorSet>,
+    home: &HomeNet,
+    dns: &DnsCache,
+    now: Timestamp,
+) -> Option<Arc<Contact>> {
+    let (init, resp) = (ctx.init, ctx.resp);
+    if let Some(v) = infer(
+        set,
+        home,
+        ctx.d.proto,
+        (init.ip, init.port),
+        (resp.ip, resp.port),
+    ) {
+        let (victim, c2) = match v.c2_side {
+            Side::Responder => (init, resp),
+            Side::Initiator => (resp, init),
+        };
+        let indicator = IndicatorRef::new(set.clone(), v.indicator)?;
+        return Some(ctx.contact(victim, Some(c2), None, indicator, v.matched_on, None));
+    }
+    let hit = dns
+        .get(&(init.ip, ctx.zone, resp.ip), now)
+        .filter(|r| r.generation == set.generation())?;
+    if set.match_domain(&hit.name).is_none() && set.get(hit.indicator).is_none() {
+        return None;
+    }
+    let indicator = IndicatorRef::new(set.clone(), hit.indicator)?;
+    let app = AppInfo::Dns {
+        kind: "answer",
+        id: 0,
+        rrname: hit.name.clone(),
+        rrtype: 0,
+        rdata: Some(resp.ip),
+    };
+    Some(ctx.contact(
+        init,
+        Some(resp),
+        Some(&hit.name),
+        indicator,
+        MatchedOn::DnsAnswer,
+        Some(app),
+    ))
+}
+
+/// A DNS message on a flow: questions for listed names become contacts (the victim is the
+/// client); answers resolving listed names (directly or through CNAMEs) are remembered.
+fn dns_message(
+    ctx: &Ctx<'_>,
+    set: &Arc<IndicatorSet>,
+    cache: &mut DnsCache,
+    stats: &mut WorkerStats,
+    payload: &[u8],
+    now: Timestamp,
+) -> Vec<Arc<Contact>> {
+    let mut found = Vec::new();
+    if !set.has_domains() {
+        return found;
+    }
+    let m = match dns::parse(payload) {
+        Ok(m) => m,
+        Err(_) => {
+            stats.dns_errors += 1;
+            return found;
+        }
+    };
+    stats.dns_messages += 1;
+    let d = ctx.d;
+    let (sp, dp) = d.ports.unwrap_or((0, 0));
+    let src = Endpoint {
+        ip: d.src,
+        port: Some(sp),
+        mac: d.src_mac,
+    };
+    let dst = Endpoint {
+        ip: d.dst,
+        port: Some(dp),
+        mac: d.dst_mac,
+    };
+    let client = if m.response { dst } else { src };
+    let mut buf = [0u8; MAX_NAME + 2];
+    for q in &m.questions {
+        let Some(name) = wire_name(q.name.as_bytes(), &mut buf) else {
+            continue;
+        };
+        if let Some(id) = set.match_domain(name)
+            && let Some(indicator) = IndicatorRef::new(set.clone(), id)
+        {
+            let app = AppInfo::Dns {
+                kind: "query",
+                id: m.id,
+                rrname: name.into(),
+                rrtype: q.qtype,
+                rdata: None,
+            };
+            found.push(ctx.contact(
+                client,
+                None,
+                Some(name),
+                indicator,
+                MatchedOn::DnsQuery,
+                Some(app),
+            ));
+        }
+        if m.response {
+            let (chain, addrs) = dns::resolution(&m, &q.name);
+            let mut nbuf = [0u8; MAX_NAME + 2];
+            let listed = chain
+                .iter()
+                .find_map(|n| set.match_domain(wire_name(n.as_bytes(), &mut nbuf)?));
+            if let Some(id) = listed {
+                for (addr, ttl) in addrs {
+                    cache.insert(
+                        (client.ip, ctx.zone, addr),
+                        id,
+                        set.generation(),
+                        &q.name,
+                        now,
+                        ttl,
+                    );
+                }
+            }
+        }
+    }
+    found
 }
 
 /// Hands an alert candidate to the output thread (which applies dedup).

@@ -112,6 +112,13 @@ fn feeds(dir: &Path) -> io::Result<()> {
     let feeds = dir.join("feeds");
     std::fs::create_dir_all(&feeds)?;
     std::fs::write(
+        feeds.join("domains.txt"),
+        "# c2watch fixture: partner C2 domains (reserved names only)\n\
+         bücher.example               # an IDN: matched in its ASCII form\n\
+         *.dyn.example                # names below dyn.example, not dyn.example itself\n\
+         Evil-Parent.Example.         # case and trailing dot do not matter\n",
+    )?;
+    std::fs::write(
         feeds.join("c2-ips.txt"),
         "# c2watch fixture: a partner's C2 list (synthetic; documentation addresses only)\n\
          203.0.113.10                 # ExampleRAT panel\n\
@@ -954,8 +961,135 @@ pub fn generate(dir: &Path) -> io::Result<()> {
         linktype::ETHERNET,
         &frames(convs, |fwd, p| eth(fwd, &[(0x8100, 120)], p)),
     )?;
+    dns_fixture(dir)?;
     combine_into_pcapng(dir, "encapsulations.pcapng", &ENCAPSULATIONS)?;
     Ok(())
+}
+
+/// dns.pcap: questions for listed names (victim: the client), label-boundary negatives, an
+/// IDN, a wildcard, and a CNAME chain whose answer address a client then connects to.
+fn dns_fixture(dir: &Path) -> io::Result<()> {
+    use crate::app::dns::{Rdata, TYPE_A, TYPE_AAAA, TYPE_CNAME, build};
+    let resolver = "192.0.2.53";
+    let q = |client: &str, port: u16, id: u16, name: &str| {
+        eth(
+            true,
+            &[],
+            &ip(
+                a(client),
+                a(resolver),
+                17,
+                &udp(port, 53, &build::query(id, name, TYPE_A)),
+            ),
+        )
+    };
+    let r = |client: &str, port: u16, id: u16, name: &str, recs: &[(&str, u16, u32, Rdata)]| {
+        eth(
+            false,
+            &[],
+            &ip(
+                a(resolver),
+                a(client),
+                17,
+                &udp(53, port, &build::response(id, name, TYPE_A, recs)),
+            ),
+        )
+    };
+    let addr = |s: &str| Rdata::Addr(a(s));
+    let mut looped = build::query(9, "loop.example", TYPE_A);
+    looped[12] = 0xc0;
+    looped[13] = 12;
+    let f = vec![
+        // A listed name, mixed case, and its answer.
+        (ts(0, 0), q("10.0.20.1", 53001, 1, "WWW.C2.Example")),
+        (
+            ts(0, 1000),
+            r(
+                "10.0.20.1",
+                53001,
+                1,
+                "WWW.C2.Example",
+                &[("WWW.C2.Example", TYPE_A, 300, addr("192.0.2.98"))],
+            ),
+        ),
+        // Label boundaries: neither is below c2.example.
+        (ts(1, 0), q("10.0.20.2", 53002, 2, "notc2.example")),
+        (ts(1, 1000), q("10.0.20.2", 53003, 3, "c2.example.com")),
+        // A CNAME chain through a listed name; the address itself is on no list.
+        (ts(2, 0), q("10.0.20.3", 53004, 4, "cdn.partner.example")),
+        (
+            ts(2, 1000),
+            r(
+                "10.0.20.3",
+                53004,
+                4,
+                "cdn.partner.example",
+                &[
+                    (
+                        "cdn.partner.example",
+                        TYPE_CNAME,
+                        300,
+                        Rdata::Cname("edge.c2.example".into()),
+                    ),
+                    (
+                        "edge.c2.example",
+                        TYPE_CNAME,
+                        300,
+                        Rdata::Cname("x.lb.example".into()),
+                    ),
+                    ("x.lb.example", TYPE_A, 60, addr("192.0.2.99")),
+                ],
+            ),
+        ),
+        // The client connects to the resolved address: a C2 contact.
+        (
+            ts(3, 0),
+            eth(true, &[], &syn("10.0.20.3", 41000, "192.0.2.99", 443)),
+        ),
+        // Another client connects there without having resolved it: nothing.
+        (
+            ts(4, 0),
+            eth(true, &[], &syn("10.0.20.4", 41000, "192.0.2.99", 443)),
+        ),
+        // An IDN and a wildcard.
+        (
+            ts(5, 0),
+            q("10.0.20.5", 53005, 5, "www.xn--bcher-kva.example"),
+        ),
+        (
+            ts(6, 0),
+            eth(
+                true,
+                &[],
+                &ip(
+                    a("fd00::20"),
+                    a("2001:db8::53"),
+                    17,
+                    &udp(53006, 53, &build::query(6, "h1.dyn.example", TYPE_AAAA)),
+                ),
+            ),
+        ),
+        (ts(6, 1000), q("10.0.20.6", 53007, 7, "dyn.example")),
+        (
+            ts(7, 0),
+            q("10.0.20.7", 53008, 8, "a.b.evil-parent.example"),
+        ),
+        // A compression loop: counted, never followed forever.
+        (
+            ts(8, 0),
+            eth(
+                true,
+                &[],
+                &ip(a("10.0.20.8"), a(resolver), 17, &udp(53009, 53, &looped)),
+            ),
+        ),
+        // Long after the answer's TTL, the same connection is no longer tied to the name.
+        (
+            ts(3700, 0),
+            eth(true, &[], &syn("10.0.20.3", 41001, "192.0.2.99", 443)),
+        ),
+    ];
+    write_pcap(dir, "dns.pcap", linktype::ETHERNET, &f)
 }
 
 /// The fixtures that each show one encapsulation or link type, combined in one pcapng.
