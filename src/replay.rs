@@ -144,6 +144,12 @@ impl PacketSink for Dispatch {
         }
         let batch = &mut self.pending[w];
         let start = batch.data.len() as u32;
+        // Payload bytes travel only when an application-layer parser may read them.
+        let payload = if crate::detect::worker::wants_payload(d) {
+            payload
+        } else {
+            &[]
+        };
         batch.data.extend_from_slice(payload);
         batch.items.push((info, *d, (start, payload.len() as u32)));
         if batch.items.len() >= BATCH {

@@ -208,8 +208,7 @@ impl Worker {
             }
         }
         // Names: DNS over UDP.
-        if d.proto == 17 && !payload.is_empty() && d.ports.is_some_and(|(s, t)| s == 53 || t == 53)
-        {
+        if !payload.is_empty() && wants_payload(d) {
             for contact in dns_message(&ctx, current, dns, stats, payload, p.ts) {
                 raise(out, stats, seq, p.ts, &contact);
                 if flow.matched.is_none() {
@@ -248,6 +247,12 @@ fn endpoints(d: &Decoded, dir: usize) -> (Endpoint, Endpoint) {
         mac: d.dst_mac,
     };
     if dir == 0 { (src, dst) } else { (dst, src) }
+}
+
+/// True when an application-layer parser reads this packet's payload (DNS over UDP).
+#[inline]
+pub fn wants_payload(d: &Decoded) -> bool {
+    d.proto == 17 && d.ports.is_some_and(|(s, t)| s == 53 || t == 53)
 }
 
 /// What every contact of a packet's flow shares.
