@@ -121,6 +121,8 @@ struct Dispatch {
     senders: Vec<Sender<WorkBatch>>,
     pending: Vec<WorkBatch>,
     home: HomeNet,
+    /// TCP payloads travel too: the indicators include names or TLS fingerprints.
+    tcp_payload: bool,
     next_seq: u64,
     clock: Timestamp,
 }
@@ -145,11 +147,8 @@ impl PacketSink for Dispatch {
         let batch = &mut self.pending[w];
         let start = batch.data.len() as u32;
         // Payload bytes travel only when an application-layer parser may read them.
-        let payload = if crate::detect::worker::wants_payload(d) {
-            payload
-        } else {
-            &[]
-        };
+        let wanted = crate::detect::worker::wants_payload(d) || self.tcp_payload && d.proto == 6;
+        let payload = if wanted { payload } else { &[] };
         batch.data.extend_from_slice(payload);
         batch.items.push((info, *d, (start, payload.len() as u32)));
         if batch.items.len() >= BATCH {
@@ -390,6 +389,7 @@ pub fn run(
             senders,
             pending: (0..workers).map(|_| WorkBatch::new()).collect(),
             home: cfg.detect.home_net.clone(),
+            tcp_payload: snapshot.load().inspects_tcp(),
             next_seq: 0,
             clock: Timestamp::default(),
         };

@@ -102,3 +102,103 @@ fn allowlisted_names_and_ip_only_feeds() {
     assert!(r.alerts().is_empty());
     assert_eq!(r.stats()["dns"]["messages"], 0);
 }
+
+/// TLS over reassembled TCP. JA3 and JA4 of the fixture's ClientHello are the values of the
+/// worked example in feed-formats.md §12.6: the JA3 string and hash there were confirmed with
+/// Wireshark/tshark 4.0.17; the JA4 was computed by the specification.
+const JA3: &str = "7d3fdcecc36648047daab451bef1e230";
+const JA3_STRING: &str = "771,4865-4866-49195-49199-156,0-23-65281-10-11-35-16-13-43-51,29-23-24,0";
+const JA4: &str = "t13d0510h2_c03c18a8b7cd_42e4ae2b70ac";
+
+#[test]
+fn tls_sni_certificate_and_dns_over_tcp() {
+    for w in ["1", "2"] {
+        let r = replay(&["tls.pcap"], &["--workers", w]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(
+            r.triples(),
+            vec![
+                t("10.0.30.1", "c2.example", "tls.sni"),
+                t(
+                    "10.0.30.3",
+                    "7ce08446c268701ce91731b291d70492eb9617ae",
+                    "tls.cert_sha1"
+                ),
+                t("10.0.30.4", "c2.example", "dns.query"),
+            ],
+            "workers {w}"
+        );
+        let by = |v: &str| {
+            r.alerts()
+                .into_iter()
+                .find(|a| a["victim"]["ip"] == v)
+                .unwrap()
+                .clone()
+        };
+        // The SNI sat in the second segment, which arrived first; the first was retransmitted.
+        let sni = by("10.0.30.1");
+        assert_eq!(sni["tls"]["sni"], "www.c2.example");
+        assert_eq!(
+            sni["tls"]["ja3"],
+            json!({"hash": JA3, "string": JA3_STRING})
+        );
+        assert_eq!(sni["tls"]["ja4"], JA4);
+        assert_eq!(sni["tls"]["alpn"], json!(["h2", "http/1.1"]));
+        assert_eq!(
+            sni["c2"],
+            json!({"ip": "192.0.2.80", "port": 443, "domain": "www.c2.example"})
+        );
+        assert_eq!(sni["alert"]["signature_id"], 9000005);
+        let cert = by("10.0.30.3");
+        assert_eq!(cert["threat"]["software"]["name"], "ExampleRAT");
+        assert_eq!(cert["threat"]["indicator"]["type"], "x509-sha1");
+        assert_eq!(cert["tls"]["ja3s"]["string"], "771,49199,65281");
+        assert_eq!(cert["tls"]["cert_sha256"].as_str().map(str::len), Some(64));
+        let dns = by("10.0.30.4");
+        assert_eq!(dns["dns"]["rrname"], "x.c2.example");
+        assert_eq!(dns["proto"], "TCP");
+    }
+}
+
+#[test]
+fn tls_fingerprint_indicators() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ja3 = d.join("ja3.txt");
+    std::fs::write(&ja3, format!("{JA3}\n")).unwrap();
+    let ja4 = d.join("ja4.txt");
+    std::fs::write(&ja4, format!("{}\n", JA4.to_uppercase())).unwrap();
+    let ja3s = d.join("ja3s.txt");
+    std::fs::write(&ja3s, "fbe78c619e7ea20046131294ad087f05\n").unwrap();
+    let feeds = [
+        format!("ja3:{}", ja3.display()),
+        ja4.display().to_string(),
+        format!("ja3s:{}", ja3s.display()),
+    ];
+    let r = c2watch(&[
+        "replay",
+        "--intel",
+        &feeds[0],
+        "--intel",
+        &feeds[1],
+        "--intel",
+        &feeds[2],
+        &fixture("tls.pcap"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.triples(),
+        vec![
+            t("10.0.30.1", JA3, "tls.ja3"),
+            t("10.0.30.1", &JA4.to_uppercase(), "tls.ja4"),
+            t("10.0.30.3", JA3, "tls.ja3"),
+            t("10.0.30.3", &JA4.to_uppercase(), "tls.ja4"),
+            t("10.0.30.3", "fbe78c619e7ea20046131294ad087f05", "tls.ja3s"),
+        ]
+    );
+    assert!(
+        r.alerts()
+            .iter()
+            .all(|a| a["threat"]["indicator"]["type"] != "domain-name")
+    );
+}

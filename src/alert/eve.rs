@@ -13,6 +13,11 @@ pub const SID_DEST_IP: u64 = 9_000_001;
 pub const SID_SRC_IP: u64 = 9_000_002;
 pub const SID_DNS_QUERY: u64 = 9_000_003;
 pub const SID_DNS_ANSWER: u64 = 9_000_004;
+pub const SID_TLS_SNI: u64 = 9_000_005;
+pub const SID_TLS_JA3: u64 = 9_000_006;
+pub const SID_TLS_JA4: u64 = 9_000_007;
+pub const SID_TLS_JA3S: u64 = 9_000_008;
+pub const SID_TLS_CERT: u64 = 9_000_009;
 
 pub fn proto_name(proto: u8) -> String {
     match proto {
@@ -193,6 +198,31 @@ fn app_object(app: &AppInfo) -> (&'static str, Value) {
             }
             ("dns", v)
         }
+        AppInfo::Tls(t) => {
+            let mut v = serde_json::Map::new();
+            if let Some(s) = &t.sni {
+                v.insert("sni".into(), json!(s));
+            }
+            if !t.alpn.is_empty() {
+                v.insert("alpn".into(), json!(t.alpn));
+            }
+            if let Some((s, h)) = &t.ja3 {
+                v.insert("ja3".into(), json!({"hash": h, "string": s}));
+            }
+            if let Some(j) = &t.ja4 {
+                v.insert("ja4".into(), json!(j));
+            }
+            if let Some((s, h)) = &t.ja3s {
+                v.insert("ja3s".into(), json!({"hash": h, "string": s}));
+            }
+            if let Some(h) = &t.cert_sha1 {
+                v.insert("cert_sha1".into(), json!(h));
+            }
+            if let Some(h) = &t.cert_sha256 {
+                v.insert("cert_sha256".into(), json!(h));
+            }
+            ("tls", Value::Object(v))
+        }
     }
 }
 
@@ -214,6 +244,11 @@ pub fn alert(a: &AlertRecord) -> Value {
         MatchedOn::SrcIp => (SID_SRC_IP, "Inbound C2 contact"),
         MatchedOn::DnsQuery => (SID_DNS_QUERY, "C2 domain lookup"),
         MatchedOn::DnsAnswer => (SID_DNS_ANSWER, "C2 contact via resolved domain"),
+        MatchedOn::TlsSni => (SID_TLS_SNI, "C2 TLS server name"),
+        MatchedOn::TlsJa3 => (SID_TLS_JA3, "C2 TLS client fingerprint (JA3)"),
+        MatchedOn::TlsJa4 => (SID_TLS_JA4, "C2 TLS client fingerprint (JA4)"),
+        MatchedOn::TlsJa3s => (SID_TLS_JA3S, "C2 TLS server fingerprint (JA3S)"),
+        MatchedOn::TlsCertSha1 | MatchedOn::TlsCertSha256 => (SID_TLS_CERT, "C2 TLS certificate"),
     };
     m.insert(
         "alert".into(),

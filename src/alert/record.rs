@@ -16,6 +16,12 @@ pub enum MatchedOn {
     DnsQuery,
     /// A connection to an address a DNS answer resolved from a listed name.
     DnsAnswer,
+    TlsSni,
+    TlsJa3,
+    TlsJa4,
+    TlsJa3s,
+    TlsCertSha1,
+    TlsCertSha256,
 }
 
 impl MatchedOn {
@@ -25,6 +31,12 @@ impl MatchedOn {
             MatchedOn::SrcIp => "src_ip",
             MatchedOn::DnsQuery => "dns.query",
             MatchedOn::DnsAnswer => "dns.answer",
+            MatchedOn::TlsSni => "tls.sni",
+            MatchedOn::TlsJa3 => "tls.ja3",
+            MatchedOn::TlsJa4 => "tls.ja4",
+            MatchedOn::TlsJa3s => "tls.ja3s",
+            MatchedOn::TlsCertSha1 => "tls.cert_sha1",
+            MatchedOn::TlsCertSha256 => "tls.cert_sha256",
         }
     }
 }
@@ -41,6 +53,20 @@ pub enum AppInfo {
         /// For answers: the address the name resolved to.
         rdata: Option<IpAddr>,
     },
+    Tls(Box<TlsInfo>),
+}
+
+/// What the TLS handshake showed, up to the point the alert was raised.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsInfo {
+    pub sni: Option<String>,
+    pub alpn: Vec<String>,
+    /// (string, md5)
+    pub ja3: Option<(String, String)>,
+    pub ja4: Option<String>,
+    pub ja3s: Option<(String, String)>,
+    pub cert_sha1: Option<String>,
+    pub cert_sha256: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

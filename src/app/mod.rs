@@ -2,3 +2,5 @@
 //! Each parser is bounded (lengths checked, loops limited) and never panics on any input.
 
 pub mod dns;
+pub mod reassembly;
+pub mod tls;

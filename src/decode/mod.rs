@@ -111,6 +111,8 @@ pub struct Decoded {
     pub icmp: Option<(u8, u8)>,
     /// TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, ...).
     pub tcp_flags: u8,
+    /// TCP sequence number (0 for other transports).
+    pub tcp_seq: u32,
     pub fragment: Fragment,
     /// Transport payload: offset into the frame and captured length.
     pub payload: (u32, u32),
@@ -137,6 +139,7 @@ impl Default for Decoded {
             ports: None,
             icmp: None,
             tcp_flags: 0,
+            tcp_seq: 0,
             fragment: Fragment::None,
             payload: (0, 0),
             transport_truncated: false,

@@ -303,6 +303,7 @@ impl<'a> Walker<'a, '_> {
                 Ok(t) => {
                     self.out.ports = Some((t.source_port(), t.destination_port()));
                     self.out.tcp_flags = seg[13];
+                    self.out.tcp_seq = t.sequence_number();
                     let hl = t.slice().len();
                     self.out.payload = ((off + hl) as u32, (end - off - hl) as u32);
                 }
@@ -492,6 +493,7 @@ impl<'a> Walker<'a, '_> {
         self.out.ports = None;
         self.out.icmp = None;
         self.out.tcp_flags = 0;
+        self.out.tcp_seq = 0;
         self.out.fragment = Fragment::None;
         self.out.payload = (0, 0);
         self.out.transport_truncated = false;

@@ -126,7 +126,7 @@ pub const TCP_RST: u8 = 0x04;
 pub const TCP_ACK: u8 = 0x10;
 
 /// Per-flow state. Addresses are those of the first packet (initiator → responder).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Flow<M> {
     pub id: u64,
     pub start: Timestamp,
@@ -141,6 +141,12 @@ pub struct Flow<M> {
     pub generation: u64,
     /// Detection state, present only for flows that matched.
     pub matched: Option<Box<M>>,
+    /// Application-layer inspection in progress (handshake not parsed yet).
+    pub app: Option<Box<super::inspect::Inspect>>,
+    /// Inspection finished or not needed: later packets of the flow cost nothing more.
+    pub app_done: bool,
+    /// Initial sequence numbers seen in SYNs: [initiator, responder].
+    pub isn: [Option<u32>; 2],
 }
 
 impl<M> Flow<M> {
@@ -155,6 +161,9 @@ impl<M> Flow<M> {
             tcp_flags: [0; 2],
             generation: 0,
             matched: None,
+            app: None,
+            app_done: false,
+            isn: [None; 2],
         }
     }
 

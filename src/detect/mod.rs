@@ -3,6 +3,7 @@
 pub mod dns_cache;
 pub mod flow;
 pub mod homenet;
+pub mod inspect;
 pub mod victim;
 pub mod worker;
 

@@ -4,6 +4,7 @@
 use super::dns_cache::DnsCache;
 use super::flow::{EndReason, Flow, FlowKey, FlowTable, Lookup, Side, TCP_ACK, TCP_SYN, Timeouts};
 use super::homenet::HomeNet;
+use super::inspect::Finding;
 use super::victim::infer;
 use crate::alert::record::{
     AlertRecord, AppInfo, Contact, Endpoint, FlowRecord, MatchedOn, Record, Sequenced,
@@ -55,6 +56,7 @@ pub struct WorkerStats {
     pub flow_records: u64,
     pub later_fragments: u64,
     pub dns_messages: u64,
+    pub handshakes_inspected: u64,
     pub dns_errors: u64,
     pub transport_truncated: u64,
     pub inner_invalid: u64,
@@ -72,6 +74,7 @@ impl WorkerStats {
         self.flow_records += o.flow_records;
         self.later_fragments += o.later_fragments;
         self.dns_messages += o.dns_messages;
+        self.handshakes_inspected += o.handshakes_inspected;
         self.dns_errors += o.dns_errors;
         self.transport_truncated += o.transport_truncated;
         self.inner_invalid += o.inner_invalid;
@@ -207,6 +210,44 @@ impl Worker {
                 raise(out, stats, seq, p.ts, &m.contact);
             }
         }
+        if d.proto == 6 && d.tcp_flags & TCP_SYN != 0 && flow.isn[dir].is_none() {
+            flow.isn[dir] = Some(d.tcp_seq);
+        }
+        // TCP handshakes (TLS, DNS over TCP), from the first bytes of each direction.
+        if d.proto == 6 && !flow.app_done && !payload.is_empty() {
+            if current.inspects_tcp() {
+                let insp = flow.app.get_or_insert_with(Default::default);
+                let dns_port = d.ports.is_some_and(|(s, t)| s == 53 || t == 53);
+                let (found, done) = insp.segment(
+                    current,
+                    dir == 0,
+                    flow.isn[dir],
+                    d.tcp_seq,
+                    payload,
+                    dns_port,
+                );
+                for f in found {
+                    let Some(contact) = finding_contact(&ctx, current, f) else {
+                        continue;
+                    };
+                    raise(out, stats, seq, p.ts, &contact);
+                    if flow.matched.is_none() {
+                        stats.flows_matched += 1;
+                        flow.matched = Some(Box::new(Matched {
+                            contact,
+                            last_alert: p.ts,
+                        }));
+                    }
+                }
+                if done {
+                    flow.app = None;
+                    flow.app_done = true;
+                    stats.handshakes_inspected += 1;
+                }
+            } else {
+                flow.app_done = true;
+            }
+        }
         // Names: DNS over UDP.
         if !payload.is_empty() && wants_payload(d) {
             for contact in dns_message(&ctx, current, dns, stats, payload, p.ts) {
@@ -249,10 +290,38 @@ fn endpoints(d: &Decoded, dir: usize) -> (Endpoint, Endpoint) {
     if dir == 0 { (src, dst) } else { (dst, src) }
 }
 
-/// True when an application-layer parser reads this packet's payload (DNS over UDP).
+/// True when an application-layer parser reads this packet's payload: DNS over UDP always,
+/// TCP when `tcp` (the indicators include names or TLS fingerprints).
 #[inline]
 pub fn wants_payload(d: &Decoded) -> bool {
     d.proto == 17 && d.ports.is_some_and(|(s, t)| s == 53 || t == 53)
+}
+
+/// A handshake finding as a contact: the client is the victim.
+fn finding_contact(ctx: &Ctx<'_>, set: &Arc<IndicatorSet>, f: Finding) -> Option<Arc<Contact>> {
+    let indicator = IndicatorRef::new(set.clone(), f.indicator)?;
+    let (c2, app) = match (f.tls, f.dns) {
+        (Some(t), _) => (Some(ctx.resp), Some(AppInfo::Tls(Box::new(t)))),
+        (None, Some((id, rrname, rrtype))) => (
+            None,
+            Some(AppInfo::Dns {
+                kind: "query",
+                id,
+                rrname: rrname.into(),
+                rrtype,
+                rdata: None,
+            }),
+        ),
+        (None, None) => (Some(ctx.resp), None),
+    };
+    Some(ctx.contact(
+        ctx.init,
+        c2,
+        f.domain.as_deref(),
+        indicator,
+        f.matched_on,
+        app,
+    ))
 }
 
 /// What every contact of a packet's flow shares.

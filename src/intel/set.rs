@@ -195,6 +195,17 @@ impl IndicatorSet {
         self.index.has_names()
     }
 
+    /// True when TCP payloads need inspecting (names, URLs, TLS fingerprints, certificates).
+    pub fn inspects_tcp(&self) -> bool {
+        self.index.has_names()
+            || !self.index.urls.is_empty()
+            || self.index.hashes.iter().any(|h| !h.is_empty())
+    }
+
+    pub fn has_hashes(&self, kind: HashKind) -> bool {
+        !self.index.hashes[kind as usize].is_empty()
+    }
+
     /// True when the allowlist covers this address (and port).
     #[inline]
     pub fn is_allowed(&self, ip: IpAddr, port: Option<u16>) -> bool {

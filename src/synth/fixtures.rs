@@ -962,6 +962,7 @@ pub fn generate(dir: &Path) -> io::Result<()> {
         &frames(convs, |fwd, p| eth(fwd, &[(0x8100, 120)], p)),
     )?;
     dns_fixture(dir)?;
+    tls_fixture(dir)?;
     combine_into_pcapng(dir, "encapsulations.pcapng", &ENCAPSULATIONS)?;
     Ok(())
 }
@@ -1090,6 +1091,113 @@ fn dns_fixture(dir: &Path) -> io::Result<()> {
         ),
     ];
     write_pcap(dir, "dns.pcap", linktype::ETHERNET, &f)
+}
+
+/// The "certificate" the TLS fixture's server sends (hashed as it is, like DER bytes).
+pub const FIXTURE_CERT: &[u8] = b"c2watch fixture: not a real certificate, hashed as DER bytes";
+
+/// tls.pcap: ClientHellos over reassembled TCP — split so the SNI is in the second segment,
+/// sent out of order and retransmitted — a TLS 1.2 server certificate on the SSL Blacklist, and
+/// a DNS question over TCP. The feed `feeds/sslblacklist.csv` lists the certificate.
+fn tls_fixture(dir: &Path) -> io::Result<()> {
+    use crate::app::tls::build::{example_client_hello, server_flight};
+    use sha1::Digest;
+    let sha1: String = sha1::Sha1::digest(FIXTURE_CERT)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(
+        dir.join("feeds/sslblacklist.csv"),
+        format!(
+            "################################################################\n\
+             # abuse.ch SSLBL SSL Certificate Blacklist (SHA1 Fingerprints) #\n\
+             # c2watch fixture: synthetic                                   #\n\
+             ################################################################\n\
+             #\n\
+             # Listingdate,SHA1,Listingreason\n\
+             2023-10-05 10:00:00,{sha1},ExampleRAT C&C\n"
+        ),
+    )?;
+    let seg = |c: &str, cp: u16, s: &str, sp: u16, seq: u32, flags: u8, data: &[u8], fwd: bool| {
+        let (src, dst, a_, b_) = if fwd { (c, s, cp, sp) } else { (s, c, sp, cp) };
+        eth(
+            fwd,
+            &[],
+            &ip(a(src), a(dst), 6, &tcp(a_, b_, seq, flags, data)),
+        )
+    };
+    let mut f = Vec::new();
+    // 1. SNI www.c2.example; hello split at byte 60 (the SNI is in the second segment), the
+    //    second segment first, then the first, then the first again (retransmission).
+    let hello = example_client_hello("www.c2.example");
+    let (h1, h2) = hello.split_at(60);
+    let (c, s) = ("10.0.30.1", "192.0.2.80");
+    f.push((ts(0, 0), seg(c, 50000, s, 443, 1000, TCP_SYN, b"", true)));
+    f.push((
+        ts(0, 1000),
+        seg(c, 50000, s, 443, 7000, TCP_SYN | TCP_ACK, b"", false),
+    ));
+    f.push((ts(0, 2000), seg(c, 50000, s, 443, 1001, TCP_ACK, b"", true)));
+    f.push((
+        ts(0, 3000),
+        seg(c, 50000, s, 443, 1001 + 60, TCP_ACK | TCP_PSH, h2, true),
+    ));
+    f.push((ts(0, 4000), seg(c, 50000, s, 443, 1001, TCP_ACK, h1, true)));
+    f.push((ts(0, 5000), seg(c, 50000, s, 443, 1001, TCP_ACK, h1, true)));
+    // 2. A benign name, but the server's certificate is listed (TLS 1.2: it is visible).
+    let (c, s) = ("10.0.30.3", "192.0.2.82");
+    let hello = example_client_hello("shop.example");
+    let flight = server_flight(FIXTURE_CERT);
+    f.push((ts(1, 0), seg(c, 50001, s, 8443, 2000, TCP_SYN, b"", true)));
+    f.push((
+        ts(1, 1000),
+        seg(c, 50001, s, 8443, 9000, TCP_SYN | TCP_ACK, b"", false),
+    ));
+    f.push((
+        ts(1, 2000),
+        seg(c, 50001, s, 8443, 2001, TCP_ACK | TCP_PSH, &hello, true),
+    ));
+    f.push((
+        ts(1, 3000),
+        seg(
+            c,
+            50001,
+            s,
+            8443,
+            9001,
+            TCP_ACK | TCP_PSH,
+            &flight[..40],
+            false,
+        ),
+    ));
+    f.push((
+        ts(1, 4000),
+        seg(
+            c,
+            50001,
+            s,
+            8443,
+            9041,
+            TCP_ACK | TCP_PSH,
+            &flight[40..],
+            false,
+        ),
+    ));
+    // 3. A DNS question over TCP (length-prefixed).
+    let q = crate::app::dns::build::query(77, "x.c2.example", crate::app::dns::TYPE_A);
+    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&q);
+    let (c, s) = ("10.0.30.4", "192.0.2.53");
+    f.push((ts(2, 0), seg(c, 50002, s, 53, 3000, TCP_SYN, b"", true)));
+    f.push((
+        ts(2, 1000),
+        seg(c, 50002, s, 53, 3001, TCP_ACK | TCP_PSH, &framed[..5], true),
+    ));
+    f.push((
+        ts(2, 2000),
+        seg(c, 50002, s, 53, 3006, TCP_ACK | TCP_PSH, &framed[5..], true),
+    ));
+    write_pcap(dir, "tls.pcap", linktype::ETHERNET, &f)
 }
 
 /// The fixtures that each show one encapsulation or link type, combined in one pcapng.

@@ -1,0 +1,519 @@
+//! TLS handshake messages read from a reassembled stream: the ClientHello (SNI, ALPN, JA3,
+//! JA4), the ServerHello (JA3S) and, up to TLS 1.2, the server's leaf certificate (SHA-1 and
+//! SHA-256 of its DER bytes). Fingerprints follow feed-formats.md §12.
+
+use md5::Md5;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+pub const CONTENT_HANDSHAKE: u8 = 22;
+pub const HS_CLIENT_HELLO: u8 = 1;
+pub const HS_SERVER_HELLO: u8 = 2;
+pub const HS_CERTIFICATE: u8 = 11;
+
+const EXT_SNI: u16 = 0x0000;
+const EXT_GROUPS: u16 = 0x000a;
+const EXT_POINT_FORMATS: u16 = 0x000b;
+const EXT_SIG_ALGS: u16 = 0x000d;
+const EXT_ALPN: u16 = 0x0010;
+const EXT_SUPPORTED_VERSIONS: u16 = 0x002b;
+
+/// RFC 8701 GREASE values: both bytes equal, low nibble 0xa.
+#[inline]
+pub fn is_grease(v: u16) -> bool {
+    v & 0x0f0f == 0x0a0a && v >> 8 == v & 0xff
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsError {
+    Truncated,
+    Malformed,
+}
+
+/// A cursor that checks every read.
+struct Reader<'a> {
+    b: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn u8(&mut self) -> Result<u8, TlsError> {
+        let (v, rest) = self.b.split_first().ok_or(TlsError::Truncated)?;
+        self.b = rest;
+        Ok(*v)
+    }
+    fn u16(&mut self) -> Result<u16, TlsError> {
+        Ok(u16::from(self.u8()?) << 8 | u16::from(self.u8()?))
+    }
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], TlsError> {
+        if self.b.len() < n {
+            return Err(TlsError::Truncated);
+        }
+        let (v, rest) = self.b.split_at(n);
+        self.b = rest;
+        Ok(v)
+    }
+    fn vec8(&mut self) -> Result<&'a [u8], TlsError> {
+        let n = usize::from(self.u8()?);
+        self.bytes(n)
+    }
+    fn vec16(&mut self) -> Result<&'a [u8], TlsError> {
+        let n = usize::from(self.u16()?);
+        self.bytes(n)
+    }
+}
+
+fn u16s(b: &[u8]) -> Vec<u16> {
+    b.chunks_exact(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect()
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientHello {
+    pub legacy_version: u16,
+    pub ciphers: Vec<u16>,
+    /// Extension types in wire order (GREASE included; the fingerprints drop it).
+    pub extensions: Vec<u16>,
+    pub groups: Vec<u16>,
+    pub point_formats: Vec<u8>,
+    pub sig_algs: Vec<u16>,
+    pub supported_versions: Vec<u16>,
+    /// The first host_name entry, lower case; `None` when absent or not a plausible name.
+    pub sni: Option<String>,
+    pub alpn: Vec<Vec<u8>>,
+}
+
+/// Parses a ClientHello body (after the 4-byte handshake header; in QUIC, the CRYPTO data).
+pub fn parse_client_hello(body: &[u8]) -> Result<ClientHello, TlsError> {
+    let mut r = Reader { b: body };
+    let mut ch = ClientHello {
+        legacy_version: r.u16()?,
+        ..ClientHello::default()
+    };
+    r.bytes(32)?;
+    r.vec8()?;
+    ch.ciphers = u16s(r.vec16()?);
+    r.vec8()?;
+    if r.b.is_empty() {
+        return Ok(ch);
+    }
+    let mut exts = Reader { b: r.vec16()? };
+    while !exts.b.is_empty() {
+        let t = exts.u16()?;
+        let data = exts.vec16()?;
+        ch.extensions.push(t);
+        let mut d = Reader { b: data };
+        match t {
+            EXT_SNI => {
+                let mut list = Reader { b: d.vec16()? };
+                while !list.b.is_empty() {
+                    let kind = list.u8()?;
+                    let name = list.vec16()?;
+                    if kind == 0 && ch.sni.is_none() {
+                        ch.sni = sni_name(name);
+                    }
+                }
+            }
+            EXT_GROUPS => ch.groups = u16s(d.vec16()?),
+            EXT_POINT_FORMATS => ch.point_formats = d.vec8()?.to_vec(),
+            EXT_SIG_ALGS => ch.sig_algs = u16s(d.vec16()?),
+            EXT_SUPPORTED_VERSIONS => ch.supported_versions = u16s(d.vec8()?),
+            EXT_ALPN => {
+                let mut list = Reader { b: d.vec16()? };
+                while !list.b.is_empty() {
+                    ch.alpn.push(list.vec8()?.to_vec());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(ch)
+}
+
+/// A host name from SNI: printable, no NUL, not an IP literal (feed-formats.md §12.2).
+fn sni_name(b: &[u8]) -> Option<String> {
+    if b.is_empty() || b.len() > 253 || !b.iter().all(|c| c.is_ascii_graphic()) {
+        return None;
+    }
+    let s = String::from_utf8_lossy(b).to_ascii_lowercase();
+    let s = s.trim_end_matches('.').to_string();
+    (s.parse::<std::net::IpAddr>().is_err()).then_some(s)
+}
+
+fn join<T: ToString>(v: impl Iterator<Item = T>, sep: &str) -> String {
+    v.map(|x| x.to_string()).collect::<Vec<_>>().join(sep)
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl ClientHello {
+    /// JA3 string and its MD5 (feed-formats.md §12.3).
+    pub fn ja3(&self) -> (String, String) {
+        let s = format!(
+            "{},{},{},{},{}",
+            self.legacy_version,
+            join(self.ciphers.iter().filter(|c| !is_grease(**c)), "-"),
+            join(self.extensions.iter().filter(|c| !is_grease(**c)), "-"),
+            join(self.groups.iter().filter(|c| !is_grease(**c)), "-"),
+            join(self.point_formats.iter(), "-"),
+        );
+        let h = hex(&Md5::digest(s.as_bytes()));
+        (s, h)
+    }
+
+    /// JA4 (feed-formats.md §12.5); `transport` is `t` (TCP) or `q` (QUIC).
+    pub fn ja4(&self, transport: char) -> String {
+        let version = self
+            .supported_versions
+            .iter()
+            .copied()
+            .filter(|v| !is_grease(*v))
+            .max()
+            .unwrap_or(self.legacy_version);
+        let v = match version {
+            0x0304 => "13",
+            0x0303 => "12",
+            0x0302 => "11",
+            0x0301 => "10",
+            0x0300 => "s3",
+            0x0002 => "s2",
+            0xfeff => "d1",
+            0xfefd => "d2",
+            0xfefc => "d3",
+            _ => "00",
+        };
+        let ciphers: Vec<u16> = self
+            .ciphers
+            .iter()
+            .copied()
+            .filter(|c| !is_grease(*c))
+            .collect();
+        let exts: Vec<u16> = self
+            .extensions
+            .iter()
+            .copied()
+            .filter(|c| !is_grease(*c))
+            .collect();
+        let alpn = match self.alpn.first() {
+            Some(a) if !a.is_empty() => {
+                let (f, l) = (a[0], a[a.len() - 1]);
+                if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric() {
+                    format!("{}{}", f as char, l as char)
+                } else {
+                    let h = hex(a);
+                    format!("{}{}", &h[..1], &h[h.len() - 1..])
+                }
+            }
+            _ => "00".into(),
+        };
+        let a = format!(
+            "{transport}{v}{}{:02}{:02}{alpn}",
+            if self.sni.is_some() || self.extensions.contains(&EXT_SNI) {
+                'd'
+            } else {
+                'i'
+            },
+            ciphers.len().min(99),
+            exts.len().min(99)
+        );
+        let trunc = |s: &str| hex(&Sha256::digest(s.as_bytes()))[..12].to_string();
+        let mut sorted_c = ciphers.clone();
+        sorted_c.sort_unstable();
+        let b = if sorted_c.is_empty() {
+            "000000000000".to_string()
+        } else {
+            trunc(&join(sorted_c.iter().map(|c| format!("{c:04x}")), ","))
+        };
+        let mut sorted_e: Vec<u16> = exts
+            .iter()
+            .copied()
+            .filter(|e| *e != EXT_SNI && *e != EXT_ALPN)
+            .collect();
+        sorted_e.sort_unstable();
+        let c = if sorted_e.is_empty() {
+            "000000000000".to_string()
+        } else {
+            let mut s = join(sorted_e.iter().map(|e| format!("{e:04x}")), ",");
+            if !self.sig_algs.is_empty() {
+                s.push('_');
+                s.push_str(&join(self.sig_algs.iter().map(|a| format!("{a:04x}")), ","));
+            }
+            trunc(&s)
+        };
+        format!("{a}_{b}_{c}")
+    }
+
+    pub fn alpn_strings(&self) -> Vec<String> {
+        self.alpn
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect()
+    }
+}
+
+/// JA3S string and MD5 of a ServerHello body (feed-formats.md §12.4).
+pub fn ja3s(body: &[u8]) -> Result<(String, String), TlsError> {
+    let mut r = Reader { b: body };
+    let version = r.u16()?;
+    r.bytes(32)?;
+    r.vec8()?;
+    let cipher = r.u16()?;
+    r.u8()?;
+    let mut exts = Vec::new();
+    if !r.b.is_empty() {
+        let mut e = Reader { b: r.vec16()? };
+        while !e.b.is_empty() {
+            let t = e.u16()?;
+            e.vec16()?;
+            if !is_grease(t) {
+                exts.push(t);
+            }
+        }
+    }
+    let s = format!("{version},{cipher},{}", join(exts.iter(), "-"));
+    let h = hex(&Md5::digest(s.as_bytes()));
+    Ok((s, h))
+}
+
+/// SHA-1 and SHA-256 (lower-case hex) of the leaf certificate of a Certificate body (TLS ≤ 1.2).
+pub fn leaf_certificate_hashes(body: &[u8]) -> Result<(String, String), TlsError> {
+    let mut r = Reader { b: body };
+    let total = usize::from(r.u8()?) << 16 | usize::from(r.u16()?);
+    let mut list = Reader { b: r.bytes(total)? };
+    let len = usize::from(list.u8()?) << 16 | usize::from(list.u16()?);
+    let der = list.bytes(len)?;
+    if der.is_empty() {
+        return Err(TlsError::Malformed);
+    }
+    Ok((hex(&Sha1::digest(der)), hex(&Sha256::digest(der))))
+}
+
+/// Collects handshake messages from the records of one direction of a TLS stream.
+#[derive(Default, Debug)]
+pub struct Handshakes {
+    /// Bytes of the stream consumed as whole records.
+    consumed: usize,
+    /// Handshake bytes from those records, across record boundaries.
+    hs: Vec<u8>,
+    /// Handshake bytes already returned as messages.
+    taken: usize,
+    /// A non-handshake record arrived (e.g. application data, or encrypted TLS 1.3): stop.
+    pub ended: bool,
+}
+
+impl Handshakes {
+    /// Reads the new whole records of `stream` (the direction's bytes from its start) and
+    /// returns the complete handshake messages found: (type, body).
+    pub fn feed(&mut self, stream: &[u8]) -> Result<Vec<(u8, Vec<u8>)>, TlsError> {
+        while !self.ended {
+            let rest = &stream[self.consumed.min(stream.len())..];
+            if rest.len() < 5 {
+                break;
+            }
+            let (ctype, major, len) = (
+                rest[0],
+                rest[1],
+                usize::from(u16::from_be_bytes([rest[3], rest[4]])),
+            );
+            if major != 3 || len > 18_432 {
+                return Err(TlsError::Malformed);
+            }
+            if ctype != CONTENT_HANDSHAKE {
+                self.ended = true;
+                break;
+            }
+            let Some(frag) = rest.get(5..5 + len) else {
+                break;
+            };
+            self.hs.extend_from_slice(frag);
+            self.consumed += 5 + len;
+        }
+        let mut out = Vec::new();
+        loop {
+            let rest = &self.hs[self.taken..];
+            if rest.len() < 4 {
+                break;
+            }
+            let len = usize::from(rest[1]) << 16 | usize::from(rest[2]) << 8 | usize::from(rest[3]);
+            let Some(body) = rest.get(4..4 + len) else {
+                break;
+            };
+            out.push((rest[0], body.to_vec()));
+            self.taken += 4 + len;
+        }
+        Ok(out)
+    }
+}
+
+/// Builds handshake bytes for tests and fixtures.
+pub mod build {
+    /// The synthetic ClientHello of feed-formats.md §12.6 (206 bytes with its record header),
+    /// with the given SNI.
+    pub fn example_client_hello(sni: &str) -> Vec<u8> {
+        let mut ext = Vec::new();
+        let mut add = |t: u16, data: &[u8]| {
+            ext.extend_from_slice(&t.to_be_bytes());
+            ext.extend_from_slice(&(data.len() as u16).to_be_bytes());
+            ext.extend_from_slice(data);
+        };
+        add(0x1a1a, &[]);
+        let mut sni_ext = Vec::new();
+        sni_ext.extend_from_slice(&((sni.len() + 3) as u16).to_be_bytes());
+        sni_ext.push(0);
+        sni_ext.extend_from_slice(&(sni.len() as u16).to_be_bytes());
+        sni_ext.extend_from_slice(sni.as_bytes());
+        add(0x0000, &sni_ext);
+        add(0x0017, &[]);
+        add(0xff01, &[0]);
+        add(
+            0x000a,
+            &[0, 8, 0x2a, 0x2a, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18],
+        );
+        add(0x000b, &[1, 0]);
+        add(0x0023, &[]);
+        add(
+            0x0010,
+            &[
+                0, 12, 2, b'h', b'2', 8, b'h', b't', b't', b'p', b'/', b'1', b'.', b'1',
+            ],
+        );
+        add(0x000d, &[0, 6, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01]);
+        add(0x002b, &[6, 0x3a, 0x3a, 0x03, 0x04, 0x03, 0x03]);
+        let mut ks = vec![0, 36, 0x00, 0x1d, 0, 32];
+        ks.extend_from_slice(&[0x11; 32]);
+        add(0x0033, &ks);
+        add(0x4a4a, &[0]);
+        let mut body = vec![0x03, 0x03];
+        body.extend_from_slice(&[0x42; 32]);
+        body.push(0);
+        body.extend_from_slice(&[
+            0, 12, 0x8a, 0x8a, 0x13, 0x01, 0x13, 0x02, 0xc0, 0x2b, 0xc0, 0x2f, 0x00, 0x9c,
+        ]);
+        body.extend_from_slice(&[1, 0]);
+        body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+        body.extend_from_slice(&ext);
+        record(&handshake(1, &body))
+    }
+
+    pub fn handshake(t: u8, body: &[u8]) -> Vec<u8> {
+        let mut h = vec![
+            t,
+            (body.len() >> 16) as u8,
+            (body.len() >> 8) as u8,
+            body.len() as u8,
+        ];
+        h.extend_from_slice(body);
+        h
+    }
+
+    pub fn record(payload: &[u8]) -> Vec<u8> {
+        let mut r = vec![22, 3, 1];
+        r.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        r.extend_from_slice(payload);
+        r
+    }
+
+    /// A TLS 1.2 ServerHello and Certificate (one leaf certificate of the given DER bytes).
+    pub fn server_flight(cert_der: &[u8]) -> Vec<u8> {
+        let mut sh = vec![0x03, 0x03];
+        sh.extend_from_slice(&[0x24; 32]);
+        sh.push(0);
+        sh.extend_from_slice(&[0xc0, 0x2f, 0]);
+        sh.extend_from_slice(&[0, 5, 0xff, 0x01, 0, 1, 0]);
+        let mut certs = Vec::new();
+        let l = cert_der.len();
+        certs.extend_from_slice(&[(l >> 16) as u8, (l >> 8) as u8, l as u8]);
+        certs.extend_from_slice(cert_der);
+        let mut cert = Vec::new();
+        let t = certs.len();
+        cert.extend_from_slice(&[(t >> 16) as u8, (t >> 8) as u8, t as u8]);
+        cert.extend_from_slice(&certs);
+        let mut flight = handshake(2, &sh);
+        flight.extend_from_slice(&handshake(11, &cert));
+        record(&flight)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hello() -> ClientHello {
+        let rec = build::example_client_hello("c2.example");
+        assert_eq!(rec.len(), 206, "the worked example is 206 bytes");
+        let mut hs = Handshakes::default();
+        let msgs = hs.feed(&rec).unwrap();
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].0, HS_CLIENT_HELLO);
+        parse_client_hello(&msgs[0].1).unwrap()
+    }
+
+    /// feed-formats.md §12.6: JA3 confirmed there by tshark, JA4 by the specification.
+    #[test]
+    fn worked_example_fingerprints() {
+        let ch = hello();
+        assert_eq!(ch.sni.as_deref(), Some("c2.example"));
+        assert_eq!(ch.alpn_strings(), ["h2", "http/1.1"]);
+        let (s, h) = ch.ja3();
+        assert_eq!(
+            s,
+            "771,4865-4866-49195-49199-156,0-23-65281-10-11-35-16-13-43-51,29-23-24,0"
+        );
+        assert_eq!(h, "7d3fdcecc36648047daab451bef1e230");
+        assert_eq!(ch.ja4('t'), "t13d0510h2_c03c18a8b7cd_42e4ae2b70ac");
+    }
+
+    #[test]
+    fn records_split_anywhere_and_server_flight() {
+        let rec = build::example_client_hello("c2.example");
+        let mut hs = Handshakes::default();
+        for cut in [3, 5, 6, 100, 205] {
+            let mut h = Handshakes::default();
+            assert!(
+                h.feed(&rec[..cut]).unwrap().is_empty(),
+                "incomplete at {cut}"
+            );
+            assert_eq!(h.feed(&rec).unwrap().len(), 1);
+        }
+        assert_eq!(hs.feed(&rec).unwrap().len(), 1);
+        let flight = build::server_flight(b"not really DER, but hashed as is");
+        let mut s = Handshakes::default();
+        let msgs = s.feed(&flight).unwrap();
+        assert_eq!(
+            msgs.iter().map(|m| m.0).collect::<Vec<_>>(),
+            [HS_SERVER_HELLO, HS_CERTIFICATE]
+        );
+        let (s, _) = ja3s(&msgs[0].1).unwrap();
+        assert_eq!(s, "771,49199,65281");
+        let (sha1, sha256) = leaf_certificate_hashes(&msgs[1].1).unwrap();
+        assert_eq!(
+            sha1,
+            hex(&Sha1::digest(b"not really DER, but hashed as is"))
+        );
+        assert_eq!(sha256.len(), 64);
+    }
+
+    #[test]
+    fn grease_and_garbage() {
+        assert!(is_grease(0x0a0a) && is_grease(0xfafa) && !is_grease(0x0a0b) && !is_grease(0x1a2a));
+        let rec = build::example_client_hello("c2.example");
+        let body = &rec[9..];
+        for n in 0..body.len() {
+            let _ = parse_client_hello(&body[..n]);
+        }
+        for i in 0..body.len() {
+            let mut g = body.to_vec();
+            g[i] = 0xff;
+            let _ = parse_client_hello(&g);
+            let _ = ja3s(&g);
+            let _ = leaf_certificate_hashes(&g);
+        }
+        let mut h = Handshakes::default();
+        assert_eq!(
+            h.feed(&[22, 9, 9, 0, 5, 1, 2, 3, 4, 5]),
+            Err(TlsError::Malformed)
+        );
+    }
+}

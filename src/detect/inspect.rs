@@ -1,0 +1,271 @@
+//! Per-flow application-layer inspection of TCP: reassembles the first bytes of each
+//! direction, recognises TLS (or DNS over TCP) and reports what the handshake shows. A flow
+//! is inspected only until its handshake is parsed or its byte cap is reached.
+
+use crate::alert::record::{MatchedOn, TlsInfo};
+use crate::app::dns;
+use crate::app::reassembly::{DEFAULT_CAP, Stream};
+use crate::app::tls::{self, Handshakes};
+use crate::intel::IndicatorSet;
+use crate::intel::name::{MAX_NAME, wire_name};
+use crate::intel::set::{HashKind, IndicatorId};
+
+/// Packets looked at per flow before giving up on a handshake that never completes.
+const MAX_PACKETS: u32 = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Unknown,
+    Tls,
+    Dns,
+}
+
+/// One thing the handshake showed that matched an indicator.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub indicator: IndicatorId,
+    pub matched_on: MatchedOn,
+    /// The name the client used (SNI, DNS question).
+    pub domain: Option<String>,
+    pub tls: Option<TlsInfo>,
+    /// For DNS over TCP: the question's details.
+    pub dns: Option<(u16, String, u16)>,
+}
+
+#[derive(Debug)]
+pub struct Inspect {
+    client: Stream,
+    server: Stream,
+    kind: Kind,
+    client_hs: Handshakes,
+    server_hs: Handshakes,
+    info: TlsInfo,
+    hello: bool,
+    server_hello: bool,
+    tls13: bool,
+    dns_done: [usize; 2],
+    packets: u32,
+}
+
+impl Default for Inspect {
+    fn default() -> Inspect {
+        Inspect {
+            client: Stream::new(DEFAULT_CAP),
+            server: Stream::new(DEFAULT_CAP),
+            kind: Kind::Unknown,
+            client_hs: Handshakes::default(),
+            server_hs: Handshakes::default(),
+            info: TlsInfo::default(),
+            hello: false,
+            server_hello: false,
+            tls13: false,
+            dns_done: [0; 2],
+            packets: 0,
+        }
+    }
+}
+
+impl Inspect {
+    /// Feeds one TCP segment (`from_client` = from the flow's initiator). Returns what
+    /// matched, and whether inspection is finished.
+    /// `isn` is the direction's SYN sequence number when one was seen.
+    pub fn segment(
+        &mut self,
+        set: &IndicatorSet,
+        from_client: bool,
+        isn: Option<u32>,
+        seq: u32,
+        payload: &[u8],
+        dns_port: bool,
+    ) -> (Vec<Finding>, bool) {
+        let mut found = Vec::new();
+        self.packets += 1;
+        let stream = if from_client {
+            &mut self.client
+        } else {
+            &mut self.server
+        };
+        if let Some(isn) = isn {
+            stream.syn(isn);
+        }
+        let grew = stream.segment(seq, payload);
+        if self.kind == Kind::Unknown {
+            let c = self.client.data();
+            self.kind = match c.first() {
+                None if dns_port && !self.server.data().is_empty() => Kind::Dns,
+                None => Kind::Unknown,
+                Some(&tls::CONTENT_HANDSHAKE) => Kind::Tls,
+                Some(_) if dns_port => Kind::Dns,
+                Some(_) => return (found, true),
+            };
+        }
+        if grew {
+            match self.kind {
+                Kind::Tls => self.tls(set, from_client, &mut found),
+                Kind::Dns => self.dns(set, from_client, &mut found),
+                Kind::Unknown => {}
+            }
+        }
+        let done = match self.kind {
+            Kind::Tls => {
+                self.hello && (self.server_hs.ended || self.tls13 || self.info.cert_sha1.is_some())
+            }
+            _ => false,
+        } || self.client.overflow && self.server.overflow
+            || self.packets >= MAX_PACKETS;
+        (found, done)
+    }
+
+    fn tls(&mut self, set: &IndicatorSet, from_client: bool, found: &mut Vec<Finding>) {
+        if from_client && !self.hello {
+            let Ok(msgs) = self.client_hs.feed(self.client.data()) else {
+                self.hello = true;
+                return;
+            };
+            let Some((_, body)) = msgs.into_iter().find(|(t, _)| *t == tls::HS_CLIENT_HELLO) else {
+                return;
+            };
+            self.hello = true;
+            let Ok(ch) = tls::parse_client_hello(&body) else {
+                return;
+            };
+            self.info.sni = ch.sni.clone();
+            self.info.alpn = ch.alpn_strings();
+            self.info.ja3 = Some(ch.ja3());
+            self.info.ja4 = Some(ch.ja4('t'));
+            client_hello_findings(set, &self.info, found);
+        } else if !from_client && !self.server_hs.ended {
+            let Ok(msgs) = self.server_hs.feed(self.server.data()) else {
+                self.server_hs.ended = true;
+                return;
+            };
+            for (t, body) in msgs {
+                match t {
+                    tls::HS_SERVER_HELLO if !self.server_hello => {
+                        self.server_hello = true;
+                        self.tls13 = server_selects_tls13(&body);
+                        if let Ok(j) = tls::ja3s(&body) {
+                            if let Some(id) = set.match_hash(HashKind::Ja3s, &j.1) {
+                                self.info.ja3s = Some(j);
+                                found.push(self.finding(id, MatchedOn::TlsJa3s));
+                            } else {
+                                self.info.ja3s = Some(j);
+                            }
+                        }
+                    }
+                    tls::HS_CERTIFICATE if self.info.cert_sha1.is_none() => {
+                        if let Ok((sha1, sha256)) = tls::leaf_certificate_hashes(&body) {
+                            self.info.cert_sha1 = Some(sha1.clone());
+                            self.info.cert_sha256 = Some(sha256.clone());
+                            if let Some(id) = set.match_hash(HashKind::CertSha1, &sha1) {
+                                found.push(self.finding(id, MatchedOn::TlsCertSha1));
+                            }
+                            if let Some(id) = set.match_hash(HashKind::CertSha256, &sha256) {
+                                found.push(self.finding(id, MatchedOn::TlsCertSha256));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn finding(&self, indicator: IndicatorId, matched_on: MatchedOn) -> Finding {
+        Finding {
+            indicator,
+            matched_on,
+            domain: self.info.sni.clone(),
+            tls: Some(self.info.clone()),
+            dns: None,
+        }
+    }
+
+    /// DNS over TCP: two-byte length, then the message; questions of the client's messages.
+    fn dns(&mut self, set: &IndicatorSet, from_client: bool, found: &mut Vec<Finding>) {
+        if !from_client || !set.has_domains() {
+            return;
+        }
+        let data = self.client.data();
+        let mut at = self.dns_done[0];
+        while let Some(len) = data
+            .get(at..at + 2)
+            .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+        {
+            let Some(msg) = data.get(at + 2..at + 2 + len) else {
+                break;
+            };
+            at += 2 + len;
+            let Ok(m) = dns::parse(msg) else { continue };
+            let mut buf = [0u8; MAX_NAME + 2];
+            for q in &m.questions {
+                if let Some(name) = wire_name(q.name.as_bytes(), &mut buf)
+                    && let Some(id) = set.match_domain(name)
+                {
+                    found.push(Finding {
+                        indicator: id,
+                        matched_on: MatchedOn::DnsQuery,
+                        domain: Some(name.to_string()),
+                        tls: None,
+                        dns: Some((m.id, name.to_string(), q.qtype)),
+                    });
+                }
+            }
+        }
+        self.dns_done[0] = at;
+    }
+}
+
+/// SNI, JA3 and JA4 of a ClientHello against the indicators.
+pub fn client_hello_findings(set: &IndicatorSet, info: &TlsInfo, found: &mut Vec<Finding>) {
+    let finding = |id, on| Finding {
+        indicator: id,
+        matched_on: on,
+        domain: info.sni.clone(),
+        tls: Some(info.clone()),
+        dns: None,
+    };
+    let mut buf = [0u8; MAX_NAME + 2];
+    if let Some(sni) = &info.sni
+        && let Some(name) = wire_name(sni.as_bytes(), &mut buf)
+        && let Some(id) = set.match_domain(name)
+    {
+        found.push(finding(id, MatchedOn::TlsSni));
+    }
+    if let Some((_, h)) = &info.ja3
+        && let Some(id) = set.match_hash(HashKind::Ja3, h)
+    {
+        found.push(finding(id, MatchedOn::TlsJa3));
+    }
+    if let Some(j) = &info.ja4
+        && let Some(id) = set.match_hash(HashKind::Ja4, j)
+    {
+        found.push(finding(id, MatchedOn::TlsJa4));
+    }
+}
+
+/// A ServerHello whose supported_versions extension selects TLS 1.3 (certificate encrypted).
+fn server_selects_tls13(body: &[u8]) -> bool {
+    // version(2) random(32) session_id(1+n) cipher(2) compression(1) extensions(2+...)
+    let Some(&sid) = body.get(34) else {
+        return false;
+    };
+    let mut at = 35 + usize::from(sid) + 3;
+    let Some(ext_len) = body
+        .get(at..at + 2)
+        .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+    else {
+        return false;
+    };
+    at += 2;
+    let end = (at + ext_len).min(body.len());
+    while at + 4 <= end {
+        let t = u16::from_be_bytes([body[at], body[at + 1]]);
+        let l = usize::from(u16::from_be_bytes([body[at + 2], body[at + 3]]));
+        if t == 0x002b && l == 2 && body.get(at + 4..at + 6) == Some(&[0x03, 0x04]) {
+            return true;
+        }
+        at += 4 + l;
+    }
+    false
+}
