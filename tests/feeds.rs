@@ -41,7 +41,7 @@ fn intel_check_reports_every_file() {
         r.stdout
     );
     assert!(
-        r.stdout.contains("ok: 15 indicators, 1 allowlist entries"),
+        r.stdout.contains("ok: 18 indicators, 1 allowlist entries"),
         "{}",
         r.stdout
     );

@@ -202,3 +202,56 @@ fn tls_fingerprint_indicators() {
             .all(|a| a["threat"]["indicator"]["type"] != "domain-name")
     );
 }
+
+#[test]
+fn http_hosts_and_urls_on_any_port() {
+    let r = replay(&["http.pcap"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.triples(),
+        vec![
+            t("10.0.40.1", "c2.example", "http.host"),
+            t(
+                "10.0.40.2",
+                "http://files.dl.example/payload.bin",
+                "http.url"
+            ),
+            t("10.0.40.3", "evil-url.example/bad/path", "http.url"),
+            t("10.0.40.5", "http://203.0.113.99/gate.php?id=7", "http.url"),
+            t(
+                "10.0.40.6",
+                "http://files.dl.example/payload.bin",
+                "http.url"
+            ),
+            t("10.0.40.7", "c2.example", "http.host"),
+        ]
+    );
+    let by = |v: &str| {
+        r.alerts()
+            .into_iter()
+            .find(|a| a["victim"]["ip"] == v)
+            .unwrap()
+            .clone()
+    };
+    let h = by("10.0.40.1");
+    assert_eq!(
+        h["http"],
+        json!({"hostname": "Panel.C2.Example", "url": "/gate.php?id=1", "http_method": "GET", "http_user_agent": "ExampleRAT/2.0", "protocol": "HTTP/1.1"})
+    );
+    assert_eq!(
+        h["c2"],
+        json!({"ip": "192.0.2.90", "port": 8080, "domain": "panel.c2.example"})
+    );
+    assert_eq!(h["alert"]["signature_id"], 9000010);
+    assert_eq!(by("10.0.40.2")["threat"]["indicator"]["type"], "url");
+    assert_eq!(
+        by("10.0.40.5")["c2"]["domain"],
+        serde_json::Value::Null,
+        "an IP literal Host is no name"
+    );
+    assert_eq!(
+        by("10.0.40.6")["http"]["url"],
+        "http://files.dl.example/payload.bin",
+        "absolute form, via a proxy"
+    );
+}

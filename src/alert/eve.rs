@@ -18,6 +18,8 @@ pub const SID_TLS_JA3: u64 = 9_000_006;
 pub const SID_TLS_JA4: u64 = 9_000_007;
 pub const SID_TLS_JA3S: u64 = 9_000_008;
 pub const SID_TLS_CERT: u64 = 9_000_009;
+pub const SID_HTTP_HOST: u64 = 9_000_010;
+pub const SID_HTTP_URL: u64 = 9_000_011;
 
 pub fn proto_name(proto: u8) -> String {
     match proto {
@@ -223,6 +225,13 @@ fn app_object(app: &AppInfo) -> (&'static str, Value) {
             }
             ("tls", Value::Object(v))
         }
+        AppInfo::Http(h) => (
+            "http",
+            json!({
+                "hostname": h.hostname, "url": h.url, "http_method": h.method,
+                "http_user_agent": h.user_agent, "protocol": h.protocol,
+            }),
+        ),
     }
 }
 
@@ -249,6 +258,8 @@ pub fn alert(a: &AlertRecord) -> Value {
         MatchedOn::TlsJa4 => (SID_TLS_JA4, "C2 TLS client fingerprint (JA4)"),
         MatchedOn::TlsJa3s => (SID_TLS_JA3S, "C2 TLS server fingerprint (JA3S)"),
         MatchedOn::TlsCertSha1 | MatchedOn::TlsCertSha256 => (SID_TLS_CERT, "C2 TLS certificate"),
+        MatchedOn::HttpHost => (SID_HTTP_HOST, "C2 HTTP host"),
+        MatchedOn::HttpUrl => (SID_HTTP_URL, "C2 URL requested"),
     };
     m.insert(
         "alert".into(),

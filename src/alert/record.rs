@@ -22,6 +22,10 @@ pub enum MatchedOn {
     TlsJa3s,
     TlsCertSha1,
     TlsCertSha256,
+    /// The Host of an HTTP request.
+    HttpHost,
+    /// The URL of an HTTP request.
+    HttpUrl,
 }
 
 impl MatchedOn {
@@ -37,6 +41,8 @@ impl MatchedOn {
             MatchedOn::TlsJa3s => "tls.ja3s",
             MatchedOn::TlsCertSha1 => "tls.cert_sha1",
             MatchedOn::TlsCertSha256 => "tls.cert_sha256",
+            MatchedOn::HttpHost => "http.host",
+            MatchedOn::HttpUrl => "http.url",
         }
     }
 }
@@ -54,6 +60,18 @@ pub enum AppInfo {
         rdata: Option<IpAddr>,
     },
     Tls(Box<TlsInfo>),
+    Http(Box<HttpInfo>),
+}
+
+/// The HTTP request that matched.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HttpInfo {
+    pub hostname: Option<String>,
+    /// The request target as sent.
+    pub url: String,
+    pub method: String,
+    pub user_agent: Option<String>,
+    pub protocol: String,
 }
 
 /// What the TLS handshake showed, up to the point the alert was raised.

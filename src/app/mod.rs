@@ -2,5 +2,6 @@
 //! Each parser is bounded (lengths checked, loops limited) and never panics on any input.
 
 pub mod dns;
+pub mod http;
 pub mod reassembly;
 pub mod tls;

@@ -2,10 +2,10 @@
 //! direction, recognises TLS (or DNS over TCP) and reports what the handshake shows. A flow
 //! is inspected only until its handshake is parsed or its byte cap is reached.
 
-use crate::alert::record::{MatchedOn, TlsInfo};
-use crate::app::dns;
+use crate::alert::record::{HttpInfo, MatchedOn, TlsInfo};
 use crate::app::reassembly::{DEFAULT_CAP, Stream};
 use crate::app::tls::{self, Handshakes};
+use crate::app::{dns, http};
 use crate::intel::IndicatorSet;
 use crate::intel::name::{MAX_NAME, wire_name};
 use crate::intel::set::{HashKind, IndicatorId};
@@ -17,6 +17,7 @@ const MAX_PACKETS: u32 = 64;
 enum Kind {
     Unknown,
     Tls,
+    Http,
     Dns,
 }
 
@@ -30,6 +31,7 @@ pub struct Finding {
     pub tls: Option<TlsInfo>,
     /// For DNS over TCP: the question's details.
     pub dns: Option<(u16, String, u16)>,
+    pub http: Option<HttpInfo>,
 }
 
 #[derive(Debug)]
@@ -95,6 +97,7 @@ impl Inspect {
                 None if dns_port && !self.server.data().is_empty() => Kind::Dns,
                 None => Kind::Unknown,
                 Some(&tls::CONTENT_HANDSHAKE) => Kind::Tls,
+                Some(_) if http::looks_like_request(c) => Kind::Http,
                 Some(_) if dns_port => Kind::Dns,
                 Some(_) => return (found, true),
             };
@@ -102,6 +105,15 @@ impl Inspect {
         if grew {
             match self.kind {
                 Kind::Tls => self.tls(set, from_client, &mut found),
+                Kind::Http if from_client => match http::parse_request(self.client.data()) {
+                    Ok(req) => {
+                        http_findings(set, &req, &mut found);
+                        return (found, true);
+                    }
+                    Err(http::HttpError::Partial) if !self.client.overflow => {}
+                    Err(_) => return (found, true),
+                },
+                Kind::Http => {}
                 Kind::Dns => self.dns(set, from_client, &mut found),
                 Kind::Unknown => {}
             }
@@ -178,6 +190,7 @@ impl Inspect {
             domain: self.info.sni.clone(),
             tls: Some(self.info.clone()),
             dns: None,
+            http: None,
         }
     }
 
@@ -208,6 +221,7 @@ impl Inspect {
                         domain: Some(name.to_string()),
                         tls: None,
                         dns: Some((m.id, name.to_string(), q.qtype)),
+                        http: None,
                     });
                 }
             }
@@ -224,6 +238,7 @@ pub fn client_hello_findings(set: &IndicatorSet, info: &TlsInfo, found: &mut Vec
         domain: info.sni.clone(),
         tls: Some(info.clone()),
         dns: None,
+        http: None,
     };
     let mut buf = [0u8; MAX_NAME + 2];
     if let Some(sni) = &info.sni
@@ -241,6 +256,43 @@ pub fn client_hello_findings(set: &IndicatorSet, info: &TlsInfo, found: &mut Vec
         && let Some(id) = set.match_hash(HashKind::Ja4, j)
     {
         found.push(finding(id, MatchedOn::TlsJa4));
+    }
+}
+
+/// The Host and URL of an HTTP request against the indicators.
+fn http_findings(set: &IndicatorSet, req: &http::Request, found: &mut Vec<Finding>) {
+    let info = HttpInfo {
+        hostname: req.hostname().map(str::to_string),
+        url: req.target.clone(),
+        method: req.method.clone(),
+        user_agent: req.user_agent.clone(),
+        protocol: format!("HTTP/1.{}", req.version),
+    };
+    let mut buf = [0u8; MAX_NAME + 2];
+    let name = req
+        .hostname()
+        .filter(|h| h.parse::<std::net::IpAddr>().is_err())
+        .and_then(|h| wire_name(h.as_bytes(), &mut buf))
+        .map(str::to_string);
+    let finding = |id, on| Finding {
+        indicator: id,
+        matched_on: on,
+        domain: name.clone(),
+        tls: None,
+        dns: None,
+        http: Some(info.clone()),
+    };
+    if let Some(url) = req
+        .url()
+        .and_then(|u| crate::intel::name::canonical_url(&u))
+        && let Some(id) = set.match_url(&url.key, url.query.as_deref())
+    {
+        found.push(finding(id, MatchedOn::HttpUrl));
+    }
+    if let Some(n) = &name
+        && let Some(id) = set.match_domain(n)
+    {
+        found.push(finding(id, MatchedOn::HttpHost));
     }
 }
 

@@ -300,9 +300,10 @@ pub fn wants_payload(d: &Decoded) -> bool {
 /// A handshake finding as a contact: the client is the victim.
 fn finding_contact(ctx: &Ctx<'_>, set: &Arc<IndicatorSet>, f: Finding) -> Option<Arc<Contact>> {
     let indicator = IndicatorRef::new(set.clone(), f.indicator)?;
-    let (c2, app) = match (f.tls, f.dns) {
-        (Some(t), _) => (Some(ctx.resp), Some(AppInfo::Tls(Box::new(t)))),
-        (None, Some((id, rrname, rrtype))) => (
+    let (c2, app) = match (f.tls, f.dns, f.http) {
+        (Some(t), _, _) => (Some(ctx.resp), Some(AppInfo::Tls(Box::new(t)))),
+        (None, None, Some(h)) => (Some(ctx.resp), Some(AppInfo::Http(Box::new(h)))),
+        (None, Some((id, rrname, rrtype)), _) => (
             None,
             Some(AppInfo::Dns {
                 kind: "query",
@@ -312,7 +313,7 @@ fn finding_contact(ctx: &Ctx<'_>, set: &Arc<IndicatorSet>, f: Finding) -> Option
                 rdata: None,
             }),
         ),
-        (None, None) => (Some(ctx.resp), None),
+        (None, None, None) => (Some(ctx.resp), None),
     };
     Some(ctx.contact(
         ctx.init,

@@ -963,6 +963,7 @@ pub fn generate(dir: &Path) -> io::Result<()> {
     )?;
     dns_fixture(dir)?;
     tls_fixture(dir)?;
+    http_fixture(dir)?;
     combine_into_pcapng(dir, "encapsulations.pcapng", &ENCAPSULATIONS)?;
     Ok(())
 }
@@ -1198,6 +1199,93 @@ fn tls_fixture(dir: &Path) -> io::Result<()> {
         seg(c, 50002, s, 53, 3006, TCP_ACK | TCP_PSH, &framed[5..], true),
     ));
     write_pcap(dir, "tls.pcap", linktype::ETHERNET, &f)
+}
+
+/// http.pcap: HTTP requests on standard and other ports, origin- and absolute-form, a request
+/// split over two segments; `feeds/urls.txt` lists the URLs.
+fn http_fixture(dir: &Path) -> io::Result<()> {
+    std::fs::write(
+        dir.join("feeds/urls.txt"),
+        "# c2watch fixture: payload and panel URLs\n\
+         http://files.dl.example/payload.bin\n\
+         evil-url.example/bad/path        # no scheme, as Maltrail lists them\n\
+         http://203.0.113.99/gate.php?id=7  # with a query: only this query matches\n",
+    )?;
+    let req = |c: &str, s: &str, port: u16, at: i64, parts: &[&[u8]]| {
+        let mut out = vec![(
+            ts(at, 0),
+            eth(
+                true,
+                &[],
+                &ip(a(c), a(s), 6, &tcp(41000, port, 100, TCP_SYN, b"")),
+            ),
+        )];
+        let mut seq = 101;
+        for (i, p) in parts.iter().enumerate() {
+            out.push((
+                ts(at, 1000 * (i as u32 + 1)),
+                eth(
+                    true,
+                    &[],
+                    &ip(a(c), a(s), 6, &tcp(41000, port, seq, TCP_ACK | TCP_PSH, p)),
+                ),
+            ));
+            seq += p.len() as u32;
+        }
+        out
+    };
+    let mut f = Vec::new();
+    f.extend(req("10.0.40.1", "192.0.2.90", 8080, 0, &[b"GET /gate.php?id=1 HTTP/1.1\r\nHost: Panel.C2.Example:8080\r\nUser-Agent: ExampleRAT/2.0\r\n\r\n"]));
+    f.extend(req(
+        "10.0.40.2",
+        "192.0.2.91",
+        80,
+        1,
+        &[b"GET /payload.bin HTTP/1.1\r\nHost: files.dl.example\r\nAccept: */*\r\n\r\n"],
+    ));
+    f.extend(req(
+        "10.0.40.3",
+        "192.0.2.92",
+        80,
+        2,
+        &[b"GET /bad/path?x=1 HTTP/1.0\r\nhost: EVIL-URL.example\r\n\r\n"],
+    ));
+    f.extend(req(
+        "10.0.40.4",
+        "203.0.113.99",
+        80,
+        3,
+        &[b"GET /gate.php?id=8 HTTP/1.1\r\nHost: 203.0.113.99\r\n\r\n"],
+    ));
+    f.extend(req(
+        "10.0.40.5",
+        "203.0.113.99",
+        80,
+        4,
+        &[b"GET /gate.php?id=7 HTTP/1.1\r\nHost: 203.0.113.99\r\n\r\n"],
+    ));
+    f.extend(req(
+        "10.0.40.6",
+        "192.0.2.93",
+        3128,
+        5,
+        &[b"GET http://files.dl.example/payload.bin HTTP/1.1\r\nHost: files.dl.example\r\n\r\n"],
+    ));
+    f.extend(req(
+        "10.0.40.7",
+        "192.0.2.94",
+        80,
+        6,
+        &[b"GET /x HTTP/1.1\r\nHo", b"st: a.c2.example\r\n\r\n"],
+    ));
+    f.extend(req(
+        "10.0.40.8",
+        "192.0.2.95",
+        80,
+        7,
+        &[b"GET /payload.bin HTTP/1.1\r\nHost: notfiles.dl.example\r\n\r\n"],
+    ));
+    write_pcap(dir, "http.pcap", linktype::ETHERNET, &f)
 }
 
 /// The fixtures that each show one encapsulation or link type, combined in one pcapng.
