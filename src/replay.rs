@@ -121,7 +121,8 @@ struct Dispatch {
     senders: Vec<Sender<WorkBatch>>,
     pending: Vec<WorkBatch>,
     home: HomeNet,
-    /// TCP payloads travel too: the indicators include names or TLS fingerprints.
+    /// TCP payloads and QUIC-sized UDP payloads travel too: the indicators include names or
+    /// fingerprints.
     tcp_payload: bool,
     next_seq: u64,
     clock: Timestamp,
@@ -147,7 +148,10 @@ impl PacketSink for Dispatch {
         let batch = &mut self.pending[w];
         let start = batch.data.len() as u32;
         // Payload bytes travel only when an application-layer parser may read them.
-        let wanted = crate::detect::worker::wants_payload(d) || self.tcp_payload && d.proto == 6;
+        let wanted = crate::detect::worker::wants_payload(d)
+            || self.tcp_payload
+                && (d.proto == 6
+                    || d.proto == 17 && d.payload.1 as usize >= crate::app::quic::MIN_INITIAL);
         let payload = if wanted { payload } else { &[] };
         batch.data.extend_from_slice(payload);
         batch.items.push((info, *d, (start, payload.len() as u32)));

@@ -149,3 +149,40 @@ fn dns_names_agree_with_tshark() {
     assert!(theirs.len() >= 7, "{theirs:?}");
     assert_eq!(ours, theirs);
 }
+
+#[test]
+fn quic_server_names_agree_with_tshark() {
+    // tshark decrypts QUIC Initials with the same public keys.
+    let theirs: BTreeSet<(String, String)> = tshark(
+        &fixture("quic.pcap"),
+        "tls.handshake.type==1",
+        &["ip.src", "tls.handshake.extensions_server_name"],
+    )
+    .into_iter()
+    .map(|f| (f[0].clone(), f[1].clone()))
+    .collect();
+    assert_eq!(theirs.len(), 4, "{theirs:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("names.txt");
+    std::fs::write(
+        &feed,
+        theirs
+            .iter()
+            .map(|(_, n)| n.clone())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    let r = c2watch(&[
+        "replay",
+        "--intel",
+        &format!("domain:{}", feed.display()),
+        &fixture("quic.pcap"),
+    ]);
+    let ours: BTreeSet<(String, String)> = r
+        .alerts()
+        .iter()
+        .map(|a| (s(&a["victim"]["ip"]), s(&a["quic"]["sni"])))
+        .collect();
+    assert_eq!(ours, theirs);
+}

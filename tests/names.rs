@@ -255,3 +255,64 @@ fn http_hosts_and_urls_on_any_port() {
         "absolute form, via a proxy"
     );
 }
+
+/// QUIC Initials recorded from a real QUIC client (aioquic; see fixtures/tools/quic_initial.py).
+#[test]
+fn quic_initials_v1_v2_and_split_hellos() {
+    for w in ["1", "2"] {
+        let r = replay(&["quic.pcap"], &["--workers", w]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(
+            r.triples(),
+            vec![
+                t("10.0.50.1", "c2.example", "quic.sni"),
+                t("10.0.50.2", "c2.example", "quic.sni"),
+                t("10.0.50.4", "c2.example", "quic.sni"),
+            ],
+            "workers {w}"
+        );
+        let by = |v: &str| {
+            r.alerts()
+                .into_iter()
+                .find(|a| a["victim"]["ip"] == v)
+                .unwrap()
+                .clone()
+        };
+        let v1 = by("10.0.50.1");
+        assert_eq!(
+            (
+                v1["quic"]["version"].clone(),
+                v1["quic"]["sni"].clone(),
+                v1["quic"]["alpn"].clone()
+            ),
+            (json!(1), json!("quic.c2.example"), json!(["h3"]))
+        );
+        assert!(v1["quic"]["ja4"].as_str().unwrap().starts_with("q13d"));
+        assert_eq!(v1["alert"]["signature_id"], 9000012);
+        assert_eq!(by("10.0.50.2")["quic"]["version"], 2);
+        // The ClientHello spanned two datagrams, which arrived in reverse order.
+        let split = by("10.0.50.4");
+        assert_eq!(split["quic"]["sni"], "big.c2.example");
+        assert_eq!(split["quic"]["alpn"].as_array().map(Vec::len), Some(121));
+    }
+    // A JA4 (QUIC variant) indicator.
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("ja4.txt");
+    let r = replay(&["quic.pcap"], &[]);
+    let ja4 = s(&r.alerts()[0]["quic"]["ja4"]);
+    std::fs::write(&feed, &ja4).unwrap();
+    let r = c2watch(&[
+        "replay",
+        "--intel",
+        feed.to_str().unwrap(),
+        &fixture("quic.pcap"),
+    ]);
+    assert_eq!(
+        r.alerts()
+            .iter()
+            .filter(|a| a["threat"]["indicator"]["matched_on"] == "quic.ja4")
+            .count(),
+        4,
+        "all four hellos share it"
+    );
+}

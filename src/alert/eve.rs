@@ -20,6 +20,8 @@ pub const SID_TLS_JA3S: u64 = 9_000_008;
 pub const SID_TLS_CERT: u64 = 9_000_009;
 pub const SID_HTTP_HOST: u64 = 9_000_010;
 pub const SID_HTTP_URL: u64 = 9_000_011;
+pub const SID_QUIC_SNI: u64 = 9_000_012;
+pub const SID_QUIC_JA4: u64 = 9_000_013;
 
 pub fn proto_name(proto: u8) -> String {
     match proto {
@@ -225,6 +227,10 @@ fn app_object(app: &AppInfo) -> (&'static str, Value) {
             }
             ("tls", Value::Object(v))
         }
+        AppInfo::Quic(q) => (
+            "quic",
+            json!({"version": q.version, "sni": q.sni, "alpn": q.alpn, "ja4": q.ja4}),
+        ),
         AppInfo::Http(h) => (
             "http",
             json!({
@@ -258,6 +264,8 @@ pub fn alert(a: &AlertRecord) -> Value {
         MatchedOn::TlsJa4 => (SID_TLS_JA4, "C2 TLS client fingerprint (JA4)"),
         MatchedOn::TlsJa3s => (SID_TLS_JA3S, "C2 TLS server fingerprint (JA3S)"),
         MatchedOn::TlsCertSha1 | MatchedOn::TlsCertSha256 => (SID_TLS_CERT, "C2 TLS certificate"),
+        MatchedOn::QuicSni => (SID_QUIC_SNI, "C2 QUIC server name"),
+        MatchedOn::QuicJa4 => (SID_QUIC_JA4, "C2 QUIC client fingerprint (JA4)"),
         MatchedOn::HttpHost => (SID_HTTP_HOST, "C2 HTTP host"),
         MatchedOn::HttpUrl => (SID_HTTP_URL, "C2 URL requested"),
     };

@@ -22,6 +22,10 @@ pub enum MatchedOn {
     TlsJa3s,
     TlsCertSha1,
     TlsCertSha256,
+    /// The SNI of a QUIC Initial's ClientHello.
+    QuicSni,
+    /// The JA4 (QUIC variant) of a QUIC Initial's ClientHello.
+    QuicJa4,
     /// The Host of an HTTP request.
     HttpHost,
     /// The URL of an HTTP request.
@@ -41,6 +45,8 @@ impl MatchedOn {
             MatchedOn::TlsJa3s => "tls.ja3s",
             MatchedOn::TlsCertSha1 => "tls.cert_sha1",
             MatchedOn::TlsCertSha256 => "tls.cert_sha256",
+            MatchedOn::QuicSni => "quic.sni",
+            MatchedOn::QuicJa4 => "quic.ja4",
             MatchedOn::HttpHost => "http.host",
             MatchedOn::HttpUrl => "http.url",
         }
@@ -61,6 +67,17 @@ pub enum AppInfo {
     },
     Tls(Box<TlsInfo>),
     Http(Box<HttpInfo>),
+    Quic(Box<QuicInfo>),
+}
+
+/// The QUIC Initial that matched.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuicInfo {
+    /// `1` or `2` (RFC 9000, RFC 9369).
+    pub version: u8,
+    pub sni: Option<String>,
+    pub alpn: Vec<String>,
+    pub ja4: String,
 }
 
 /// The HTTP request that matched.

@@ -3,5 +3,6 @@
 
 pub mod dns;
 pub mod http;
+pub mod quic;
 pub mod reassembly;
 pub mod tls;

@@ -2,10 +2,10 @@
 //! direction, recognises TLS (or DNS over TCP) and reports what the handshake shows. A flow
 //! is inspected only until its handshake is parsed or its byte cap is reached.
 
-use crate::alert::record::{HttpInfo, MatchedOn, TlsInfo};
+use crate::alert::record::{HttpInfo, MatchedOn, QuicInfo, TlsInfo};
 use crate::app::reassembly::{DEFAULT_CAP, Stream};
 use crate::app::tls::{self, Handshakes};
-use crate::app::{dns, http};
+use crate::app::{dns, http, quic};
 use crate::intel::IndicatorSet;
 use crate::intel::name::{MAX_NAME, wire_name};
 use crate::intel::set::{HashKind, IndicatorId};
@@ -32,7 +32,19 @@ pub struct Finding {
     /// For DNS over TCP: the question's details.
     pub dns: Option<(u16, String, u16)>,
     pub http: Option<HttpInfo>,
+    pub quic: Option<QuicInfo>,
 }
+
+/// QUIC Initial packets of a flow: keys from the first one, CRYPTO data reassembled.
+#[derive(Debug)]
+struct QuicState {
+    version: u32,
+    keys: quic::Keys,
+    crypto: Stream,
+}
+
+/// Client datagrams looked at per QUIC flow before giving up on the ClientHello.
+const MAX_QUIC_DATAGRAMS: u32 = 8;
 
 #[derive(Debug)]
 pub struct Inspect {
@@ -47,6 +59,7 @@ pub struct Inspect {
     tls13: bool,
     dns_done: [usize; 2],
     packets: u32,
+    quic: Option<QuicState>,
 }
 
 impl Default for Inspect {
@@ -63,11 +76,80 @@ impl Default for Inspect {
             tls13: false,
             dns_done: [0; 2],
             packets: 0,
+            quic: None,
         }
     }
 }
 
 impl Inspect {
+    /// Feeds one UDP datagram from the client of a flow that may be QUIC. Returns what matched,
+    /// and whether inspection is finished.
+    pub fn quic_datagram(&mut self, set: &IndicatorSet, payload: &[u8]) -> (Vec<Finding>, bool) {
+        let mut found = Vec::new();
+        self.packets += 1;
+        if self.quic.is_none() {
+            let Some((version, dcid)) = quic::initial_dcid(payload) else {
+                return (found, true);
+            };
+            let Ok(keys) = quic::client_initial_keys(version, dcid) else {
+                return (found, true);
+            };
+            let mut crypto = Stream::new(DEFAULT_CAP);
+            crypto.syn(u32::MAX);
+            self.quic = Some(QuicState {
+                version,
+                keys,
+                crypto,
+            });
+        }
+        let Some(q) = self.quic.as_mut() else {
+            return (found, true);
+        };
+        if let Ok(frames) = quic::initial_crypto_frames(payload, &q.keys) {
+            for (off, data) in frames {
+                if let Ok(off) = u32::try_from(off) {
+                    q.crypto.segment(off, &data);
+                }
+            }
+        }
+        let data = q.crypto.data();
+        if data.len() >= 4 && data[0] == tls::HS_CLIENT_HELLO {
+            let len = usize::from(data[1]) << 16 | usize::from(data[2]) << 8 | usize::from(data[3]);
+            if let Some(body) = data.get(4..4 + len) {
+                if let Ok(ch) = tls::parse_client_hello(body) {
+                    let info = QuicInfo {
+                        version: if q.version == quic::VERSION_2 { 2 } else { 1 },
+                        sni: ch.sni.clone(),
+                        alpn: ch.alpn_strings(),
+                        ja4: ch.ja4('q'),
+                    };
+                    let finding = |id, on| Finding {
+                        indicator: id,
+                        matched_on: on,
+                        domain: info.sni.clone(),
+                        tls: None,
+                        dns: None,
+                        http: None,
+                        quic: Some(info.clone()),
+                    };
+                    let mut buf = [0u8; MAX_NAME + 2];
+                    if let Some(sni) = &info.sni
+                        && let Some(name) = wire_name(sni.as_bytes(), &mut buf)
+                        && let Some(id) = set.match_domain(name)
+                    {
+                        found.push(finding(id, MatchedOn::QuicSni));
+                    }
+                    if let Some(id) = set.match_hash(HashKind::Ja4, &info.ja4) {
+                        found.push(finding(id, MatchedOn::QuicJa4));
+                    }
+                }
+                return (found, true);
+            }
+        }
+        let done = self.packets >= MAX_QUIC_DATAGRAMS || q.crypto.overflow;
+        (found, done)
+    }
+
     /// Feeds one TCP segment (`from_client` = from the flow's initiator). Returns what
     /// matched, and whether inspection is finished.
     /// `isn` is the direction's SYN sequence number when one was seen.
@@ -191,6 +273,7 @@ impl Inspect {
             tls: Some(self.info.clone()),
             dns: None,
             http: None,
+            quic: None,
         }
     }
 
@@ -222,6 +305,7 @@ impl Inspect {
                         tls: None,
                         dns: Some((m.id, name.to_string(), q.qtype)),
                         http: None,
+                        quic: None,
                     });
                 }
             }
@@ -239,6 +323,7 @@ pub fn client_hello_findings(set: &IndicatorSet, info: &TlsInfo, found: &mut Vec
         tls: Some(info.clone()),
         dns: None,
         http: None,
+        quic: None,
     };
     let mut buf = [0u8; MAX_NAME + 2];
     if let Some(sni) = &info.sni
@@ -281,6 +366,7 @@ fn http_findings(set: &IndicatorSet, req: &http::Request, found: &mut Vec<Findin
         tls: None,
         dns: None,
         http: Some(info.clone()),
+        quic: None,
     };
     if let Some(url) = req
         .url()

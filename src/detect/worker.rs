@@ -9,7 +9,7 @@ use super::victim::infer;
 use crate::alert::record::{
     AlertRecord, AppInfo, Contact, Endpoint, FlowRecord, MatchedOn, Record, Sequenced,
 };
-use crate::app::dns;
+use crate::app::{dns, quic};
 use crate::capture::Interfaces;
 use crate::decode::Decoded;
 use crate::intel::name::{MAX_NAME, wire_name};
@@ -213,39 +213,54 @@ impl Worker {
         if d.proto == 6 && d.tcp_flags & TCP_SYN != 0 && flow.isn[dir].is_none() {
             flow.isn[dir] = Some(d.tcp_seq);
         }
-        // TCP handshakes (TLS, DNS over TCP), from the first bytes of each direction.
-        if d.proto == 6 && !flow.app_done && !payload.is_empty() {
-            if current.inspects_tcp() {
-                let insp = flow.app.get_or_insert_with(Default::default);
+        // Handshakes from the first bytes of a flow: TLS and DNS over TCP (both directions),
+        // QUIC Initials over UDP (the client's datagrams; content decides, not the port).
+        if !flow.app_done && !payload.is_empty() {
+            let step = if d.proto == 6 && current.inspects_tcp() {
                 let dns_port = d.ports.is_some_and(|(s, t)| s == 53 || t == 53);
-                let (found, done) = insp.segment(
+                let insp = flow.app.get_or_insert_with(Default::default);
+                Some(insp.segment(
                     current,
                     dir == 0,
                     flow.isn[dir],
                     d.tcp_seq,
                     payload,
                     dns_port,
-                );
-                for f in found {
-                    let Some(contact) = finding_contact(&ctx, current, f) else {
-                        continue;
-                    };
-                    raise(out, stats, seq, p.ts, &contact);
-                    if flow.matched.is_none() {
-                        stats.flows_matched += 1;
-                        flow.matched = Some(Box::new(Matched {
-                            contact,
-                            last_alert: p.ts,
-                        }));
+                ))
+            } else if d.proto == 17
+                && dir == 0
+                && !wants_payload(d)
+                && quic_relevant(current)
+                && (flow.app.is_some() || payload.len() >= quic::MIN_INITIAL)
+            {
+                let insp = flow.app.get_or_insert_with(Default::default);
+                Some(insp.quic_datagram(current, payload))
+            } else {
+                None
+            };
+            match step {
+                Some((found, done)) => {
+                    for f in found {
+                        let Some(contact) = finding_contact(&ctx, current, f) else {
+                            continue;
+                        };
+                        raise(out, stats, seq, p.ts, &contact);
+                        if flow.matched.is_none() {
+                            stats.flows_matched += 1;
+                            flow.matched = Some(Box::new(Matched {
+                                contact,
+                                last_alert: p.ts,
+                            }));
+                        }
+                    }
+                    if done {
+                        flow.app = None;
+                        flow.app_done = true;
+                        stats.handshakes_inspected += 1;
                     }
                 }
-                if done {
-                    flow.app = None;
-                    flow.app_done = true;
-                    stats.handshakes_inspected += 1;
-                }
-            } else {
-                flow.app_done = true;
+                None if d.proto != 17 || dir == 0 => flow.app_done = true,
+                None => {}
             }
         }
         // Names: DNS over UDP.
@@ -297,10 +312,16 @@ pub fn wants_payload(d: &Decoded) -> bool {
     d.proto == 17 && d.ports.is_some_and(|(s, t)| s == 53 || t == 53)
 }
 
+/// QUIC Initials can match: the indicators include names or JA4 fingerprints.
+fn quic_relevant(set: &IndicatorSet) -> bool {
+    set.has_domains() || set.has_hashes(crate::intel::set::HashKind::Ja4)
+}
+
 /// A handshake finding as a contact: the client is the victim.
 fn finding_contact(ctx: &Ctx<'_>, set: &Arc<IndicatorSet>, f: Finding) -> Option<Arc<Contact>> {
     let indicator = IndicatorRef::new(set.clone(), f.indicator)?;
     let (c2, app) = match (f.tls, f.dns, f.http) {
+        _ if f.quic.is_some() => (Some(ctx.resp), f.quic.map(|q| AppInfo::Quic(Box::new(q)))),
         (Some(t), _, _) => (Some(ctx.resp), Some(AppInfo::Tls(Box::new(t)))),
         (None, None, Some(h)) => (Some(ctx.resp), Some(AppInfo::Http(Box::new(h)))),
         (None, Some((id, rrname, rrtype)), _) => (

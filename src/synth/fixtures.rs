@@ -964,6 +964,7 @@ pub fn generate(dir: &Path) -> io::Result<()> {
     dns_fixture(dir)?;
     tls_fixture(dir)?;
     http_fixture(dir)?;
+    quic_fixture(dir)?;
     combine_into_pcapng(dir, "encapsulations.pcapng", &ENCAPSULATIONS)?;
     Ok(())
 }
@@ -1286,6 +1287,58 @@ fn http_fixture(dir: &Path) -> io::Result<()> {
         &[b"GET /payload.bin HTTP/1.1\r\nHost: notfiles.dl.example\r\n\r\n"],
     ));
     write_pcap(dir, "http.pcap", linktype::ETHERNET, &f)
+}
+
+/// quic.pcap: client Initial datagrams recorded from a real QUIC client (aioquic, by
+/// `fixtures/tools/quic_initial.py` into `fixtures/quic/`): v1, v2, a benign name, and a
+/// ClientHello spanning two datagrams that arrive in reverse order.
+fn quic_fixture(dir: &Path) -> io::Result<()> {
+    let recorded = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/quic");
+    let read = |name: &str| std::fs::read(recorded.join(name));
+    let dgram = |c: &str, port: u16, s: &str, sport: u16, data: &[u8]| {
+        eth(true, &[], &ip(a(c), a(s), 17, &udp(port, sport, data)))
+    };
+    let f = vec![
+        (
+            ts(0, 0),
+            dgram("10.0.50.1", 51000, "192.0.2.70", 443, &read("v1-c2.bin")?),
+        ),
+        (
+            ts(1, 0),
+            dgram("10.0.50.2", 51001, "192.0.2.70", 443, &read("v2-c2.bin")?),
+        ),
+        (
+            ts(2, 0),
+            dgram(
+                "10.0.50.3",
+                51002,
+                "192.0.2.70",
+                443,
+                &read("v1-benign.bin")?,
+            ),
+        ),
+        (
+            ts(3, 0),
+            dgram(
+                "10.0.50.4",
+                51003,
+                "192.0.2.71",
+                8443,
+                &read("v1-split-c2-1.bin")?,
+            ),
+        ),
+        (
+            ts(3, 1000),
+            dgram(
+                "10.0.50.4",
+                51003,
+                "192.0.2.71",
+                8443,
+                &read("v1-split-c2-0.bin")?,
+            ),
+        ),
+    ];
+    write_pcap(dir, "quic.pcap", linktype::ETHERNET, &f)
 }
 
 /// The fixtures that each show one encapsulation or link type, combined in one pcapng.
