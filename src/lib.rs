@@ -11,6 +11,7 @@ pub mod capture;
 pub mod cli;
 pub mod decode;
 pub mod detect;
+pub mod fuzzing;
 pub mod input;
 pub mod intel;
 pub mod progress;

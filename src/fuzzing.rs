@@ -1,0 +1,124 @@
+//! Entry points for the fuzz targets in `fuzz/`: each takes arbitrary bytes and runs one
+//! parser (or the whole packet path) the way c2watch runs it on hostile input. They must
+//! never panic. `cargo test` runs them over seed inputs too (tests/fuzz_seeds.rs).
+
+use crate::app::{dns, http, quic, tls};
+use crate::decode::{Decoded, decode};
+
+/// DNS message parser and CNAME resolution.
+pub fn dns_message(data: &[u8]) {
+    if let Ok(m) = dns::parse(data) {
+        for q in &m.questions {
+            let _ = dns::resolution(&m, &q.name);
+        }
+    }
+}
+
+/// TLS records → handshake messages → ClientHello (JA3, JA4), ServerHello (JA3S), Certificate.
+pub fn tls_stream(data: &[u8]) {
+    let mut hs = tls::Handshakes::default();
+    // Feed in two steps, as reassembly does.
+    let cut = data.len() / 2;
+    let _ = hs.feed(&data[..cut]);
+    if let Ok(msgs) = hs.feed(data) {
+        for (t, body) in msgs {
+            match t {
+                tls::HS_CLIENT_HELLO => {
+                    if let Ok(ch) = tls::parse_client_hello(&body) {
+                        let _ = ch.ja3();
+                        let _ = ch.ja4('t');
+                    }
+                }
+                tls::HS_SERVER_HELLO => {
+                    let _ = tls::ja3s(&body);
+                }
+                tls::HS_CERTIFICATE => {
+                    let _ = tls::leaf_certificate_hashes(&body);
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Ok(ch) = tls::parse_client_hello(data) {
+        let _ = ch.ja4('q');
+    }
+}
+
+/// QUIC Initial: header, keys, header protection, decryption, frames. The datagram's own DCID
+/// gives the keys, so mutated real Initials reach the frame parser when authentication holds.
+pub fn quic_datagram(data: &[u8]) {
+    if let Some((v, dcid)) = quic::initial_dcid(data)
+        && let Ok(keys) = quic::client_initial_keys(v, dcid)
+    {
+        let _ = quic::initial_crypto_frames(data, &keys);
+    }
+}
+
+/// HTTP request heads.
+pub fn http_request(data: &[u8]) {
+    if http::looks_like_request(data)
+        && let Ok(r) = http::parse_request(data)
+    {
+        let _ = r.url();
+        let _ = r.hostname();
+    }
+}
+
+/// A frame of every link type through the decoder.
+pub fn frame(data: &[u8]) {
+    let mut d = Decoded::default();
+    for lt in [0, 1, 12, 101, 108, 113, 228, 229, 276] {
+        let _ = decode(lt, data, &mut d);
+    }
+}
+
+/// The fuzz targets, by name.
+pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+    ("dns", dns_message),
+    ("tls", tls_stream),
+    ("quic", quic_datagram),
+    ("http", http_request),
+    ("frame", frame),
+];
+
+/// Seed inputs from the captures in `dir` (the fixtures): every frame (target `frame`), and the
+/// transport payloads each app-layer parser reads. Returns (target, input) pairs.
+pub fn seeds(dir: &std::path::Path) -> std::io::Result<Vec<(&'static str, Vec<u8>)>> {
+    use crate::capture::{CaptureFile, Progress};
+    let mut out = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
+    {
+        let Ok(mut f) = CaptureFile::open(&path.display().to_string(), &Progress::default()) else {
+            continue;
+        };
+        let mut d = Decoded::default();
+        while let Ok(Some(p)) = f.next_packet() {
+            out.push(("frame", p.data.to_vec()));
+            if decode(p.linktype, p.data, &mut d).is_err() {
+                continue;
+            }
+            let (off, len) = (d.payload.0 as usize, d.payload.1 as usize);
+            let Some(payload) = p.data.get(off..off + len).filter(|p| !p.is_empty()) else {
+                continue;
+            };
+            let target = match (d.proto, d.ports) {
+                (17, Some((s, t))) if s == 53 || t == 53 => "dns",
+                (17, _) => "quic",
+                (6, _) if payload[0] == tls::CONTENT_HANDSHAKE => "tls",
+                (6, _) if payload[0].is_ascii_uppercase() => "http",
+                _ => continue,
+            };
+            out.push((target, payload.to_vec()));
+        }
+    }
+    // Whole TLS flights, not just single segments.
+    out.push(("tls", tls::build::example_client_hello("seed.example")));
+    out.push(("tls", tls::build::server_flight(b"seed certificate")));
+    Ok(out)
+}
