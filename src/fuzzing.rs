@@ -73,7 +73,10 @@ pub fn frame(data: &[u8]) {
 }
 
 /// The fuzz targets, by name.
-pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+/// A fuzz target: its name and entry point.
+pub type Target = (&'static str, fn(&[u8]));
+
+pub const TARGETS: [Target; 5] = [
     ("dns", dns_message),
     ("tls", tls_stream),
     ("quic", quic_datagram),
