@@ -37,6 +37,10 @@ pub struct MixConfig {
     pub indicators: u64,
     /// Share of flows that go to a listed address, in percent.
     pub c2_percent: u64,
+    /// Domain indicators to list (0: an IP-only feed, app-layer inspection off).
+    pub domains: u64,
+    /// Share of TLS, HTTP and DNS flows that use a listed name, per thousand.
+    pub c2_name_permille: u64,
     pub seed: u64,
 }
 
@@ -85,38 +89,83 @@ pub fn write_feed(out: impl Write, list: &[Ipv4Addr]) -> io::Result<()> {
     w.flush()
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum App {
+    Tls,
+    Http,
+    Dns,
+    Quic,
+    Other,
+}
+
 struct Active {
     client: Ipv4Addr,
     server: Ipv4Addr,
     cport: u16,
     sport: u16,
     udp: bool,
+    app: App,
+    /// The name the client uses (SNI, Host, DNS question).
+    name: String,
     left: u32,
     sent: u32,
+    /// Next sequence number: [client, server].
+    seq: [u32; 2],
 }
 
-/// Writes the mix as an Ethernet pcap. Returns (packets, flows, flows to C2s).
+/// The domain indicators of the mix: `n` distinct names under `.example`.
+pub fn domains(cfg: &MixConfig) -> Vec<String> {
+    (0..cfg.domains)
+        .map(|i| {
+            format!(
+                "c2-{:08x}.example",
+                (i.wrapping_mul(0x9e37_79b9) ^ cfg.seed) as u32
+            )
+        })
+        .collect()
+}
+
+/// What the mix wrote.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MixSummary {
+    pub packets: u64,
+    pub flows: u64,
+    /// Flows to a listed address.
+    pub c2_flows: u64,
+    /// Flows whose name (SNI, Host, DNS question) is below a listed domain.
+    pub c2_name_flows: u64,
+}
+
+/// A recorded client Initial of a real QUIC client (aioquic), replayed for QUIC flows.
+const QUIC_INITIAL: &[u8] = include_bytes!("../../fixtures/quic/v1-benign.bin");
+
+/// Writes the mix as an Ethernet pcap: TCP flows with handshakes, a TLS ClientHello (443), an
+/// HTTP request (80) or opaque data as their first client bytes; UDP DNS queries and answers,
+/// QUIC Initials and opaque datagrams. `c2s` are listed addresses, `names` listed domains.
 pub fn write_mix(
     out: impl Write,
     cfg: &MixConfig,
     c2s: &[Ipv4Addr],
-) -> io::Result<(u64, u64, u64)> {
+    names: &[String],
+) -> io::Result<MixSummary> {
+    use crate::app::dns::{Rdata, TYPE_A, build as dns};
+    use crate::app::tls::build::example_client_hello;
     let mut rng = Rng::new(cfg.seed);
     let mut w = PcapWriter::new(
         io::BufWriter::with_capacity(1 << 22, out),
         linktype::ETHERNET,
     )?;
     let mut active: Vec<Active> = Vec::new();
-    let (mut flows, mut c2_flows) = (0u64, 0u64);
-    let payload = vec![0x42u8; 1500];
+    let mut sum = MixSummary::default();
+    let filler = vec![0x42u8; 1500];
     let base = Timestamp::new(1_700_000_000, 0);
     for i in 0..cfg.packets {
         // Keep about 2000 flows open at once.
         while active.len() < 2000 {
-            flows += 1;
+            sum.flows += 1;
             let to_c2 = !c2s.is_empty() && rng.below(100) < cfg.c2_percent;
             if to_c2 {
-                c2_flows += 1;
+                sum.c2_flows += 1;
             }
             let server = if to_c2 {
                 c2s[rng.below(c2s.len() as u64) as usize]
@@ -129,6 +178,33 @@ pub fn write_mix(
                 60..=97 => 6 + rng.below(40),
                 _ => 200 + rng.below(2000),
             } as u32;
+            let udp = rng.below(10) == 0;
+            let sport = if udp {
+                [53, 53, 443, 123][rng.below(4) as usize]
+            } else {
+                [443, 443, 443, 80, 8080, 22][rng.below(6) as usize]
+            };
+            let app = match (udp, sport) {
+                (false, 443) => App::Tls,
+                (false, 80) => App::Http,
+                (true, 53) => App::Dns,
+                (true, 443) => App::Quic,
+                _ => App::Other,
+            };
+            let listed = !names.is_empty()
+                && app != App::Other
+                && app != App::Quic
+                && rng.below(1000) < cfg.c2_name_permille;
+            let name = if listed {
+                sum.c2_name_flows += 1;
+                format!("www.{}", names[rng.below(names.len() as u64) as usize])
+            } else {
+                format!(
+                    "host{:06x}.benign-{}.example",
+                    rng.below(1 << 24),
+                    rng.below(1000)
+                )
+            };
             active.push(Active {
                 client: Ipv4Addr::new(
                     10,
@@ -138,20 +214,49 @@ pub fn write_mix(
                 ),
                 server,
                 cport: 1024 + rng.below(60000) as u16,
-                sport: [443, 443, 443, 80, 53, 8080][rng.below(6) as usize],
-                udp: rng.below(10) == 0,
+                sport,
+                udp,
+                app,
+                name,
                 left,
                 sent: 0,
+                seq: [rng.next_u64() as u32, rng.next_u64() as u32],
             });
         }
         let k = rng.below(active.len() as u64) as usize;
         let f = &mut active[k];
-        let fwd = f.sent % 3 != 1;
-        // Sizes: handshakes and ACKs are small, data segments large (mean near 520 bytes).
-        let len = if f.sent < 3 || rng.below(2) == 0 {
-            0
+        let fwd = match (f.udp, f.sent) {
+            (false, 0 | 2 | 3) | (true, 0) => true,
+            (false, 1) | (true, 1) => false,
+            (_, n) => n % 3 != 1,
+        };
+        // The first client bytes are the application's; then data segments with sizes that
+        // give the mix its mean near 550 bytes per packet on the wire.
+        let first_client_data = (!f.udp && f.sent == 3) || (f.udp && f.sent == 0);
+        let data: Vec<u8> = if first_client_data {
+            match f.app {
+                App::Tls => example_client_hello(&f.name),
+                App::Http => format!("GET /index.html HTTP/1.1\r\nHost: {}\r\nUser-Agent: Mozilla/5.0\r\nAccept: */*\r\n\r\n", f.name).into_bytes(),
+                App::Dns => dns::query(f.cport, &f.name, TYPE_A),
+                App::Quic => QUIC_INITIAL.to_vec(),
+                App::Other => filler[..900 + rng.below(560) as usize].to_vec(),
+            }
+        } else if f.udp && f.sent == 1 && f.app == App::Dns {
+            dns::response(
+                f.cport,
+                &f.name,
+                TYPE_A,
+                &[(f.name.as_str(), TYPE_A, 300, Rdata::Addr(f.server.into()))],
+            )
+        } else if (!f.udp && f.sent < 3) || rng.below(2) == 0 {
+            Vec::new()
         } else {
-            900 + rng.below(560) as usize
+            filler[..900 + rng.below(560) as usize].to_vec()
+        };
+        let data = if f.udp && data.is_empty() {
+            filler[..40].to_vec()
+        } else {
+            data
         };
         let (src, dst, sp, dp) = if fwd {
             (f.client, f.server, f.cport, f.sport)
@@ -159,15 +264,19 @@ pub fn write_mix(
             (f.server, f.client, f.sport, f.cport)
         };
         let l4 = if f.udp {
-            udp(sp, dp, &payload[..len.max(40)])
+            udp(sp, dp, &data)
         } else {
             let flags = match f.sent {
                 0 => TCP_SYN,
                 1 => TCP_SYN | TCP_ACK,
                 _ if f.left == 1 => TCP_FIN | TCP_ACK,
-                _ => TCP_ACK | if len > 0 { TCP_PSH } else { 0 },
+                _ => TCP_ACK | if data.is_empty() { 0 } else { TCP_PSH },
             };
-            tcp(sp, dp, f.sent, flags, &payload[..len])
+            let dir = usize::from(!fwd);
+            let seq = f.seq[dir];
+            f.seq[dir] =
+                seq.wrapping_add(data.len() as u32 + u32::from(flags & (TCP_SYN | TCP_FIN) != 0));
+            tcp(sp, dp, seq, flags, &data)
         };
         let frame = ethernet(
             [2, 0, 0, 0, 0, 1],
@@ -185,5 +294,6 @@ pub fn write_mix(
         }
     }
     w.into_inner().flush()?;
-    Ok((cfg.packets, flows, c2_flows))
+    sum.packets = cfg.packets;
+    Ok(sum)
 }

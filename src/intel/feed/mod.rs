@@ -302,3 +302,12 @@ fn peek_head(r: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
     r.take(1 << 16).read_to_end(&mut head)?;
     Ok(head)
 }
+
+/// True when a plain-list value would be skipped as unparsable (for tests and tools that
+/// compare against other systems' trail lists).
+pub fn is_unloadable_plain(value: &str) -> bool {
+    matches!(
+        plain::classify(value),
+        plain::Token::Unparsable | plain::Token::Ignored(_)
+    )
+}
