@@ -54,6 +54,12 @@ pub fn quic_datagram(data: &[u8]) {
     }
 }
 
+/// The frames of a decrypted QUIC Initial (what decryption protects from plain fuzzing).
+pub fn quic_frames(data: &[u8]) {
+    let mut out = Vec::new();
+    let _ = quic::read_frames(data, &mut out);
+}
+
 /// HTTP request heads.
 pub fn http_request(data: &[u8]) {
     if http::looks_like_request(data)
@@ -76,10 +82,11 @@ pub fn frame(data: &[u8]) {
 /// A fuzz target: its name and entry point.
 pub type Target = (&'static str, fn(&[u8]));
 
-pub const TARGETS: [Target; 5] = [
+pub const TARGETS: [Target; 6] = [
     ("dns", dns_message),
     ("tls", tls_stream),
     ("quic", quic_datagram),
+    ("quic_frames", quic_frames),
     ("http", http_request),
     ("frame", frame),
 ];
@@ -120,8 +127,36 @@ pub fn seeds(dir: &std::path::Path) -> std::io::Result<Vec<(&'static str, Vec<u8
             out.push((target, payload.to_vec()));
         }
     }
+    // Decrypted Initial payloads, as the frame parser sees them.
+    if let Ok(entries) = std::fs::read_dir(dir.join("quic")) {
+        for e in entries.flatten() {
+            let Ok(d) = std::fs::read(e.path()) else {
+                continue;
+            };
+            if let Some((v, dcid)) = quic::initial_dcid(&d)
+                && let Ok(keys) = quic::client_initial_keys(v, dcid)
+                && let Ok(frames) = quic::initial_crypto_frames(&d, &keys)
+            {
+                for (off, data) in frames {
+                    let mut f = vec![0x06];
+                    f.extend_from_slice(&quic_varint(off));
+                    f.extend_from_slice(&quic_varint(data.len() as u64));
+                    f.extend_from_slice(&data);
+                    out.push(("quic_frames", f));
+                }
+            }
+        }
+    }
     // Whole TLS flights, not just single segments.
     out.push(("tls", tls::build::example_client_hello("seed.example")));
     out.push(("tls", tls::build::server_flight(b"seed certificate")));
     Ok(out)
+}
+
+fn quic_varint(v: u64) -> Vec<u8> {
+    match v {
+        0..=63 => vec![v as u8],
+        64..=16_383 => (0x4000 | v as u16).to_be_bytes().to_vec(),
+        _ => (0x8000_0000 | v as u32).to_be_bytes().to_vec(),
+    }
 }

@@ -216,7 +216,8 @@ fn unprotect(packet: &[u8], pn_offset: usize, keys: &Keys) -> Result<Vec<u8>, Qu
     .map_err(|_| QuicError::Decrypt)
 }
 
-fn read_frames(p: &[u8], out: &mut Vec<(u64, Vec<u8>)>) -> Result<(), QuicError> {
+/// Reads the frames of a decrypted Initial payload, keeping the CRYPTO frames in `out`.
+pub fn read_frames(p: &[u8], out: &mut Vec<(u64, Vec<u8>)>) -> Result<(), QuicError> {
     let mut at = 0;
     for _ in 0..MAX_FRAMES {
         let Some(&t) = p.get(at) else { return Ok(()) };
