@@ -117,12 +117,25 @@ impl Inspect {
             let len = usize::from(data[1]) << 16 | usize::from(data[2]) << 8 | usize::from(data[3]);
             if let Some(body) = data.get(4..4 + len) {
                 if let Ok(ch) = tls::parse_client_hello(body) {
-                    let info = QuicInfo {
+                    // The JA4 costs two SHA-256: computed when listed JA4s or an alert need it.
+                    let mut info = QuicInfo {
                         version: if q.version == quic::VERSION_2 { 2 } else { 1 },
                         sni: ch.sni.clone(),
                         alpn: ch.alpn_strings(),
-                        ja4: ch.ja4('q'),
+                        ja4: if set.has_hashes(HashKind::Ja4) {
+                            ch.ja4('q')
+                        } else {
+                            String::new()
+                        },
                     };
+                    let mut buf = [0u8; MAX_NAME + 2];
+                    let sni_hit = info
+                        .sni
+                        .as_deref()
+                        .and_then(|sni| set.match_domain(wire_name(sni.as_bytes(), &mut buf)?));
+                    if sni_hit.is_some() && info.ja4.is_empty() {
+                        info.ja4 = ch.ja4('q');
+                    }
                     let finding = |id, on| Finding {
                         indicator: id,
                         matched_on: on,
@@ -132,11 +145,7 @@ impl Inspect {
                         http: None,
                         quic: Some(info.clone()),
                     };
-                    let mut buf = [0u8; MAX_NAME + 2];
-                    if let Some(sni) = &info.sni
-                        && let Some(name) = wire_name(sni.as_bytes(), &mut buf)
-                        && let Some(id) = set.match_domain(name)
-                    {
+                    if let Some(id) = sni_hit {
                         found.push(finding(id, MatchedOn::QuicSni));
                     }
                     if let Some(id) = set.match_hash(HashKind::Ja4, &info.ja4) {
@@ -225,9 +234,22 @@ impl Inspect {
             };
             self.info.sni = ch.sni.clone();
             self.info.alpn = ch.alpn_strings();
-            self.info.ja3 = Some(ch.ja3());
-            self.info.ja4 = Some(ch.ja4('t'));
+            // Fingerprints cost hashing: computed when indicators need them, or for the alert.
+            if set.has_hashes(HashKind::Ja3) {
+                self.info.ja3 = Some(ch.ja3());
+            }
+            if set.has_hashes(HashKind::Ja4) {
+                self.info.ja4 = Some(ch.ja4('t'));
+            }
+            let before = found.len();
             client_hello_findings(set, &self.info, found);
+            if found.len() > before {
+                self.info.ja3.get_or_insert_with(|| ch.ja3());
+                self.info.ja4.get_or_insert_with(|| ch.ja4('t'));
+                for f in &mut found[before..] {
+                    f.tls = Some(self.info.clone());
+                }
+            }
         } else if !from_client && !self.server_hs.ended {
             let Ok(msgs) = self.server_hs.feed(self.server.data()) else {
                 self.server_hs.ended = true;

@@ -216,8 +216,14 @@ impl Worker {
         // Handshakes from the first bytes of a flow: TLS and DNS over TCP (both directions),
         // QUIC Initials over UDP (the client's datagrams; content decides, not the port).
         if !flow.app_done && !payload.is_empty() {
-            let step = if d.proto == 6 && current.inspects_tcp() {
-                let dns_port = d.ports.is_some_and(|(s, t)| s == 53 || t == 53);
+            let dns_port = d.ports.is_some_and(|(s, t)| s == 53 || t == 53);
+            let step = if d.proto == 6
+                && current.inspects_tcp()
+                && flow.app.is_none()
+                && !worth_inspecting(dir, flow.isn[dir], d.tcp_seq, payload, dns_port)
+            {
+                None
+            } else if d.proto == 6 && current.inspects_tcp() {
                 let insp = flow.app.get_or_insert_with(Default::default);
                 Some(insp.segment(
                     current,
@@ -310,6 +316,27 @@ fn endpoints(d: &Decoded, dir: usize) -> (Endpoint, Endpoint) {
 #[inline]
 pub fn wants_payload(d: &Decoded) -> bool {
     d.proto == 17 && d.ports.is_some_and(|(s, t)| s == 53 || t == 53)
+}
+
+/// Whether a TCP flow's first payload can start something the parsers read (TLS, HTTP, DNS
+/// over TCP), decided without allocating. Server-first protocols are not inspected; a first
+/// segment that is not the stream's start (out of order) is given the benefit of the doubt.
+fn worth_inspecting(
+    dir: usize,
+    isn: Option<u32>,
+    seq: u32,
+    payload: &[u8],
+    dns_port: bool,
+) -> bool {
+    if dir == 1 {
+        return false;
+    }
+    if isn.is_some_and(|isn| seq != isn.wrapping_add(1)) {
+        return true;
+    }
+    dns_port
+        || payload[0] == crate::app::tls::CONTENT_HANDSHAKE
+        || crate::app::http::looks_like_request(payload)
 }
 
 /// QUIC Initials can match: the indicators include names or JA4 fingerprints.

@@ -191,6 +191,8 @@ pub fn write_mix(
                 (true, 443) => App::Quic,
                 _ => App::Other,
             };
+            // A DNS exchange is a query and its answer.
+            let left = if app == App::Dns { 2 } else { left };
             let listed = !names.is_empty()
                 && app != App::Other
                 && app != App::Quic
