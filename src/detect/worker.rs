@@ -247,16 +247,8 @@ impl Worker {
             match step {
                 Some((found, done)) => {
                     for f in found {
-                        let Some(contact) = finding_contact(&ctx, current, f) else {
-                            continue;
-                        };
-                        raise(out, stats, seq, p.ts, &contact);
-                        if flow.matched.is_none() {
-                            stats.flows_matched += 1;
-                            flow.matched = Some(Box::new(Matched {
-                                contact,
-                                last_alert: p.ts,
-                            }));
+                        if let Some(contact) = finding_contact(&ctx, current, f) {
+                            report(out, stats, flow, seq, p.ts, contact);
                         }
                     }
                     if done {
@@ -272,14 +264,7 @@ impl Worker {
         // Names: DNS over UDP.
         if !payload.is_empty() && wants_payload(d) {
             for contact in dns_message(&ctx, current, dns, stats, payload, p.ts) {
-                raise(out, stats, seq, p.ts, &contact);
-                if flow.matched.is_none() {
-                    stats.flows_matched += 1;
-                    flow.matched = Some(Box::new(Matched {
-                        contact,
-                        last_alert: p.ts,
-                    }));
-                }
+                report(out, stats, flow, seq, p.ts, contact);
             }
         }
     }
@@ -541,6 +526,26 @@ fn dns_message(
         }
     }
     found
+}
+
+/// An application-layer contact on a flow: raised, and the flow's first one kept for its
+/// flow record.
+fn report(
+    out: &mut Vec<Sequenced>,
+    stats: &mut WorkerStats,
+    flow: &mut Flow<Matched>,
+    seq: u64,
+    ts: Timestamp,
+    contact: Arc<Contact>,
+) {
+    raise(out, stats, seq, ts, &contact);
+    if flow.matched.is_none() {
+        stats.flows_matched += 1;
+        flow.matched = Some(Box::new(Matched {
+            contact,
+            last_alert: ts,
+        }));
+    }
 }
 
 /// Hands an alert candidate to the output thread (which applies dedup).
