@@ -1,16 +1,26 @@
-//! Writes the benchmark input: a traffic mix, a feed of random IPv4 indicators and a feed of
-//! domain indicators.
+//! Writes the benchmark input: a traffic mix and its feeds.
 //!
-//!     cargo run --release --example gen_bench -- OUT_DIR [PACKETS] [INDICATORS] [DOMAINS] [SEED]
+//!     cargo run --release --example gen_bench -- OUT_DIR [PACKETS] [IPV4] [DOMAINS] [SEED] [CIDRS] [JA3S]
 //!
-//! Defaults: 1,000,000 packets, 1,000,000 IPv4 indicators, 100,000 domains, seed 1. Replaying
-//! with `--intel feed.txt` alone leaves application-layer inspection off; adding
-//! `--intel domains.txt` turns it on. See BENCHMARKS.md.
+//! Defaults: 1,000,000 packets, 1,000,000 IPv4 indicators, 100,000 domains, seed 1, 100,000
+//! CIDRs, 10,000 JA3s. Files: `mix.pcap`, `feed.txt` (IPv4), `domains.txt`, `cidrs.txt`,
+//! `ja3.txt` (load it as `ja3:ja3.txt`), and `victims.csv` (every victim the mix contains: client
+//! address and the listed address or name it used). Replaying with `--intel feed.txt` alone
+//! leaves application-layer inspection off. See BENCHMARKS.md.
 
-use c2watch::synth::bench::{MixConfig, domains, indicators, write_feed, write_mix};
+use c2watch::synth::bench::{MixConfig, cidrs, domains, indicators, ja3s, write_feed, write_mix};
 use std::fs::File;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+fn lines(path: &Path, header: &str, items: &[String]) -> std::io::Result<()> {
+    let mut f = std::io::BufWriter::new(File::create(path)?);
+    writeln!(f, "# {header}")?;
+    for n in items {
+        writeln!(f, "{n}")?;
+    }
+    f.flush()
+}
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -32,20 +42,36 @@ fn main() -> std::io::Result<()> {
     let list = indicators(&cfg);
     write_feed(File::create(dir.join("feed.txt"))?, &list)?;
     let names = domains(&cfg);
-    let mut f = std::io::BufWriter::new(File::create(dir.join("domains.txt"))?);
-    writeln!(
-        f,
-        "# c2watch benchmark feed: {} domain indicators",
-        names.len()
+    lines(
+        &dir.join("domains.txt"),
+        &format!("c2watch benchmark feed: {} domain indicators", names.len()),
+        &names,
     )?;
-    for n in &names {
-        writeln!(f, "{n}")?;
-    }
-    f.flush()?;
+    let blocks = cidrs(num(6, 100_000), cfg.seed);
+    lines(
+        &dir.join("cidrs.txt"),
+        &format!("c2watch benchmark feed: {} CIDR indicators", blocks.len()),
+        &blocks,
+    )?;
+    let fps = ja3s(num(7, 10_000), cfg.seed);
+    lines(
+        &dir.join("ja3.txt"),
+        &format!(
+            "c2watch benchmark feed: {} JA3 indicators (load as ja3:PATH)",
+            fps.len()
+        ),
+        &fps,
+    )?;
     let sum = write_mix(File::create(dir.join("mix.pcap"))?, &cfg, &list, &names)?;
+    let victims: Vec<String> = sum
+        .victims
+        .iter()
+        .map(|(ip, what)| format!("{ip},{what}"))
+        .collect();
+    lines(&dir.join("victims.csv"), "client,contacted", &victims)?;
     let size = std::fs::metadata(dir.join("mix.pcap"))?.len();
     println!(
-        "{}: {} packets ({:.0} bytes each on average), {} flows, {} to listed addresses, {} using listed names; feed.txt: {} IPv4, domains.txt: {} domains",
+        "{}: {} packets ({:.0} bytes each on average), {} flows, {} to listed addresses, {} using listed names; feeds: {} IPv4, {} domains, {} CIDRs, {} JA3",
         dir.join("mix.pcap").display(),
         sum.packets,
         size as f64 / sum.packets as f64,
@@ -53,7 +79,9 @@ fn main() -> std::io::Result<()> {
         sum.c2_flows,
         sum.c2_name_flows,
         list.len(),
-        names.len()
+        names.len(),
+        blocks.len(),
+        fps.len()
     );
     Ok(())
 }

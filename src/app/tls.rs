@@ -352,6 +352,12 @@ pub mod build {
     /// The synthetic ClientHello of feed-formats.md §12.6 (206 bytes with its record header),
     /// with the given SNI.
     pub fn example_client_hello(sni: &str) -> Vec<u8> {
+        client_hello(sni, false)
+    }
+
+    /// The same hello; with `post_quantum` it also offers X25519MLKEM768 (group 0x11ec) with its
+    /// 1,216-byte key share, as browsers do since 2024: the hello no longer fits one segment.
+    pub fn client_hello(sni: &str, post_quantum: bool) -> Vec<u8> {
         let mut ext = Vec::new();
         let mut add = |t: u16, data: &[u8]| {
             ext.extend_from_slice(&t.to_be_bytes());
@@ -367,10 +373,19 @@ pub mod build {
         add(0x0000, &sni_ext);
         add(0x0017, &[]);
         add(0xff01, &[0]);
-        add(
-            0x000a,
-            &[0, 8, 0x2a, 0x2a, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18],
-        );
+        if post_quantum {
+            add(
+                0x000a,
+                &[
+                    0, 10, 0x2a, 0x2a, 0x11, 0xec, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18,
+                ],
+            );
+        } else {
+            add(
+                0x000a,
+                &[0, 8, 0x2a, 0x2a, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18],
+            );
+        }
         add(0x000b, &[1, 0]);
         add(0x0023, &[]);
         add(
@@ -381,8 +396,15 @@ pub mod build {
         );
         add(0x000d, &[0, 6, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01]);
         add(0x002b, &[6, 0x3a, 0x3a, 0x03, 0x04, 0x03, 0x03]);
-        let mut ks = vec![0, 36, 0x00, 0x1d, 0, 32];
-        ks.extend_from_slice(&[0x11; 32]);
+        let mut shares = Vec::new();
+        if post_quantum {
+            shares.extend_from_slice(&[0x11, 0xec, 0x04, 0xc0]);
+            shares.extend_from_slice(&[0x5a; 1216]);
+        }
+        shares.extend_from_slice(&[0x00, 0x1d, 0, 32]);
+        shares.extend_from_slice(&[0x11; 32]);
+        let mut ks = (shares.len() as u16).to_be_bytes().to_vec();
+        ks.extend_from_slice(&shares);
         add(0x0033, &ks);
         add(0x4a4a, &[0]);
         let mut body = vec![0x03, 0x03];
@@ -463,6 +485,16 @@ mod tests {
         );
         assert_eq!(h, "7d3fdcecc36648047daab451bef1e230");
         assert_eq!(ch.ja4('t'), "t13d0510h2_c03c18a8b7cd_42e4ae2b70ac");
+    }
+
+    #[test]
+    fn post_quantum_hello_is_large_and_parses() {
+        let rec = build::client_hello("pq.example", true);
+        assert!(rec.len() > 1400, "{}", rec.len());
+        let msgs = Handshakes::default().feed(&rec).unwrap();
+        let ch = parse_client_hello(&msgs[0].1).unwrap();
+        assert_eq!(ch.sni.as_deref(), Some("pq.example"));
+        assert_eq!(ch.groups, [0x2a2a, 0x11ec, 0x1d, 0x17, 0x18]);
     }
 
     #[test]

@@ -98,6 +98,15 @@ enum App {
     Other,
 }
 
+/// How a flow's packets are carried (ISP taps see all three).
+#[derive(Clone, Copy)]
+enum Carrier {
+    Plain,
+    Vlan(u16),
+    /// GTP-U between two eNodeB/SGW addresses, with the flow's TEID.
+    Gtp(u32),
+}
+
 struct Active {
     client: Ipv4Addr,
     server: Ipv4Addr,
@@ -105,8 +114,17 @@ struct Active {
     sport: u16,
     udp: bool,
     app: App,
+    carrier: Carrier,
     /// The name the client uses (SNI, Host, DNS question).
     name: String,
+    /// The flow uses a listed name: its first client bytes make it a C2 contact.
+    listed_name: bool,
+    /// The ClientHello offers a post-quantum key share (two segments).
+    pq: bool,
+    /// The server is a listed address.
+    to_c2: bool,
+    /// The rest of the client's first bytes, for the next client segment.
+    pending: Vec<u8>,
     left: u32,
     sent: u32,
     /// Next sequence number: [client, server].
@@ -125,8 +143,28 @@ pub fn domains(cfg: &MixConfig) -> Vec<String> {
         .collect()
 }
 
+/// CIDR indicators: `n` random public /24–/30 blocks (written as listed, host bits clear).
+pub fn cidrs(n: u64, seed: u64) -> Vec<String> {
+    let mut rng = Rng::new(seed ^ 0xc1d2);
+    (0..n)
+        .map(|_| {
+            let len = 24 + rng.below(7) as u32;
+            let a = u32::from(public_v4(&mut rng)) & (u32::MAX << (32 - len));
+            format!("{}/{len}", Ipv4Addr::from(a))
+        })
+        .collect()
+}
+
+/// JA3 indicators: `n` random MD5s (none is the JA3 of the mix's hellos).
+pub fn ja3s(n: u64, seed: u64) -> Vec<String> {
+    let mut rng = Rng::new(seed ^ 0x1a3);
+    (0..n)
+        .map(|_| format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64()))
+        .collect()
+}
+
 /// What the mix wrote.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct MixSummary {
     pub packets: u64,
     pub flows: u64,
@@ -134,14 +172,22 @@ pub struct MixSummary {
     pub c2_flows: u64,
     /// Flows whose name (SNI, Host, DNS question) is below a listed domain.
     pub c2_name_flows: u64,
+    /// Every victim the mix contains: (client address, what it contacted: the listed address
+    /// or the name it used), in order of first contact.
+    pub victims: Vec<(Ipv4Addr, String)>,
 }
 
 /// A recorded client Initial of a real QUIC client (aioquic), replayed for QUIC flows.
 const QUIC_INITIAL: &[u8] = include_bytes!("../../fixtures/quic/v1-benign.bin");
 
-/// Writes the mix as an Ethernet pcap: TCP flows with handshakes, a TLS ClientHello (443), an
-/// HTTP request (80) or opaque data as their first client bytes; UDP DNS queries and answers,
-/// QUIC Initials and opaque datagrams. `c2s` are listed addresses, `names` listed domains.
+/// Largest TCP payload per segment.
+const MSS: usize = 1380;
+
+/// Writes the mix as an Ethernet pcap: TCP flows with handshakes, a TLS ClientHello (443; a
+/// third with a post-quantum key share spanning two segments), an HTTP request (80) or opaque
+/// data as their first client bytes; UDP DNS queries and answers, QUIC Initials and opaque
+/// datagrams; a tenth of flows VLAN-tagged and a twentieth inside GTP-U. `c2s` are listed
+/// addresses, `names` listed domains.
 pub fn write_mix(
     out: impl Write,
     cfg: &MixConfig,
@@ -149,7 +195,7 @@ pub fn write_mix(
     names: &[String],
 ) -> io::Result<MixSummary> {
     use crate::app::dns::{Rdata, TYPE_A, build as dns};
-    use crate::app::tls::build::example_client_hello;
+    use crate::app::tls::build::client_hello;
     let mut rng = Rng::new(cfg.seed);
     let mut w = PcapWriter::new(
         io::BufWriter::with_capacity(1 << 22, out),
@@ -164,9 +210,6 @@ pub fn write_mix(
         while active.len() < 2000 {
             sum.flows += 1;
             let to_c2 = !c2s.is_empty() && rng.below(100) < cfg.c2_percent;
-            if to_c2 {
-                sum.c2_flows += 1;
-            }
             let server = if to_c2 {
                 c2s[rng.below(c2s.len() as u64) as usize]
             } else {
@@ -193,11 +236,12 @@ pub fn write_mix(
             };
             // A DNS exchange is a query and its answer.
             let left = if app == App::Dns { 2 } else { left };
-            let listed = !names.is_empty()
+            let listed_name = !names.is_empty()
+                && !to_c2
                 && app != App::Other
                 && app != App::Quic
                 && rng.below(1000) < cfg.c2_name_permille;
-            let name = if listed {
+            let name = if listed_name {
                 sum.c2_name_flows += 1;
                 format!("www.{}", names[rng.below(names.len() as u64) as usize])
             } else {
@@ -207,19 +251,33 @@ pub fn write_mix(
                     rng.below(1000)
                 )
             };
+            let carrier = match rng.below(20) {
+                0 | 1 => Carrier::Vlan(100 + rng.below(3000) as u16),
+                2 => Carrier::Gtp(rng.next_u64() as u32),
+                _ => Carrier::Plain,
+            };
+            let client = Ipv4Addr::new(
+                10,
+                rng.below(256) as u8,
+                rng.below(256) as u8,
+                1 + rng.below(254) as u8,
+            );
+            if to_c2 {
+                sum.c2_flows += 1;
+            }
             active.push(Active {
-                client: Ipv4Addr::new(
-                    10,
-                    rng.below(256) as u8,
-                    rng.below(256) as u8,
-                    1 + rng.below(254) as u8,
-                ),
+                client,
                 server,
                 cport: 1024 + rng.below(60000) as u16,
                 sport,
                 udp,
                 app,
+                carrier,
                 name,
+                listed_name,
+                pq: app == App::Tls && rng.below(3) == 0,
+                to_c2,
+                pending: Vec::new(),
                 left,
                 sent: 0,
                 seq: [rng.next_u64() as u32, rng.next_u64() as u32],
@@ -227,17 +285,33 @@ pub fn write_mix(
         }
         let k = rng.below(active.len() as u64) as usize;
         let f = &mut active[k];
+        // A victim counts once its flow has sent a packet (flows still waiting at the end of the
+        // mix never do).
+        if f.sent == 0 && f.to_c2 {
+            sum.victims.push((f.client, f.server.to_string()));
+        }
         let fwd = match (f.udp, f.sent) {
             (false, 0 | 2 | 3) | (true, 0) => true,
             (false, 1) | (true, 1) => false,
+            // The second half of a large ClientHello follows at once.
+            _ if !f.pending.is_empty() => true,
             (_, n) => n % 3 != 1,
         };
         // The first client bytes are the application's; then data segments with sizes that
         // give the mix its mean near 550 bytes per packet on the wire.
         let first_client_data = (!f.udp && f.sent == 3) || (f.udp && f.sent == 0);
-        let data: Vec<u8> = if first_client_data {
+        let mut data: Vec<u8> = if !f.pending.is_empty() && fwd {
+            if f.listed_name {
+                sum.victims.push((f.client, f.name.clone()));
+            }
+            std::mem::take(&mut f.pending)
+        } else if first_client_data {
+            // A hello in two segments is complete (and alerts) with its second one.
+            if f.listed_name && !f.pq {
+                sum.victims.push((f.client, f.name.clone()));
+            }
             match f.app {
-                App::Tls => example_client_hello(&f.name),
+                App::Tls => client_hello(&f.name, f.pq),
                 App::Http => format!("GET /index.html HTTP/1.1\r\nHost: {}\r\nUser-Agent: Mozilla/5.0\r\nAccept: */*\r\n\r\n", f.name).into_bytes(),
                 App::Dns => dns::query(f.cport, &f.name, TYPE_A),
                 App::Quic => QUIC_INITIAL.to_vec(),
@@ -255,6 +329,11 @@ pub fn write_mix(
         } else {
             filler[..900 + rng.below(560) as usize].to_vec()
         };
+        if !f.udp && data.len() > MSS {
+            f.pending = data.split_off(MSS);
+            // The flow must live long enough to send the rest.
+            f.left = f.left.max(2);
+        }
         let data = if f.udp && data.is_empty() {
             filler[..40].to_vec()
         } else {
@@ -280,12 +359,38 @@ pub fn write_mix(
                 seq.wrapping_add(data.len() as u32 + u32::from(flags & (TCP_SYN | TCP_FIN) != 0));
             tcp(sp, dp, seq, flags, &data)
         };
+        let inner = ipv4(src.octets(), dst.octets(), if f.udp { 17 } else { 6 }, &l4);
+        let (tags, ip_packet): (&[(u16, u16)], Vec<u8>) = match f.carrier {
+            Carrier::Plain => (&[], inner),
+            Carrier::Vlan(v) => (
+                if v % 2 == 0 {
+                    &[(0x8100, 0)]
+                } else {
+                    &[(0x88a8, 0)]
+                },
+                inner,
+            ),
+            Carrier::Gtp(teid) => (
+                &[],
+                ipv4(
+                    [192, 0, 2, 100],
+                    [192, 0, 2, 101],
+                    17,
+                    &udp(2152, 2152, &gtpu(teid, false, &inner)),
+                ),
+            ),
+        };
+        let vid = match f.carrier {
+            Carrier::Vlan(v) => v,
+            _ => 0,
+        };
+        let tags: Vec<(u16, u16)> = tags.iter().map(|(tpid, _)| (*tpid, vid)).collect();
         let frame = ethernet(
             [2, 0, 0, 0, 0, 1],
             [2, 0, 0, 0, 0, 2],
-            &[],
+            &tags,
             ETH_IPV4,
-            &ipv4(src.octets(), dst.octets(), if f.udp { 17 } else { 6 }, &l4),
+            &ip_packet,
         );
         let ts = Timestamp::from_nanos(base.as_nanos() + i128::from(i) * 2_000);
         w.packet(ts, &frame)?;

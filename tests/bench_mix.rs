@@ -1,0 +1,99 @@
+//! The benchmark generator at a reduced size (CI proves it works; timings live in
+//! BENCHMARKS.md): every victim the mix contains is found, and with any worker count the
+//! alerts are the same.
+
+mod common;
+use common::*;
+use std::collections::BTreeSet;
+use std::process::Command;
+
+#[test]
+fn generated_mix_finds_every_victim_with_any_worker_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let made = Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "-q",
+            "--example",
+            "gen_bench",
+            "--",
+            &d,
+            "30000",
+            "20000",
+            "2000",
+            "7",
+            "500",
+            "50",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let p = |f: &str| dir.path().join(f).display().to_string();
+    let ja3 = format!("ja3:{}", p("ja3.txt"));
+    let run = |w: &str| {
+        c2watch(&[
+            "replay",
+            "--no-progress",
+            "--workers",
+            w,
+            "--intel",
+            &p("feed.txt"),
+            "--intel",
+            &p("domains.txt"),
+            "--intel",
+            &p("cidrs.txt"),
+            "--intel",
+            &ja3,
+            &p("mix.pcap"),
+        ])
+    };
+    let one = run("1");
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    let found: BTreeSet<(String, String)> = one
+        .alerts()
+        .iter()
+        .flat_map(|a| {
+            let v = s(&a["victim"]["ip"]);
+            [(v.clone(), s(&a["c2"]["ip"])), (v, s(&a["c2"]["domain"]))]
+        })
+        .collect();
+    let expected: Vec<(String, String)> = std::fs::read_to_string(p("victims.csv"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            l.split_once(',')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        })
+        .collect();
+    assert!(expected.len() > 40, "{} victims", expected.len());
+    let missing: Vec<&(String, String)> = expected.iter().filter(|e| !found.contains(*e)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} victims not found, e.g. {:?}",
+        missing.len(),
+        expected.len(),
+        &missing[..missing.len().min(5)]
+    );
+    // Names were matched on the wire: TLS, HTTP and DNS.
+    let kinds: BTreeSet<String> = one
+        .alerts()
+        .iter()
+        .map(|a| s(&a["threat"]["indicator"]["matched_on"]))
+        .collect();
+    for k in ["dest_ip", "tls.sni", "http.host", "dns.query"] {
+        assert!(kinds.contains(k), "no {k} alert: {kinds:?}");
+    }
+    let lines = |r: &Run| {
+        let mut v: Vec<String> = r.alerts().iter().map(|a| a.to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(lines(&one), lines(&run("2")));
+}
