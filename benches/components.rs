@@ -107,7 +107,7 @@ fn lookups(set: &IndicatorSet, n: u64) {
         .map(|_| IpAddr::V4(public_v4(&mut rng)))
         .collect();
     let v6: Vec<IpAddr> = (0..100_000u128)
-        .map(|i| IpAddr::V6((0x2001_0db8u128 << 96 | i * 7919).into()))
+        .map(|i| IpAddr::V6(((0x2001_0db8u128 << 96) | (i * 7919)).into()))
         .collect();
     let rounds = 20;
     for (what, addrs) in [
