@@ -10,12 +10,43 @@ use std::net::IpAddr;
 
 /// The same for both directions of a conversation: endpoints are stored in a fixed order.
 /// `zone` separates identical inner 5-tuples seen in different VLANs or tunnels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlowKey {
     pub lo: (IpAddr, u16),
     pub hi: (IpAddr, u16),
     pub proto: u8,
     pub zone: u32,
+}
+
+impl std::hash::Hash for FlowKey {
+    /// Whole machine words, not field by field: the flow table hashes every packet's key.
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        match (self.lo.0, self.hi.0) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                h.write_u64(u64::from(u32::from(a)) << 32 | u64::from(u32::from(b)))
+            }
+            (a, b) => {
+                h.write_u128(addr_bits(a));
+                h.write_u128(addr_bits(b));
+            }
+        }
+        h.write_u64(
+            u64::from(self.lo.1) << 48
+                | u64::from(self.hi.1) << 32
+                | u64::from(self.proto) << 24
+                | u64::from(self.zone & 0xff_ffff),
+        );
+        h.write_u8((self.zone >> 24) as u8);
+    }
+}
+
+#[inline]
+fn addr_bits(a: IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(v) => u128::from(u32::from(v)),
+        IpAddr::V6(v) => u128::from(v),
+    }
 }
 
 impl FlowKey {
@@ -81,6 +112,12 @@ fn zone_of(d: &Decoded) -> u32 {
         z = z.rotate_left(7) ^ t.id.unwrap_or(0) ^ (t.kind as u32) << 24;
     }
     z
+}
+
+/// A flow's id: stable across runs and worker counts, below 2^52 (exact in JSON numbers).
+fn flow_id(key: &FlowKey, start: Timestamp) -> u64 {
+    (key.stable_hash() ^ (start.as_nanos() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        & ((1 << 52) - 1)
 }
 
 /// Which endpoint of a flow.
@@ -211,6 +248,8 @@ pub struct FlowTable<M> {
     wheel: BTreeMap<i64, Vec<FlowKey>>,
     capacity: usize,
     timeouts: Timeouts,
+    /// Earliest wheel bucket (packet seconds): `advance` returns at once before it.
+    next_due: i64,
     pub created: u64,
     pub timed_out: u64,
     pub evicted: u64,
@@ -230,6 +269,7 @@ impl<M> FlowTable<M> {
             wheel: BTreeMap::new(),
             capacity: capacity.max(1),
             timeouts,
+            next_due: i64::MAX,
             created: 0,
             timed_out: 0,
             evicted: 0,
@@ -249,6 +289,9 @@ impl<M> FlowTable<M> {
     /// flows are never ended early.
     pub fn advance(&mut self, now: Timestamp, mut ended: impl FnMut(FlowKey, Flow<M>, EndReason)) {
         let now_s = now.secs();
+        if now_s < self.next_due {
+            return;
+        }
         while let Some(entry) = self.wheel.first_entry() {
             if *entry.key() > now_s {
                 break;
@@ -270,6 +313,7 @@ impl<M> FlowTable<M> {
                 }
             }
         }
+        self.next_due = self.wheel.first_key_value().map_or(i64::MAX, |(k, _)| *k);
     }
 
     /// The flow for `key`, created if absent. When the table is full, the flow due soonest is
@@ -281,55 +325,46 @@ impl<M> FlowTable<M> {
         src_is_lo: bool,
         mut ended: impl FnMut(FlowKey, Flow<M>, EndReason),
     ) -> (&mut Flow<M>, Lookup) {
-        // A flow idle past its timeout that has not been swept yet ends here.
-        if let Some(old) = self.flows.get(&key) {
-            let due = old
-                .last
-                .secs()
-                .saturating_add(self.timeouts.of(key.proto, old) as i64);
-            if due <= ts.secs() {
-                if let Some(old) = self.flows.remove(&key) {
-                    self.timed_out += 1;
-                    ended(key, old, EndReason::Timeout);
-                }
-                // Its wheel entry stays and will find the new flow: no second entry needed.
-                let flow = self.new_flow(&key, ts, src_is_lo);
-                return (self.flows.entry(key).or_insert(flow), Lookup::Created);
-            }
-        }
-        let mut fresh = None;
-        if !self.flows.contains_key(&key) {
+        // Room for a new flow first (the only case that hashes the key twice).
+        if self.flows.len() >= self.capacity && !self.flows.contains_key(&key) {
             while self.flows.len() >= self.capacity {
                 if !self.evict_one(&mut ended) {
                     break;
                 }
             }
-            let flow = self.new_flow(&key, ts, src_is_lo);
-            let due = ts
-                .secs()
-                .saturating_add(self.timeouts.of(key.proto, &flow) as i64);
-            self.wheel.entry(due).or_default().push(key);
-            fresh = Some(flow);
         }
-        let how = if fresh.is_some() {
-            Lookup::Created
-        } else {
-            Lookup::Existing
-        };
-        let flow = match self.flows.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(fresh.unwrap_or_else(|| Flow::fresh(0, ts, src_is_lo)))
+        let timeouts = self.timeouts;
+        match self.flows.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let flow = e.into_mut();
+                let due = flow
+                    .last
+                    .secs()
+                    .saturating_add(timeouts.of(key.proto, flow) as i64);
+                if due > ts.secs() {
+                    return (flow, Lookup::Existing);
+                }
+                // Idle past its timeout and not swept yet: it ends here, a new flow starts.
+                // Its wheel entry stays and will find the new flow: no second entry needed.
+                self.created += 1;
+                self.timed_out += 1;
+                let old = std::mem::replace(flow, Flow::fresh(flow_id(&key, ts), ts, src_is_lo));
+                ended(key, old, EndReason::Timeout);
+                (flow, Lookup::Created)
             }
-        };
-        (flow, how)
-    }
-
-    fn new_flow(&mut self, key: &FlowKey, ts: Timestamp, src_is_lo: bool) -> Flow<M> {
-        self.created += 1;
-        let id = (key.stable_hash() ^ (ts.as_nanos() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
-            & ((1 << 52) - 1);
-        Flow::fresh(id, ts, src_is_lo)
+            std::collections::hash_map::Entry::Vacant(v) => {
+                self.created += 1;
+                let flow = Flow::fresh(flow_id(&key, ts), ts, src_is_lo);
+                let due = ts
+                    .secs()
+                    .saturating_add(timeouts.of(key.proto, &flow) as i64);
+                self.wheel.entry(due).or_default().push(key);
+                if due < self.next_due {
+                    self.next_due = due;
+                }
+                (v.insert(flow), Lookup::Created)
+            }
+        }
     }
 
     fn evict_one(&mut self, ended: &mut impl FnMut(FlowKey, Flow<M>, EndReason)) -> bool {
@@ -352,6 +387,7 @@ impl<M> FlowTable<M> {
     /// shutdown — the same labels whichever worker held them.
     pub fn drain(&mut self, clock: Timestamp, mut ended: impl FnMut(FlowKey, Flow<M>, EndReason)) {
         self.wheel.clear();
+        self.next_due = i64::MAX;
         let mut all: Vec<(FlowKey, Flow<M>)> = self.flows.drain().collect();
         all.sort_by_key(|(_, f)| (f.start, f.id));
         for (k, f) in all {
