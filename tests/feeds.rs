@@ -3,6 +3,7 @@
 
 mod common;
 use common::*;
+use serde_json::json;
 
 fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
@@ -444,4 +445,89 @@ fn name_and_fingerprint_feeds() {
     assert_eq!(r.code, 3, "*.dyn.example lists only names below it");
     let r = c2watch(&["intel", "lookup", "--intel", &forced, "h.dyn.example"]);
     assert_eq!(r.code, 0);
+}
+
+#[test]
+fn threatfox_and_urlhaus_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let csv = write(
+        d,
+        "threatfox.csv",
+        "################################################################\r\n\
+         # ThreatFox IOCs: recent additions - CSV format                #\r\n\
+         ################################################################\r\n\
+         #\r\n\
+         # \"first_seen_utc\",\"ioc_id\",\"ioc_value\",\"ioc_type\",\"threat_type\",\"fk_malware\",\"malware_alias\",\"malware_printable\",\"last_seen_utc\",\"confidence_level\",\"is_compromised\",\"reference\",\"tags\",\"anonymous\",\"reporter\"\r\n\
+         \"2026-09-03 09:58:00\", \"100001\", \"203.0.113.10:8443\", \"ip:port\", \"botnet_cc\", \"win.examplebot\", \"ExBot,ExampleLoader\", \"ExampleBot\", \"\", \"75\", \"False\", \"None\", \"c2,ExampleBot\", \"0\", \"reporter_a\"\r\n\
+         \"2026-09-03 09:40:12\", \"100002\", \"cdn.c2.example\", \"domain\", \"botnet_cc\", \"win.examplebot\", \"None\", \"ExampleBot\", \"2026-09-03 10:00:00\", \"100\", \"False\", \"https://intel.example/post/7\", \"ExampleBot\", \"0\", \"reporter_a\"\r\n\
+         \"2026-09-03 09:30:00\", \"100003\", \"http://198.51.100.23/gate.php?a=1,2\", \"url\", \"payload_delivery\", \"unknown\", \"None\", \"Unknown malware\", \"\", \"50\", \"False\", \"None\", \"None\", \"1\", \"anonymous\"\r\n\
+         \"2026-09-03 09:10:00\", \"100004\", \"[2001:db8::7]:80\", \"ip:port\", \"botnet_cc\", \"elf.examplemirai\", \"None\", \"ExampleMirai\", \"\", \"100\", \"True\", \"None\", \"\", \"0\", \"reporter_b\"\r\n\
+         \"2026-09-03 09:00:00\", \"100005\", \"d41d8cd98f00b204e9800998ecf8427e\", \"md5_hash\", \"payload\", \"unknown\", \"None\", \"Unknown malware\", \"\", \"50\", \"False\", \"None\", \"None\", \"0\", \"x\"\r\n",
+    );
+    let json = write(
+        d,
+        "threatfox.json",
+        r#"{"100001": [{"ioc_value": "203.0.113.12:443", "ioc_type": "ip:port", "threat_type": "botnet_cc", "malware": "win.examplebot", "malware_printable": "ExampleBot", "first_seen_utc": "2026-09-03 09:58:00", "last_seen_utc": null, "confidence_level": 90, "reference": null, "tags": "c2"}],
+            "100002": [{"ioc_value": "panel.example", "ioc_type": "domain", "malware_printable": "ExampleRAT", "confidence_level": "50"}]}"#,
+    );
+    let urlhaus = write(
+        d,
+        "urlhaus.csv",
+        "# abuse.ch URLhaus Database Dump (CSV - recent URLs only)\n#\n# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n\"3900001\",\"2026-09-03 09:55:10\",\"http://198.51.100.23:4444/bin.sh\",\"online\",\"2026-09-03 09:55:10\",\"malware_download\",\"32-bit,elf,mips\",\"https://urlhaus.abuse.ch/url/3900001/\",\"reporter_a\"\n\"3900002\",\"2026-09-03 09:50:00\",\"https://files.dl.example/invoice.exe\",\"offline\",\"\",\"malware_download\",\"exe,ExampleRAT\",\"https://urlhaus.abuse.ch/url/3900002/\",\"reporter_b\"\n",
+    );
+    let r = c2watch(&[
+        "intel", "check", "--intel", &csv, "--intel", &json, "--intel", &urlhaus,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("as threatfox-csv, 4 entries, skipped: 1 file-hash-not-matched"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("as threatfox-json, 2 entries"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("as urlhaus-csv, 2 entries"),
+        "{}",
+        r.stdout
+    );
+    let look = |v: &str| {
+        let r = c2watch(&[
+            "intel", "lookup", "--intel", &csv, "--intel", &json, "--intel", &urlhaus, v,
+        ]);
+        assert_eq!(r.code, 0, "{v}: {}{}", r.stdout, r.stderr);
+        serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap()["match"].clone()
+    };
+    let m = look("203.0.113.10:8443");
+    assert_eq!(
+        (
+            m["type"].clone(),
+            m["sources"][0]["software"].clone(),
+            m["sources"][0]["confidence"].clone()
+        ),
+        (json!("ip-port"), json!("ExampleBot"), json!(75))
+    );
+    let m = look("www.cdn.c2.example");
+    assert_eq!(m["sources"][0]["reference"], "https://intel.example/post/7");
+    assert_eq!(
+        look("http://198.51.100.23/gate.php?a=1,2")["sources"][0]["software"],
+        serde_json::Value::Null,
+        "\"Unknown malware\" is no family"
+    );
+    assert_eq!(look("[2001:db8::7]:80")["type"], "ip-port");
+    assert_eq!(look("203.0.113.12:443")["sources"][0]["confidence"], 90);
+    assert_eq!(look("panel.example")["sources"][0]["confidence"], 50);
+    let m = look("http://198.51.100.23:4444/bin.sh");
+    assert_eq!(
+        m["sources"][0]["reference"],
+        "https://urlhaus.abuse.ch/url/3900001/"
+    );
+    // The URL's host alone is not an indicator (shared and compromised hosting).
+    let r = c2watch(&["intel", "lookup", "--intel", &urlhaus, "files.dl.example"]);
+    assert_eq!(r.code, 3);
 }

@@ -12,6 +12,9 @@ pub enum FeedFormat {
     SpamhausJson,
     SslblCerts,
     SslblJa3,
+    ThreatfoxCsv,
+    ThreatfoxJson,
+    UrlhausCsv,
     /// A plain list whose every value is a domain (`domain:PATH`).
     PlainDomain,
     /// A plain list of hashes of one declared kind (`ja3:PATH`, `x509-sha1:PATH`, ...).
@@ -19,7 +22,7 @@ pub enum FeedFormat {
 }
 
 impl FeedFormat {
-    const ALL: [(FeedFormat, &'static str); 13] = [
+    const ALL: [(FeedFormat, &'static str); 16] = [
         (FeedFormat::Plain, "plain"),
         (FeedFormat::FeodoCsv, "feodo-csv"),
         (FeedFormat::FeodoJson, "feodo-json"),
@@ -27,6 +30,9 @@ impl FeedFormat {
         (FeedFormat::SpamhausJson, "spamhaus-json"),
         (FeedFormat::SslblCerts, "sslbl-certs"),
         (FeedFormat::SslblJa3, "sslbl-ja3"),
+        (FeedFormat::ThreatfoxCsv, "threatfox-csv"),
+        (FeedFormat::ThreatfoxJson, "threatfox-json"),
+        (FeedFormat::UrlhausCsv, "urlhaus-csv"),
         (FeedFormat::PlainDomain, "domain"),
         (FeedFormat::PlainHash(HashKind::Ja3), "ja3"),
         (FeedFormat::PlainHash(HashKind::Ja3s), "ja3s"),
@@ -63,6 +69,9 @@ impl FeedFormat {
         {
             return FeedFormat::FeodoJson;
         }
+        if trimmed.starts_with('{') && trimmed.contains("\"ioc_value\"") {
+            return FeedFormat::ThreatfoxJson;
+        }
         let mut data_lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
         if let Some(first) = data_lines.clone().next()
             && first.starts_with('{')
@@ -79,6 +88,18 @@ impl FeedFormat {
             return FeedFormat::FeodoCsv;
         }
         let header = |l: &str, h: &str| l.trim_start_matches(['#', ' ']).starts_with(h);
+        if data_lines
+            .clone()
+            .any(|l| l.starts_with('#') && l.contains("\"ioc_id\",\"ioc_value\",\"ioc_type\""))
+        {
+            return FeedFormat::ThreatfoxCsv;
+        }
+        if data_lines
+            .clone()
+            .any(|l| header(l, "id,dateadded,url,url_status"))
+        {
+            return FeedFormat::UrlhausCsv;
+        }
         if data_lines
             .clone()
             .any(|l| header(l, "Listingdate,SHA1,Listingreason"))
@@ -144,6 +165,26 @@ mod tests {
         assert_eq!(
             FeedFormat::from_name("FEODO-CSV"),
             Some(FeedFormat::FeodoCsv)
+        );
+        assert_eq!(
+            d("#\n# \"first_seen_utc\",\"ioc_id\",\"ioc_value\",\"ioc_type\"\n"),
+            FeedFormat::ThreatfoxCsv
+        );
+        assert_eq!(
+            d("{\"100001\": [{\"ioc_value\": \"a.example\"}]}"),
+            FeedFormat::ThreatfoxJson
+        );
+        assert_eq!(
+            d("# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n"),
+            FeedFormat::UrlhausCsv
+        );
+        assert_eq!(
+            d("# Listingdate,SHA1,Listingreason\n"),
+            FeedFormat::SslblCerts
+        );
+        assert_eq!(
+            FeedFormat::from_name("ja3"),
+            Some(FeedFormat::PlainHash(HashKind::Ja3))
         );
     }
 }

@@ -10,6 +10,7 @@ mod lines;
 mod plain;
 mod spamhaus;
 mod sslbl;
+mod threatfox;
 
 pub use detect::FeedFormat;
 
@@ -265,6 +266,9 @@ fn load_file(
         FeedFormat::PlainHash(h) => plain::load(src, &mut sink, Some(plain::Forced::Hash(h)))?,
         FeedFormat::SslblCerts => sslbl::load_certs(src, &mut sink)?,
         FeedFormat::SslblJa3 => sslbl::load_ja3(src, &mut sink)?,
+        FeedFormat::ThreatfoxCsv => threatfox::load_csv(src, &mut sink)?,
+        FeedFormat::ThreatfoxJson => threatfox::load_json(src, &mut sink)?,
+        FeedFormat::UrlhausCsv => threatfox::load_urlhaus(src, &mut sink)?,
         FeedFormat::FeodoCsv => feodo::load_csv(src, &mut sink)?,
         FeedFormat::FeodoJson => feodo::load_json(src, &mut sink)?,
         FeedFormat::SpamhausText => spamhaus::load_text(src, &mut sink)?,
