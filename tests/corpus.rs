@@ -328,3 +328,45 @@ fn zeek_tunnels_and_vlans() {
         r.alerts().iter().map(|a| s(&a["in_iface"])).collect();
     assert!(ifaces.len() >= 2, "two interfaces: {ifaces:?}");
 }
+
+/// Suricata IP reputation files from suricata-verify load as they are, categories included.
+#[test]
+fn suricata_iprep_files() {
+    let dir = corpus().join("OISF+suricata-verify/tests");
+    let list = dir
+        .join("iprep-07-bug-6834-src-cidr/iprep.list")
+        .display()
+        .to_string();
+    let r = c2watch(&["intel", "lookup", "--intel", &list, "192.168.0.77"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["match"]["value"], "192.168.0.13/24");
+    assert_eq!(
+        v["match"]["sources"][0]["software"], "test",
+        "category name from categories.txt beside the list"
+    );
+    assert_eq!(v["match"]["sources"][0]["confidence"], 0);
+    let list = dir
+        .join("issue-4280-iprep/scirius-iprep.list")
+        .display()
+        .to_string();
+    let r = c2watch(&["intel", "check", "--intel", &list]);
+    assert!(r.stdout.contains("as iprep,"), "{}", r.stdout);
+    let r = c2watch(&[
+        "replay",
+        "--no-progress",
+        "--intel",
+        &list,
+        dir.join("issue-4280-iprep/input.pcap").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.alerts().is_empty(),
+        "Suricata alerts on this capture with this list"
+    );
+    assert!(
+        r.alerts()
+            .iter()
+            .all(|a| a["threat"]["confidence"].as_u64().is_some())
+    );
+}

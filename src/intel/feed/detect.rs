@@ -15,6 +15,8 @@ pub enum FeedFormat {
     ThreatfoxCsv,
     ThreatfoxJson,
     UrlhausCsv,
+    /// Suricata IP reputation file.
+    Iprep,
     /// A plain list whose every value is a domain (`domain:PATH`).
     PlainDomain,
     /// A plain list of hashes of one declared kind (`ja3:PATH`, `x509-sha1:PATH`, ...).
@@ -22,7 +24,7 @@ pub enum FeedFormat {
 }
 
 impl FeedFormat {
-    const ALL: [(FeedFormat, &'static str); 16] = [
+    const ALL: [(FeedFormat, &'static str); 17] = [
         (FeedFormat::Plain, "plain"),
         (FeedFormat::FeodoCsv, "feodo-csv"),
         (FeedFormat::FeodoJson, "feodo-json"),
@@ -33,6 +35,7 @@ impl FeedFormat {
         (FeedFormat::ThreatfoxCsv, "threatfox-csv"),
         (FeedFormat::ThreatfoxJson, "threatfox-json"),
         (FeedFormat::UrlhausCsv, "urlhaus-csv"),
+        (FeedFormat::Iprep, "iprep"),
         (FeedFormat::PlainDomain, "domain"),
         (FeedFormat::PlainHash(HashKind::Ja3), "ja3"),
         (FeedFormat::PlainHash(HashKind::Ja3s), "ja3s"),
@@ -112,6 +115,9 @@ impl FeedFormat {
         {
             return FeedFormat::SslblJa3;
         }
+        if super::iprep::looks_like(&text) {
+            return FeedFormat::Iprep;
+        }
         let spamhaus_row = |l: &str| {
             l.split_once(';')
                 .is_some_and(|(v, r)| !v.trim().is_empty() && r.trim_start().starts_with("SBL"))
@@ -186,5 +192,10 @@ mod tests {
             FeedFormat::from_name("ja3"),
             Some(FeedFormat::PlainHash(HashKind::Ja3))
         );
+        assert_eq!(
+            d("203.0.113.10,1,120\n198.51.100.0/24,2,100\n"),
+            FeedFormat::Iprep
+        );
+        assert_eq!(d("203.0.113.10,some note\n"), FeedFormat::Plain);
     }
 }

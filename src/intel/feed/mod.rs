@@ -6,6 +6,7 @@
 
 mod detect;
 mod feodo;
+mod iprep;
 mod lines;
 mod plain;
 mod spamhaus;
@@ -188,12 +189,14 @@ pub fn load(
             reason: format!("cannot list directory: {e}"),
         })?
         .filter_map(|e| e.ok().map(|e| e.path()))
+        // Hidden files are not feeds; `categories.txt` belongs to the Suricata reputation
+        // files beside it (their loader reads it).
         .filter(|f| {
             f.is_file()
                 && !f
                     .file_name()
                     .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with('.'))
+                    .is_some_and(|n| n.starts_with('.') || n == "categories.txt")
         })
         .collect();
     files.sort();
@@ -269,6 +272,7 @@ fn load_file(
         FeedFormat::ThreatfoxCsv => threatfox::load_csv(src, &mut sink)?,
         FeedFormat::ThreatfoxJson => threatfox::load_json(src, &mut sink)?,
         FeedFormat::UrlhausCsv => threatfox::load_urlhaus(src, &mut sink)?,
+        FeedFormat::Iprep => iprep::load(src, &mut sink, &iprep::categories_beside(path))?,
         FeedFormat::FeodoCsv => feodo::load_csv(src, &mut sink)?,
         FeedFormat::FeodoJson => feodo::load_json(src, &mut sink)?,
         FeedFormat::SpamhausText => spamhaus::load_text(src, &mut sink)?,
