@@ -115,7 +115,7 @@ impl FeedFormat {
         {
             return FeedFormat::SslblJa3;
         }
-        if super::iprep::looks_like(&text) {
+        if super::iprep::looks_like(text) {
             return FeedFormat::Iprep;
         }
         let spamhaus_row = |l: &str| {
