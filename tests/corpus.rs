@@ -370,3 +370,70 @@ fn suricata_iprep_files() {
             .all(|a| a["threat"]["confidence"].as_u64().is_some())
     );
 }
+
+/// Zeek's intel whitelisting test: two listed names, one of them whitelisted in a second file;
+/// Zeek's baseline log has DNS requests and HTTP Host headers for the other only.
+#[test]
+fn zeek_intel_files_and_whitelisting() {
+    let base = corpus().join("zeek+zeek/testing/btest");
+    let dir = base.join("scripts/policy/frameworks/intel/whitelisting");
+    let (intel, allow) = (
+        dir.join("intel.dat").display().to_string(),
+        dir.join("whitelist.dat").display().to_string(),
+    );
+    let pcap = base.join("Traces/wikipedia.pcap").display().to_string();
+    let r = c2watch(&[
+        "replay",
+        "--no-progress",
+        "--dedup-window",
+        "0s",
+        "--intel",
+        &intel,
+        "--intel",
+        &allow,
+        &pcap,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let hits: std::collections::BTreeSet<(String, String)> = r
+        .alerts()
+        .iter()
+        .map(|a| {
+            (
+                s(&a["threat"]["indicator"]["value"]),
+                s(&a["threat"]["indicator"]["matched_on"]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hits,
+        // Zeek sees the DNS requests and Host headers; c2watch also ties the connections to the
+        // address the DNS answer gave (`dns.answer`), which Zeek's intel framework does not do.
+        ["dns.query", "http.host", "dns.answer"]
+            .into_iter()
+            .map(|m| ("upload.wikimedia.org".to_string(), m.to_string()))
+            .collect(),
+        "meta.wikimedia.org is whitelisted"
+    );
+    assert!(
+        r.alerts()
+            .iter()
+            .all(|a| a["threat"]["reference"] == "http://some-data-distributor.com/1")
+    );
+    // Intel::DOMAIN matches the name only, as in Zeek.
+    let r = c2watch(&[
+        "intel",
+        "lookup",
+        "--intel",
+        &intel,
+        "x.upload.wikimedia.org",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stdout);
+    // Overlapping subnets: the most specific wins.
+    let subnets = base
+        .join("scripts/base/frameworks/intel/match-subnet/intel.dat")
+        .display()
+        .to_string();
+    let r = c2watch(&["intel", "lookup", "--intel", &subnets, "192.168.142.5"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["match"]["value"], "192.168.142.0/26");
+}

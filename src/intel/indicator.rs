@@ -15,6 +15,8 @@ pub enum IndicatorKind {
     Domain,
     /// Only the names below a domain (`*.example` in a feed).
     DomainChildren,
+    /// Only the name itself (Zeek intel's `Intel::DOMAIN`).
+    DomainExact,
     /// scheme + host + path (+ query when listed).
     Url,
     /// TLS client fingerprint, MD5 hex.
@@ -65,7 +67,10 @@ impl Indicator {
             (IndicatorKind::Cidr, false) => "ipv4-net",
             (IndicatorKind::Cidr, true) => "ipv6-net",
             (IndicatorKind::IpPort, _) => "ip-port",
-            (IndicatorKind::Domain | IndicatorKind::DomainChildren, _) => "domain-name",
+            (
+                IndicatorKind::Domain | IndicatorKind::DomainChildren | IndicatorKind::DomainExact,
+                _,
+            ) => "domain-name",
             (IndicatorKind::Url, _) => "url",
             (IndicatorKind::Ja3, _) => "ja3",
             (IndicatorKind::Ja3s, _) => "ja3s",

@@ -46,6 +46,8 @@ struct Index {
     domains: HashMap<Box<str>, u32>,
     /// Only the names below it (`*.example`).
     children: HashMap<Box<str>, u32>,
+    /// Only the name itself (Zeek's `Intel::DOMAIN`).
+    exact: HashMap<Box<str>, u32>,
     /// `scheme://host[:port]/path` → (query, if the listing had one; id).
     urls: HashMap<Box<str>, Vec<UrlEntry>>,
     hashes: [HashMap<Box<str>, u32>; 5],
@@ -83,8 +85,11 @@ impl Index {
     /// label boundaries only.
     #[inline]
     fn lookup_domain(&self, name: &str) -> Option<u32> {
-        if self.domains.is_empty() && self.children.is_empty() {
+        if self.domains.is_empty() && self.children.is_empty() && self.exact.is_empty() {
             return None;
+        }
+        if let Some(id) = self.exact.get(name) {
+            return Some(*id);
         }
         let mut rest = name;
         let mut own = true;
@@ -120,12 +125,13 @@ impl Index {
             + self.v6_port.len()
             + self.domains.len()
             + self.children.len()
+            + self.exact.len()
             + self.urls.values().map(Vec::len).sum::<usize>()
             + self.hashes.iter().map(HashMap::len).sum::<usize>()
     }
 
     fn has_names(&self) -> bool {
-        !self.domains.is_empty() || !self.children.is_empty()
+        !self.domains.is_empty() || !self.children.is_empty() || !self.exact.is_empty()
     }
 }
 
@@ -271,6 +277,8 @@ pub enum Key {
     Domain(String),
     /// Only the names below the domain.
     DomainChildren(String),
+    /// Only the name itself.
+    DomainExact(String),
     Url(UrlParts),
     Hash(HashKind, String),
 }
@@ -291,6 +299,7 @@ impl Key {
             Key::IpPort(..) => IndicatorKind::IpPort,
             Key::Domain(_) => IndicatorKind::Domain,
             Key::DomainChildren(_) => IndicatorKind::DomainChildren,
+            Key::DomainExact(_) => IndicatorKind::DomainExact,
             Key::Url(_) => IndicatorKind::Url,
             Key::Hash(h, _) => h.indicator_kind(),
         }
@@ -375,6 +384,7 @@ fn slot(index: &mut Index, key: Key, next: u32) -> &mut u32 {
         Key::IpPort(IpAddr::V6(a), p) => index.v6_port.entry((u128::from(a), p)).or_insert(next),
         Key::Domain(d) => index.domains.entry(d.into()).or_insert(next),
         Key::DomainChildren(d) => index.children.entry(d.into()).or_insert(next),
+        Key::DomainExact(d) => index.exact.entry(d.into()).or_insert(next),
         Key::Url(u) => {
             let entries = index.urls.entry(u.key.into()).or_default();
             let query: Option<Box<str>> = u.query.map(Into::into);

@@ -17,6 +17,7 @@ pub enum FeedFormat {
     UrlhausCsv,
     /// Suricata IP reputation file.
     Iprep,
+    ZeekIntel,
     /// A plain list whose every value is a domain (`domain:PATH`).
     PlainDomain,
     /// A plain list of hashes of one declared kind (`ja3:PATH`, `x509-sha1:PATH`, ...).
@@ -24,7 +25,7 @@ pub enum FeedFormat {
 }
 
 impl FeedFormat {
-    const ALL: [(FeedFormat, &'static str); 17] = [
+    const ALL: [(FeedFormat, &'static str); 18] = [
         (FeedFormat::Plain, "plain"),
         (FeedFormat::FeodoCsv, "feodo-csv"),
         (FeedFormat::FeodoJson, "feodo-json"),
@@ -36,6 +37,7 @@ impl FeedFormat {
         (FeedFormat::ThreatfoxJson, "threatfox-json"),
         (FeedFormat::UrlhausCsv, "urlhaus-csv"),
         (FeedFormat::Iprep, "iprep"),
+        (FeedFormat::ZeekIntel, "zeek-intel"),
         (FeedFormat::PlainDomain, "domain"),
         (FeedFormat::PlainHash(HashKind::Ja3), "ja3"),
         (FeedFormat::PlainHash(HashKind::Ja3s), "ja3s"),
@@ -114,6 +116,9 @@ impl FeedFormat {
             .any(|l| header(l, "ja3_md5,Firstseen,Lastseen,Listingreason"))
         {
             return FeedFormat::SslblJa3;
+        }
+        if super::zeek::looks_like(text) {
+            return FeedFormat::ZeekIntel;
         }
         if super::iprep::looks_like(text) {
             return FeedFormat::Iprep;
@@ -197,5 +202,9 @@ mod tests {
             FeedFormat::Iprep
         );
         assert_eq!(d("203.0.113.10,some note\n"), FeedFormat::Plain);
+        assert_eq!(
+            d("#fields\tindicator\tindicator_type\tmeta.source\n203.0.113.10\tIntel::ADDR\tx\n"),
+            FeedFormat::ZeekIntel
+        );
     }
 }

@@ -12,6 +12,7 @@ mod plain;
 mod spamhaus;
 mod sslbl;
 mod threatfox;
+mod zeek;
 
 pub use detect::FeedFormat;
 
@@ -97,6 +98,13 @@ impl Sink<'_> {
             }
             Role::Allowlist => self.builder.allow(key),
         }
+    }
+
+    /// Adds an allowlist entry from an indicator feed (a Zeek intel row with `meta.whitelist=T`).
+    pub fn allow(&mut self, key: Key) {
+        self.data_rows += 1;
+        self.report.entries += 1;
+        self.builder.allow(key);
     }
 
     /// A metadata row for a feed entry (feed name filled in).
@@ -273,6 +281,7 @@ fn load_file(
         FeedFormat::ThreatfoxJson => threatfox::load_json(src, &mut sink)?,
         FeedFormat::UrlhausCsv => threatfox::load_urlhaus(src, &mut sink)?,
         FeedFormat::Iprep => iprep::load(src, &mut sink, &iprep::categories_beside(path))?,
+        FeedFormat::ZeekIntel => zeek::load(src, &mut sink)?,
         FeedFormat::FeodoCsv => feodo::load_csv(src, &mut sink)?,
         FeedFormat::FeodoJson => feodo::load_json(src, &mut sink)?,
         FeedFormat::SpamhausText => spamhaus::load_text(src, &mut sink)?,
