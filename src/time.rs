@@ -146,6 +146,7 @@ pub fn normalize_feed_time(text: &str) -> Option<String> {
         || (tail.starts_with('.')
             && tail[1..]
                 .trim_end_matches('Z')
+                .trim_end_matches("+00:00")
                 .bytes()
                 .all(|c| c.is_ascii_digit()));
     if !tail_ok {
@@ -188,6 +189,10 @@ mod tests {
         assert_eq!(
             normalize_feed_time("2026-09-01T10:00:00Z").as_deref(),
             Some("2026-09-01T10:00:00Z")
+        );
+        assert_eq!(
+            normalize_feed_time("2026-08-30T10:00:00.000000+00:00").as_deref(),
+            Some("2026-08-30T10:00:00Z")
         );
         assert_eq!(normalize_feed_time("yesterday"), None);
         assert_eq!(normalize_feed_time("2026-13-01"), None);

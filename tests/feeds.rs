@@ -531,3 +531,87 @@ fn threatfox_and_urlhaus_exports() {
     let r = c2watch(&["intel", "lookup", "--intel", &urlhaus, "files.dl.example"]);
     assert_eq!(r.code, 3);
 }
+
+#[test]
+fn misp_event_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = write(
+        dir.path(),
+        "5f0e3b1c-9a2d-4c6e-8f10-2a3b4c5d6e7f.json",
+        r##"{"Event": {
+  "uuid": "5f0e3b1c-9a2d-4c6e-8f10-2a3b4c5d6e7f", "info": "ExampleBot C2 infrastructure, September 2026",
+  "date": "2026-09-01", "timestamp": "1788340000", "publish_timestamp": "1788340100", "published": true,
+  "threat_level_id": "2", "analysis": "2",
+  "Orgc": {"name": "Example CERT", "uuid": "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d"},
+  "Tag": [{"name": "tlp:green", "colour": "#33FF00"},
+          {"name": "misp-galaxy:malpedia=\"ExampleBot\"", "colour": "#0088cc"}],
+  "Attribute": [
+    {"uuid": "8b1c", "type": "ip-dst|port", "category": "Network activity",
+     "value": "203.0.113.10|8443", "to_ids": true, "deleted": false, "timestamp": "1788339000",
+     "first_seen": "2026-08-30T10:00:00.000000+00:00", "last_seen": null, "comment": ""},
+    {"uuid": "9c2d", "type": "domain", "category": "Network activity",
+     "value": "c2.example", "to_ids": true, "deleted": false, "timestamp": "1788339000", "comment": "",
+     "Tag": [{"name": "TLP:AMBER", "colour": "#FFC000"}]},
+    {"uuid": "ad3e", "type": "x509-fingerprint-sha1", "category": "Network activity",
+     "value": "86115b17a75dee5099f1c2e709fc0ae77047a420", "to_ids": true, "deleted": false, "timestamp": "1788339000", "comment": ""},
+    {"uuid": "be4f", "type": "sha256", "category": "Payload delivery",
+     "value": "c1ca27666675be4490214fbcf5d00cc02737aba523c249e91299941fcf30c83c", "to_ids": true, "deleted": false,
+     "timestamp": "1788339000", "comment": "ignored by a network sensor"},
+    {"uuid": "c0c0", "type": "ip-dst", "category": "Network activity",
+     "value": "198.51.100.99", "to_ids": false, "deleted": false, "timestamp": "1788339000"},
+    {"uuid": "d0d0", "type": "ip-dst", "category": "Network activity",
+     "value": "198.51.100.98", "to_ids": true, "deleted": true, "timestamp": "1788339000"}
+  ],
+  "Object": [
+    {"name": "domain-ip", "meta-category": "network", "uuid": "cf50", "timestamp": "1788339000",
+     "Attribute": [
+       {"uuid": "d061", "type": "domain", "object_relation": "domain",
+        "category": "Network activity", "value": "panel.c2.example", "to_ids": true, "deleted": false, "timestamp": "1788339000"},
+       {"uuid": "e172", "type": "ip-dst", "object_relation": "ip",
+        "category": "Network activity", "value": "203.0.113.11", "to_ids": true, "deleted": false, "timestamp": "1788339000"}
+     ]}
+  ]
+}}"##,
+    );
+    let r = c2watch(&["intel", "check", "--intel", &event]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "as misp, 5 entries, skipped: 1 deleted, 1 file-attribute, 1 not-for-detection"
+        ),
+        "{}",
+        r.stdout
+    );
+    let look = |v: &str| {
+        let r = c2watch(&["intel", "lookup", "--intel", &event, v]);
+        (
+            r.code,
+            serde_json::from_str::<serde_json::Value>(&r.stdout).ok(),
+        )
+    };
+    let hit = |v: &str| {
+        let (code, out) = look(v);
+        assert_eq!(code, 0, "{v} should match");
+        out.unwrap()["match"]["sources"][0].clone()
+    };
+    let s = hit("203.0.113.10:8443");
+    assert_eq!(
+        (s["software"].clone(), s["tlp"].clone()),
+        (json!("ExampleBot"), json!("tlp:green"))
+    );
+    assert_eq!(
+        hit("www.c2.example")["tlp"],
+        "tlp:amber",
+        "attribute tag wins"
+    );
+    hit("86115b17a75dee5099f1c2e709fc0ae77047a420");
+    hit("panel.c2.example");
+    hit("203.0.113.11");
+    for absent in ["198.51.100.99", "198.51.100.98", "203.0.113.10:80"] {
+        assert_eq!(
+            look(absent).0,
+            3,
+            "{absent}: non-IDS, deleted and other ports do not match"
+        );
+    }
+}

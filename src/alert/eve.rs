@@ -86,7 +86,8 @@ fn endpoint(e: &Endpoint, victim: bool) -> Value {
     Value::Object(m)
 }
 
-fn source(m: &Meta) -> Value {
+/// One feed's view of an indicator, as alerts and `intel lookup` print it.
+pub fn source(m: &Meta) -> Value {
     json!({
         "feed": &*m.feed,
         "software": m.family,
@@ -94,6 +95,7 @@ fn source(m: &Meta) -> Value {
         "first_seen": m.first_seen,
         "last_seen": m.last_seen,
         "reference": m.reference,
+        "tlp": m.tlp,
     })
 }
 
@@ -107,6 +109,7 @@ fn threat(ind: &Indicator, matched_on: &str) -> Value {
         "first_seen": p.first_seen,
         "last_seen": p.last_seen,
         "reference": p.reference,
+        "tlp": p.tlp,
     });
     if ind.sources.len() > 1 {
         t["sources"] = Value::Array(ind.sources.iter().map(|m| source(m)).collect());

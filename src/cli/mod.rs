@@ -151,7 +151,7 @@ fn run_intel(cmd: &IntelCommand) -> Result<ExitCode, String> {
                 "query": value,
                 "match": m.map(|i| json!({
                     "value": i.value, "type": i.type_name(),
-                    "sources": i.sources.iter().map(|m| json!({"feed": &*m.feed, "software": m.family, "first_seen": m.first_seen, "reference": m.reference, "confidence": m.confidence})).collect::<Vec<_>>(),
+                    "sources": i.sources.iter().map(|m| crate::alert::eve::source(m)).collect::<Vec<_>>(),
                 })),
             });
             if let (Some(o), serde_json::Value::Object(e)) = (out.as_object_mut(), extra) {

@@ -44,6 +44,8 @@ pub struct Meta {
     pub reference: Option<String>,
     /// 0–100 when the feed gives one.
     pub confidence: Option<u8>,
+    /// Traffic Light Protocol marking (`tlp:green`, ...), lower case, when the feed gives one.
+    pub tlp: Option<String>,
 }
 
 /// One indicator of the snapshot, with every feed that lists it.

@@ -18,6 +18,7 @@ pub enum FeedFormat {
     /// Suricata IP reputation file.
     Iprep,
     ZeekIntel,
+    MispEvent,
     /// A plain list whose every value is a domain (`domain:PATH`).
     PlainDomain,
     /// A plain list of hashes of one declared kind (`ja3:PATH`, `x509-sha1:PATH`, ...).
@@ -25,7 +26,7 @@ pub enum FeedFormat {
 }
 
 impl FeedFormat {
-    const ALL: [(FeedFormat, &'static str); 18] = [
+    const ALL: [(FeedFormat, &'static str); 19] = [
         (FeedFormat::Plain, "plain"),
         (FeedFormat::FeodoCsv, "feodo-csv"),
         (FeedFormat::FeodoJson, "feodo-json"),
@@ -38,6 +39,7 @@ impl FeedFormat {
         (FeedFormat::UrlhausCsv, "urlhaus-csv"),
         (FeedFormat::Iprep, "iprep"),
         (FeedFormat::ZeekIntel, "zeek-intel"),
+        (FeedFormat::MispEvent, "misp"),
         (FeedFormat::PlainDomain, "domain"),
         (FeedFormat::PlainHash(HashKind::Ja3), "ja3"),
         (FeedFormat::PlainHash(HashKind::Ja3s), "ja3s"),
@@ -73,6 +75,12 @@ impl FeedFormat {
             && (trimmed.contains("\"ip_address\"") || trimmed.trim_end() == "[]")
         {
             return FeedFormat::FeodoJson;
+        }
+        if trimmed.starts_with('{')
+            && (trimmed.contains("\"Event\"") || trimmed.contains("\"response\""))
+            && trimmed.contains("\"Attribute\"")
+        {
+            return FeedFormat::MispEvent;
         }
         if trimmed.starts_with('{') && trimmed.contains("\"ioc_value\"") {
             return FeedFormat::ThreatfoxJson;
@@ -205,6 +213,10 @@ mod tests {
         assert_eq!(
             d("#fields\tindicator\tindicator_type\tmeta.source\n203.0.113.10\tIntel::ADDR\tx\n"),
             FeedFormat::ZeekIntel
+        );
+        assert_eq!(
+            d("{\"Event\": {\"info\": \"x\", \"Attribute\": []}}"),
+            FeedFormat::MispEvent
         );
     }
 }

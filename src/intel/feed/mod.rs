@@ -8,6 +8,7 @@ mod detect;
 mod feodo;
 mod iprep;
 mod lines;
+mod misp;
 mod plain;
 mod spamhaus;
 mod sslbl;
@@ -282,6 +283,7 @@ fn load_file(
         FeedFormat::UrlhausCsv => threatfox::load_urlhaus(src, &mut sink)?,
         FeedFormat::Iprep => iprep::load(src, &mut sink, &iprep::categories_beside(path))?,
         FeedFormat::ZeekIntel => zeek::load(src, &mut sink)?,
+        FeedFormat::MispEvent => misp::load(src, &mut sink)?,
         FeedFormat::FeodoCsv => feodo::load_csv(src, &mut sink)?,
         FeedFormat::FeodoJson => feodo::load_json(src, &mut sink)?,
         FeedFormat::SpamhausText => spamhaus::load_text(src, &mut sink)?,
