@@ -532,13 +532,8 @@ fn threatfox_and_urlhaus_exports() {
     assert_eq!(r.code, 3);
 }
 
-#[test]
-fn misp_event_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let event = write(
-        dir.path(),
-        "5f0e3b1c-9a2d-4c6e-8f10-2a3b4c5d6e7f.json",
-        r##"{"Event": {
+/// The synthetic event of feed-formats.md §7.5, plus a non-IDS and a deleted attribute.
+const MISP_EVENT: &str = r##"{"Event": {
   "uuid": "5f0e3b1c-9a2d-4c6e-8f10-2a3b4c5d6e7f", "info": "ExampleBot C2 infrastructure, September 2026",
   "date": "2026-09-01", "timestamp": "1788340000", "publish_timestamp": "1788340100", "published": true,
   "threat_level_id": "2", "analysis": "2",
@@ -571,7 +566,15 @@ fn misp_event_file() {
         "category": "Network activity", "value": "203.0.113.11", "to_ids": true, "deleted": false, "timestamp": "1788339000"}
      ]}
   ]
-}}"##,
+}}"##;
+
+#[test]
+fn misp_event_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = write(
+        dir.path(),
+        "5f0e3b1c-9a2d-4c6e-8f10-2a3b4c5d6e7f.json",
+        MISP_EVENT,
     );
     let r = c2watch(&["intel", "check", "--intel", &event]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -614,4 +617,79 @@ fn misp_event_file() {
             "{absent}: non-IDS, deleted and other ports do not match"
         );
     }
+}
+
+#[test]
+fn misp_feed_directory_follows_its_manifest() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("partner-cert");
+    std::fs::create_dir(&feed).unwrap();
+    let uuid = "5f0e3b1c-9a2d-4c6e-8f10-2a3b4c5d6e7f";
+    let other = "0b1c2d3e-0000-4000-8000-000000000001";
+    write(&feed, &format!("{uuid}.json"), MISP_EVENT);
+    let second = r#"{"Event": {"uuid": "0b1c2d3e-0000-4000-8000-000000000001", "info": "second",
+        "Tag": [{"name": "misp-galaxy:mitre-malware=\"ExampleRAT\""}],
+        "Attribute": [{"type": "ip-dst", "value": "192.0.2.77", "to_ids": true, "deleted": false}]}}"#;
+    write(&feed, &format!("{other}.json"), second);
+    // Not listed in the manifest, so not loaded; signatures and hashes.csv are not feeds.
+    write(
+        &feed,
+        "ffff.json",
+        r#"{"Event": {"Attribute": [{"type": "ip-dst", "value": "192.0.2.99", "to_ids": true}]}}"#,
+    );
+    write(
+        &feed,
+        "hashes.csv",
+        "d41d8cd98f00b204e9800998ecf8427e,5f0e3b1c\n",
+    );
+    write(
+        &feed,
+        "manifest.json.asc",
+        "-----BEGIN PGP SIGNATURE-----\n",
+    );
+    let hex: String = Sha256::digest(second.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let manifest = |sha: &str| {
+        format!(
+            r#"{{"{uuid}": {{"info": "ExampleBot", "timestamp": "1788340000", "date": "2026-09-01"}},
+                "{other}": {{"info": "second", "timestamp": "1788340000", "date": "2026-09-01", "integrity:sha256": "{sha}"}}}}"#
+        )
+    };
+    write(&feed, "manifest.json", &manifest(&hex.to_uppercase()));
+    let path = feed.display().to_string();
+    let r = c2watch(&["intel", "check", "--intel", &path]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("ok: 6 indicators"), "{}", r.stdout);
+    let r = c2watch(&["intel", "lookup", "--intel", &path, "192.0.2.77"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["match"]["sources"][0]["feed"], "partner-cert");
+    assert_eq!(v["match"]["sources"][0]["software"], "ExampleRAT");
+    let r = c2watch(&["intel", "lookup", "--intel", &path, "192.0.2.99"]);
+    assert_eq!(
+        r.code, 3,
+        "an event the manifest does not list is not loaded"
+    );
+
+    // A tampered event file and a listed-but-missing one are errors naming the file.
+    write(&feed, "manifest.json", &manifest(&"0".repeat(64)));
+    let r = c2watch(&["intel", "check", "--intel", &path]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains(&format!("{other}.json")) && r.stderr.contains("integrity:sha256"),
+        "{}",
+        r.stderr
+    );
+    std::fs::remove_file(feed.join(format!("{uuid}.json"))).unwrap();
+    write(&feed, "manifest.json", &manifest(&hex));
+    let r = c2watch(&["intel", "check", "--intel", &path]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("listed in manifest.json but missing"),
+        "{}",
+        r.stderr
+    );
 }

@@ -207,3 +207,69 @@ mod tests {
         assert_eq!(keys("sha256", "x"), Err("file-attribute"));
     }
 }
+
+/// One event a MISP feed's `manifest.json` lists: its file name and, when the manifest gives
+/// one, the expected SHA-256 of that file.
+#[derive(Debug, PartialEq)]
+pub struct ManifestEntry {
+    pub file: String,
+    pub sha256: Option<String>,
+}
+
+/// Parses a MISP feed `manifest.json` (an object keyed by event UUID). Entries whose key is
+/// not a plain UUID-like name are refused, so a manifest cannot point outside its directory.
+pub fn manifest(text: &[u8]) -> Result<Vec<ManifestEntry>, String> {
+    let v: Value = serde_json::from_slice(text).map_err(|e| format!("not JSON: {e}"))?;
+    let obj = v
+        .as_object()
+        .ok_or("manifest.json is not an object keyed by event UUID")?;
+    let mut out = Vec::with_capacity(obj.len());
+    for (uuid, summary) in obj {
+        if uuid.is_empty() || !uuid.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(format!("manifest key `{uuid}` is not an event UUID"));
+        }
+        out.push(ManifestEntry {
+            file: format!("{uuid}.json"),
+            sha256: summary
+                .get("integrity:sha256")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase),
+        });
+    }
+    out.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod manifest_tests {
+    use super::*;
+
+    #[test]
+    fn lists_events_with_integrity() {
+        let m = manifest(
+            br#"{"5f0e3b1c-9a2d-4c6e-8f10-2a3b4c5d6e7f": {"info": "x", "timestamp": "1",
+                 "integrity:sha256": "ABCD"}, "0a": {"info": "y"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            m,
+            vec![
+                ManifestEntry {
+                    file: "0a.json".into(),
+                    sha256: None
+                },
+                ManifestEntry {
+                    file: "5f0e3b1c-9a2d-4c6e-8f10-2a3b4c5d6e7f.json".into(),
+                    sha256: Some("abcd".into())
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_keys_that_are_paths() {
+        assert!(manifest(br#"{"../etc/passwd": {}}"#).is_err());
+        assert!(manifest(br#"[1, 2]"#).is_err());
+        assert!(manifest(b"{").is_err());
+    }
+}

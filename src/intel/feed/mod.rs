@@ -189,7 +189,11 @@ pub fn load(
         reason: format!("cannot open: {e}"),
     })?;
     if !meta.is_dir() {
-        return Ok(vec![load_file(p, forced, role, builder)?]);
+        return Ok(vec![load_file(p, forced, role, builder, None)?]);
+    }
+    let manifest = p.join("manifest.json");
+    if manifest.is_file() && matches!(forced, None | Some(FeedFormat::MispEvent)) {
+        return load_misp_feed(p, &manifest, role, builder);
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(p)
         .map_err(|e| FeedError {
@@ -218,8 +222,67 @@ pub fn load(
     }
     files
         .iter()
-        .map(|f| load_file(f, forced, role, builder))
+        .map(|f| load_file(f, forced, role, builder, None))
         .collect()
+}
+
+/// A MISP feed directory (feed-formats.md §7.1): the events its `manifest.json` lists, all
+/// under the directory's name. A listed event that is missing or fails its
+/// `integrity:sha256` is an error (the feed is incomplete or tampered with), not a skip.
+fn load_misp_feed(
+    dir: &Path,
+    manifest: &Path,
+    role: Role,
+    builder: &mut IndicatorSetBuilder,
+) -> Result<Vec<FeedReport>, FeedError> {
+    let err = |path: &Path, reason: String| FeedError {
+        path: path.display().to_string(),
+        line: None,
+        reason,
+    };
+    let text = std::fs::read(manifest).map_err(|e| err(manifest, format!("cannot read: {e}")))?;
+    let entries = misp::manifest(&text).map_err(|e| err(manifest, e))?;
+    if entries.is_empty() {
+        return Err(err(manifest, "the manifest lists no event".into()));
+    }
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("misp")
+        .to_string();
+    let mut reports = Vec::with_capacity(entries.len());
+    for e in entries {
+        let file = dir.join(&e.file);
+        if let Some(want) = &e.sha256 {
+            use sha2::{Digest, Sha256};
+            let bytes = std::fs::read(&file).map_err(|x| {
+                err(
+                    &file,
+                    format!("listed in manifest.json but cannot be read: {x}"),
+                )
+            })?;
+            let got: String = Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            if &got != want {
+                return Err(err(
+                    &file,
+                    format!("integrity:sha256 in manifest.json is {want}, the file's is {got}"),
+                ));
+            }
+        } else if !file.is_file() {
+            return Err(err(&file, "listed in manifest.json but missing".into()));
+        }
+        reports.push(load_file(
+            &file,
+            Some(FeedFormat::MispEvent),
+            role,
+            builder,
+            Some(&name),
+        )?);
+    }
+    Ok(reports)
 }
 
 fn feed_name(path: &Path) -> String {
@@ -236,6 +299,7 @@ fn load_file(
     forced: Option<FeedFormat>,
     role: Role,
     builder: &mut IndicatorSetBuilder,
+    name: Option<&str>,
 ) -> Result<FeedReport, FeedError> {
     let shown = path.display().to_string();
     let err = |reason: String| FeedError {
@@ -251,7 +315,7 @@ fn load_file(
         Some(f) => f,
         None => FeedFormat::detect(&head),
     };
-    let name = feed_name(path);
+    let name = name.map_or_else(|| feed_name(path), str::to_string);
     let mut sink = Sink {
         last_meta: None,
         builder,
