@@ -371,6 +371,36 @@ fn suricata_iprep_files() {
     );
 }
 
+/// suricata-verify's `datasets-match-subdomain`: a base64 string set holding `.evil.com`
+/// (the `dotprefix` convention). Suricata alerts on the queries for `mail.evil.com` and
+/// `sub.mail.evil.com` and not on `example.com`; so must c2watch.
+#[test]
+fn suricata_dataset_match_subdomain() {
+    let dir = corpus().join("OISF+suricata-verify/tests/datasets-match-subdomain");
+    let set = format!("dataset-domain:{}", dir.join("domains.lst").display());
+    let r = c2watch(&[
+        "replay",
+        "--no-progress",
+        "--dedup-window",
+        "0s",
+        "--intel",
+        &set,
+        dir.join("input.pcap").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let names: Vec<String> = r.alerts().iter().map(|a| s(&a["dns"]["rrname"])).collect();
+    assert_eq!(names, ["mail.evil.com", "sub.mail.evil.com"]);
+    assert_eq!(r.alerts()[0]["threat"]["feed"]["name"], "domains");
+    // Without a declared kind the base64 line is not a name and nothing loads.
+    let r = c2watch(&[
+        "intel",
+        "check",
+        "--intel",
+        dir.join("domains.lst").to_str().unwrap(),
+    ]);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+}
+
 /// Zeek's intel whitelisting test: two listed names, one of them whitelisted in a second file;
 /// Zeek's baseline log has DNS requests and HTTP Host headers for the other only.
 #[test]

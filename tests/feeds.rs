@@ -693,3 +693,74 @@ fn misp_feed_directory_follows_its_manifest() {
         r.stderr
     );
 }
+
+#[test]
+fn suricata_dataset_files_by_declared_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let v4 = write(d, "v4.lst", "203.0.113.10\n203.0.113.11,100\n2001:db8::1\n");
+    let v6 = write(
+        d,
+        "v6.lst",
+        "2001:db8::7\n::ffff:203.0.113.20\n198.51.100.4\nnot-an-ip\n",
+    );
+    let ja3 = write(d, "ja3.lst", "fd128a287c19a7cb17153cf147fd5f81\n");
+    let names = write(
+        d,
+        "names.lst",
+        "YzIuZXhhbXBsZQ==\nLmV2aWwuZXhhbXBsZQ==\n!!notbase64\nYzIuZXhhbXBsZQ==,70000\n",
+    );
+    // base64 of "http://198.51.100.23/gate.php"
+    let urls = write(d, "urls.lst", "aHR0cDovLzE5OC41MS4xMDAuMjMvZ2F0ZS5waHA=\n");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "--intel".to_string(),
+            format!("dataset-ipv4:{v4}"),
+            "--intel".to_string(),
+            format!("dataset-ip:{v6}"),
+            "--intel".to_string(),
+            format!("dataset-ja3:{ja3}"),
+            "--intel".to_string(),
+            format!("dataset-domain:{names}"),
+            "--intel".to_string(),
+            format!("dataset-url:{urls}"),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let check = {
+        let mut a = vec!["intel".to_string(), "check".to_string()];
+        a.extend(args(&[]));
+        c2watch(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    for line in [
+        "as dataset-ipv4, 2 entries, skipped: 1 bad-ipv4",
+        "as dataset-ip, 3 entries, skipped: 1 bad-address",
+        "as dataset-ja3, 1 entries",
+        "as dataset-domain, 2 entries, skipped: 1 bad-base64, 1 bad-reputation",
+        "as dataset-url, 1 entries",
+    ] {
+        assert!(check.stdout.contains(line), "{line}: {}", check.stdout);
+    }
+    let look = |v: &str| {
+        let mut a = vec!["intel".to_string(), "lookup".to_string()];
+        a.extend(args(&[v]));
+        c2watch(&a.iter().map(String::as_str).collect::<Vec<_>>()).code
+    };
+    for hit in [
+        "203.0.113.11",
+        "203.0.113.20",
+        "2001:db8::7",
+        "fd128a287c19a7cb17153cf147fd5f81",
+        "c2.example",
+        "a.evil.example",
+        "evil.example",
+        "http://198.51.100.23/gate.php",
+    ] {
+        assert_eq!(look(hit), 0, "{hit} should be listed");
+    }
+    for miss in ["www.c2.example", "notevil.example", "2001:db8::1"] {
+        assert_eq!(look(miss), 3, "{miss} should not be listed");
+    }
+}

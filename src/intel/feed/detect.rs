@@ -1,5 +1,6 @@
 //! Content-based format detection (feed-formats.md, Appendix A), for the formats loaded so far.
 
+use super::dataset::DatasetKind;
 use crate::intel::set::HashKind;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,10 +24,12 @@ pub enum FeedFormat {
     PlainDomain,
     /// A plain list of hashes of one declared kind (`ja3:PATH`, `x509-sha1:PATH`, ...).
     PlainHash(crate::intel::set::HashKind),
+    /// A Suricata dataset/datarep file of a declared kind; never detected from content.
+    Dataset(DatasetKind),
 }
 
 impl FeedFormat {
-    const ALL: [(FeedFormat, &'static str); 19] = [
+    const ALL: [(FeedFormat, &'static str); 24] = [
         (FeedFormat::Plain, "plain"),
         (FeedFormat::FeodoCsv, "feodo-csv"),
         (FeedFormat::FeodoJson, "feodo-json"),
@@ -46,6 +49,11 @@ impl FeedFormat {
         (FeedFormat::PlainHash(HashKind::Ja4), "ja4"),
         (FeedFormat::PlainHash(HashKind::CertSha1), "x509-sha1"),
         (FeedFormat::PlainHash(HashKind::CertSha256), "x509-sha256"),
+        (FeedFormat::Dataset(DatasetKind::Ipv4), "dataset-ipv4"),
+        (FeedFormat::Dataset(DatasetKind::Ip), "dataset-ip"),
+        (FeedFormat::Dataset(DatasetKind::Ja3), "dataset-ja3"),
+        (FeedFormat::Dataset(DatasetKind::Domain), "dataset-domain"),
+        (FeedFormat::Dataset(DatasetKind::Url), "dataset-url"),
     ];
 
     pub fn as_str(self) -> &'static str {

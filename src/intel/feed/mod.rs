@@ -4,6 +4,7 @@
 //! Every loader streams its input, skips bad rows with a counted reason (the first few logged
 //! as `file:line: reason`), and fails a file that has data but yields no indicator.
 
+mod dataset;
 mod detect;
 mod feodo;
 mod iprep;
@@ -288,7 +289,9 @@ fn load_misp_feed(
 fn feed_name(path: &Path) -> String {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("feed");
     let mut stem = name;
-    for ext in [".gz", ".zst", ".txt", ".csv", ".json", ".jsonl", ".list"] {
+    for ext in [
+        ".gz", ".zst", ".txt", ".csv", ".json", ".jsonl", ".list", ".lst",
+    ] {
         stem = stem.strip_suffix(ext).unwrap_or(stem);
     }
     stem.to_string()
@@ -348,6 +351,7 @@ fn load_file(
         FeedFormat::Iprep => iprep::load(src, &mut sink, &iprep::categories_beside(path))?,
         FeedFormat::ZeekIntel => zeek::load(src, &mut sink)?,
         FeedFormat::MispEvent => misp::load(src, &mut sink)?,
+        FeedFormat::Dataset(kind) => dataset::load(src, &mut sink, kind)?,
         FeedFormat::FeodoCsv => feodo::load_csv(src, &mut sink)?,
         FeedFormat::FeodoJson => feodo::load_json(src, &mut sink)?,
         FeedFormat::SpamhausText => spamhaus::load_text(src, &mut sink)?,
