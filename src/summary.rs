@@ -133,5 +133,12 @@ pub fn render(s: &RunSummary) -> String {
         "  alerts: {} written ({} duplicates suppressed), {} distinct victim(s), {} flow records; {} indicators loaded",
         o.alerts, o.suppressed, o.victims, o.flow_records, s.indicators
     );
+    if o.expired > 0 {
+        let _ = writeln!(
+            t,
+            "  {} match(es) not alerted: the indicator was outside its validity window (valid_from/valid_until) at packet time",
+            o.expired
+        );
+    }
     t
 }

@@ -764,3 +764,145 @@ fn suricata_dataset_files_by_declared_kind() {
         assert_eq!(look(miss), 3, "{miss} should not be listed");
     }
 }
+
+/// The example bundle of feed-formats.md §8.6, with a later revoked version of one indicator,
+/// an indicator marked benign and patterns c2watch must refuse rather than guess.
+const STIX_BUNDLE: &str = r#"{"type": "bundle", "id": "bundle--6f2b8a0e-1c3d-4e5f-8a9b-0c1d2e3f4a5b", "objects": [
+  {"type": "indicator", "spec_version": "2.1", "id": "indicator--0b7e2c4a-9d1f-4b3e-8a6c-5d4e3f2a1b0c",
+   "created": "2026-09-01T08:00:00.000Z", "modified": "2026-09-02T08:00:00.000Z",
+   "name": "ExampleBot C2 server", "indicator_types": ["malicious-activity"],
+   "pattern": "[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '203.0.113.10' AND network-traffic:dst_port = 8443]",
+   "pattern_type": "stix", "pattern_version": "2.1",
+   "valid_from": "2026-09-01T08:00:00Z", "valid_until": "2026-12-01T00:00:00Z",
+   "confidence": 80, "labels": ["c2"],
+   "external_references": [{"source_name": "partner-report", "url": "https://intel.example/reports/42", "external_id": "R-42"}],
+   "object_marking_refs": ["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"]},
+  {"type": "indicator", "spec_version": "2.1", "id": "indicator--1c8f3d5b-0e2a-4c4f-9b7d-6e5f4a3b2c1d",
+   "created": "2026-09-01T08:00:00.000Z", "modified": "2026-09-01T08:00:00.000Z",
+   "pattern": "[domain-name:value = 'c2.example'] OR [ipv4-addr:value = '198.51.100.0/24']",
+   "pattern_type": "stix", "valid_from": "2026-09-01T08:00:00Z"},
+  {"type": "malware", "spec_version": "2.1", "id": "malware--2d9a4e6c-1f3b-4d5a-8c8e-7f6a5b4c3d2e",
+   "created": "2026-09-01T08:00:00.000Z", "modified": "2026-09-01T08:00:00.000Z",
+   "name": "ExampleBot", "aliases": ["ExBot"], "is_family": true, "malware_types": ["bot"]},
+  {"type": "relationship", "spec_version": "2.1", "id": "relationship--3e0b5f7d-2a4c-4e6b-9d9f-8a7b6c5d4e3f",
+   "created": "2026-09-01T08:00:00.000Z", "modified": "2026-09-01T08:00:00.000Z",
+   "relationship_type": "indicates",
+   "source_ref": "indicator--0b7e2c4a-9d1f-4b3e-8a6c-5d4e3f2a1b0c",
+   "target_ref": "malware--2d9a4e6c-1f3b-4d5a-8c8e-7f6a5b4c3d2e"},
+  {"type": "indicator", "spec_version": "2.1", "id": "indicator--aaaaaaaa-0000-4000-8000-000000000001",
+   "created": "2026-09-01T08:00:00.000Z", "modified": "2026-09-01T08:00:00.000Z",
+   "pattern": "[ipv4-addr:value = '192.0.2.1']", "pattern_type": "stix", "valid_from": "2026-09-01T08:00:00Z"},
+  {"type": "indicator", "spec_version": "2.1", "id": "indicator--aaaaaaaa-0000-4000-8000-000000000001",
+   "created": "2026-09-01T08:00:00.000Z", "modified": "2026-09-05T08:00:00.000Z", "revoked": true,
+   "pattern": "[ipv4-addr:value = '192.0.2.1']", "pattern_type": "stix", "valid_from": "2026-09-01T08:00:00Z"},
+  {"type": "indicator", "spec_version": "2.1", "id": "indicator--aaaaaaaa-0000-4000-8000-000000000002",
+   "created": "2026-09-01T08:00:00.000Z", "modified": "2026-09-01T08:00:00.000Z",
+   "pattern": "[ipv4-addr:value = '192.0.2.2'] FOLLOWEDBY [domain-name:value = 'x.example'] WITHIN 300 SECONDS",
+   "pattern_type": "stix", "valid_from": "2026-09-01T08:00:00Z"},
+  {"type": "indicator", "spec_version": "2.1", "id": "indicator--aaaaaaaa-0000-4000-8000-000000000003",
+   "created": "2026-09-01T08:00:00.000Z", "modified": "2026-09-01T08:00:00.000Z",
+   "pattern": "[network-traffic:dst_ref.value = 'y.example' AND network-traffic:dst_port = 443]",
+   "pattern_type": "stix", "valid_from": "2026-09-01T08:00:00Z"},
+  {"type": "indicator", "spec_version": "2.1", "id": "indicator--aaaaaaaa-0000-4000-8000-000000000004",
+   "created": "2026-09-01T08:00:00.000Z", "modified": "2026-09-01T08:00:00.000Z",
+   "pattern": "alert tcp any any -> any any (sid:1;)", "pattern_type": "suricata", "valid_from": "2026-09-01T08:00:00Z"},
+  {"type": "indicator", "spec_version": "2.1", "id": "indicator--aaaaaaaa-0000-4000-8000-000000000005",
+   "created": "2026-09-01T08:00:00.000Z", "modified": "2026-09-01T08:00:00.000Z",
+   "pattern": "[ipv4-addr:value = '192.0.2.5'", "pattern_type": "stix", "valid_from": "2026-09-01T08:00:00Z"},
+  {"type": "indicator", "spec_version": "2.1", "id": "indicator--aaaaaaaa-0000-4000-8000-000000000006",
+   "created": "2026-09-01T08:00:00.000Z", "modified": "2026-09-01T08:00:00.000Z", "indicator_types": ["benign"],
+   "pattern": "[ipv4-addr:value = '192.0.2.6']", "pattern_type": "stix", "valid_from": "2026-09-01T08:00:00Z"},
+  {"type": "identity", "spec_version": "2.1", "id": "identity--bbbbbbbb-0000-4000-8000-000000000001",
+   "created": "2026-09-01T08:00:00.000Z", "modified": "2026-09-01T08:00:00.000Z", "name": "Example CERT"}
+]}"#;
+
+#[test]
+fn stix_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = write(dir.path(), "partner.json", STIX_BUNDLE);
+    let r = c2watch(&["intel", "check", "--intel", &bundle]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "as stix, 3 entries, skipped: 1 bad-pattern, 1 benign, 1 not-an-indicator, 1 revoked, 2 unsupported-pattern, 1 unsupported-pattern-type"
+        ),
+        "{}",
+        r.stdout
+    );
+    // The operator sees which indicator was refused and why.
+    assert!(
+        r.stderr
+            .contains("indicator--aaaaaaaa-0000-4000-8000-000000000003: a name with a port"),
+        "{}",
+        r.stderr
+    );
+    let look = |v: &str| {
+        let r = c2watch(&["intel", "lookup", "--intel", &bundle, v]);
+        (
+            r.code,
+            serde_json::from_str::<serde_json::Value>(&r.stdout).ok(),
+        )
+    };
+    let (code, v) = look("203.0.113.10:8443");
+    assert_eq!(code, 0);
+    let src = &v.unwrap()["match"]["sources"][0];
+    assert_eq!(
+        (
+            src["software"].clone(),
+            src["confidence"].clone(),
+            src["tlp"].clone(),
+            src["valid_until"].clone(),
+            src["reference"].clone()
+        ),
+        (
+            json!("ExampleBot"),
+            json!(80),
+            json!("tlp:amber"),
+            json!("2026-12-01T00:00:00Z"),
+            json!("https://intel.example/reports/42")
+        )
+    );
+    assert_eq!(look("www.c2.example").0, 0);
+    assert_eq!(look("198.51.100.200").0, 0);
+    for absent in [
+        "203.0.113.10:80",
+        "192.0.2.1",
+        "192.0.2.2",
+        "y.example",
+        "192.0.2.6",
+    ] {
+        assert_eq!(look(absent).0, 3, "{absent} must not be loaded");
+    }
+
+    // Validity is judged at packet time: the same contact alerts in October, not after
+    // `valid_until`.
+    use c2watch::synth::{frame, writer::PcapWriter};
+    use c2watch::time::{Timestamp, days_from_civil};
+    let at = |y, m, d| Timestamp::new(days_from_civil(y, m, d) * 86_400, 0);
+    let syn = |src: [u8; 4]| {
+        let tcp = frame::tcp(40000, 8443, 1, 0x02, &[]);
+        let ip = frame::ipv4(src, [203, 0, 113, 10], 6, &tcp);
+        frame::ethernet([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2], &[], 0x0800, &ip)
+    };
+    let mut w = PcapWriter::new(Vec::new(), 1).unwrap();
+    w.packet(at(2026, 10, 1), &syn([10, 0, 0, 5])).unwrap();
+    w.packet(at(2026, 12, 15), &syn([10, 0, 0, 6])).unwrap();
+    let pcap = dir.path().join("contacts.pcap");
+    std::fs::write(&pcap, w.into_inner()).unwrap();
+    let r = c2watch(&[
+        "replay",
+        "--no-progress",
+        "--intel",
+        &bundle,
+        pcap.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let victims: Vec<String> = r.alerts().iter().map(|a| s(&a["victim"]["ip"])).collect();
+    assert_eq!(victims, ["10.0.0.5"]);
+    assert_eq!(r.stats()["alerts"]["expired_indicator"], 1);
+    assert!(
+        r.stderr.contains("outside its validity window"),
+        "{}",
+        r.stderr
+    );
+}

@@ -96,6 +96,7 @@ pub fn source(m: &Meta) -> Value {
         "last_seen": m.last_seen,
         "reference": m.reference,
         "tlp": m.tlp,
+        "valid_until": m.valid_until,
     })
 }
 
@@ -110,6 +111,7 @@ fn threat(ind: &Indicator, matched_on: &str) -> Value {
         "last_seen": p.last_seen,
         "reference": p.reference,
         "tlp": p.tlp,
+        "valid_until": p.valid_until,
     });
     if ind.sources.len() > 1 {
         t["sources"] = Value::Array(ind.sources.iter().map(|m| source(m)).collect());

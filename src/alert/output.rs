@@ -40,6 +40,8 @@ pub struct OutputConfig {
 pub struct OutputStats {
     pub alerts: u64,
     pub suppressed: u64,
+    /// Matches of indicators outside their validity window at packet time (not alerted).
+    pub expired: u64,
     pub flow_records: u64,
     pub victims: u64,
     pub dedup_evictions: u64,
@@ -167,6 +169,7 @@ pub fn run(
         if let Some(s) = v.get_mut("stats") {
             s["alerts"] = serde_json::json!({
                 "written": stats.alerts, "suppressed_duplicates": stats.suppressed,
+                "expired_indicator": stats.expired,
                 "distinct_victims": stats.victims, "dedup_evictions": stats.dedup_evictions,
             });
             s["flow_records"] = serde_json::json!(stats.flow_records);
@@ -187,6 +190,11 @@ fn write_record(
 ) -> io::Result<()> {
     let value = match &r.record {
         Record::Alert(a) => {
+            let ind = &a.contact.indicator;
+            if ind.has_validity() && !ind.valid_at(&a.ts.rfc3339_secs()) {
+                stats.expired += 1;
+                return Ok(());
+            }
             if !dedup.admit(
                 (a.contact.victim.ip, a.contact.zone),
                 &a.contact.indicator.value,

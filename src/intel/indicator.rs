@@ -46,6 +46,10 @@ pub struct Meta {
     pub confidence: Option<u8>,
     /// Traffic Light Protocol marking (`tlp:green`, ...), lower case, when the feed gives one.
     pub tlp: Option<String>,
+    /// Validity window (RFC 3339 UTC), when the feed gives one (STIX `valid_from`/`valid_until`):
+    /// the indicator counts only while `valid_from <= packet time < valid_until`.
+    pub valid_from: Option<String>,
+    pub valid_until: Option<String>,
 }
 
 /// One indicator of the snapshot, with every feed that lists it.
@@ -61,6 +65,23 @@ pub struct Indicator {
 }
 
 impl Indicator {
+    /// Whether some source lists the indicator as valid at `t` (RFC 3339 UTC, `...Z`, as
+    /// [`crate::time::Timestamp::rfc3339_secs`] writes it; such texts order as times do).
+    /// True for indicators without a validity window.
+    pub fn valid_at(&self, t: &str) -> bool {
+        self.sources.iter().any(|m| {
+            m.valid_from.as_deref().is_none_or(|f| f <= t)
+                && m.valid_until.as_deref().is_none_or(|u| t < u)
+        })
+    }
+
+    /// True when some source gives a validity window.
+    pub fn has_validity(&self) -> bool {
+        self.sources
+            .iter()
+            .any(|m| m.valid_from.is_some() || m.valid_until.is_some())
+    }
+
     /// The `threat.indicator.type` of alerts.
     pub fn type_name(&self) -> &'static str {
         match (self.kind, self.is_v6) {

@@ -20,6 +20,8 @@ pub enum FeedFormat {
     Iprep,
     ZeekIntel,
     MispEvent,
+    /// STIX 2.x bundle, TAXII envelope or array of STIX objects.
+    Stix,
     /// A plain list whose every value is a domain (`domain:PATH`).
     PlainDomain,
     /// A plain list of hashes of one declared kind (`ja3:PATH`, `x509-sha1:PATH`, ...).
@@ -29,7 +31,7 @@ pub enum FeedFormat {
 }
 
 impl FeedFormat {
-    const ALL: [(FeedFormat, &'static str); 24] = [
+    const ALL: [(FeedFormat, &'static str); 25] = [
         (FeedFormat::Plain, "plain"),
         (FeedFormat::FeodoCsv, "feodo-csv"),
         (FeedFormat::FeodoJson, "feodo-json"),
@@ -43,6 +45,7 @@ impl FeedFormat {
         (FeedFormat::Iprep, "iprep"),
         (FeedFormat::ZeekIntel, "zeek-intel"),
         (FeedFormat::MispEvent, "misp"),
+        (FeedFormat::Stix, "stix"),
         (FeedFormat::PlainDomain, "domain"),
         (FeedFormat::PlainHash(HashKind::Ja3), "ja3"),
         (FeedFormat::PlainHash(HashKind::Ja3s), "ja3s"),
@@ -89,6 +92,9 @@ impl FeedFormat {
             && trimmed.contains("\"Attribute\"")
         {
             return FeedFormat::MispEvent;
+        }
+        if super::stix::looks_like(trimmed) {
+            return FeedFormat::Stix;
         }
         if trimmed.starts_with('{') && trimmed.contains("\"ioc_value\"") {
             return FeedFormat::ThreatfoxJson;

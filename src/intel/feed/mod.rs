@@ -13,6 +13,7 @@ mod misp;
 mod plain;
 mod spamhaus;
 mod sslbl;
+mod stix;
 mod threatfox;
 mod zeek;
 
@@ -351,6 +352,7 @@ fn load_file(
         FeedFormat::Iprep => iprep::load(src, &mut sink, &iprep::categories_beside(path))?,
         FeedFormat::ZeekIntel => zeek::load(src, &mut sink)?,
         FeedFormat::MispEvent => misp::load(src, &mut sink)?,
+        FeedFormat::Stix => stix::load(src, &mut sink)?,
         FeedFormat::Dataset(kind) => dataset::load(src, &mut sink, kind)?,
         FeedFormat::FeodoCsv => feodo::load_csv(src, &mut sink)?,
         FeedFormat::FeodoJson => feodo::load_json(src, &mut sink)?,
