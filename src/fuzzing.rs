@@ -78,17 +78,77 @@ pub fn frame(data: &[u8]) {
     }
 }
 
-/// The fuzz targets, by name.
+/// A feed file through its loader: the first byte picks a format to force (or, past the
+/// last format, content detection); the rest is the file.
+pub fn feed_file(data: &[u8]) {
+    use crate::intel::feed::{FeedFormat, load_bytes};
+    use crate::intel::set::IndicatorSetBuilder;
+    let Some((&pick, body)) = data.split_first() else {
+        return;
+    };
+    let forced = FeedFormat::all().nth(usize::from(pick));
+    let mut b = IndicatorSetBuilder::new();
+    let _ = load_bytes("fuzz", body, forced, &mut b);
+}
+
+/// STIX patterns: the parser and the extraction of indicators.
+pub fn stix_pattern(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = crate::intel::feed::stix_pattern_indicators(text);
+    }
+}
+
 /// A fuzz target: its name and entry point.
 pub type Target = (&'static str, fn(&[u8]));
 
-pub const TARGETS: [Target; 6] = [
+pub const TARGETS: [Target; 8] = [
     ("dns", dns_message),
     ("tls", tls_stream),
     ("quic", quic_datagram),
     ("quic_frames", quic_frames),
     ("http", http_request),
     ("frame", frame),
+    ("feed", feed_file),
+    ("stix_pattern", stix_pattern),
+];
+
+/// Small samples of the structured feed formats the fixtures do not hold, as seeds.
+const FEED_SEEDS: [(&str, &str); 7] = [
+    (
+        "stix",
+        r#"{"type": "bundle", "objects": [{"type": "indicator", "id": "indicator--1", "modified": "2026-09-01T00:00:00Z", "pattern": "[ipv4-addr:value = '203.0.113.10']", "pattern_type": "stix", "valid_from": "2026-09-01T00:00:00Z", "valid_until": "2026-12-01T00:00:00Z", "confidence": 80, "object_marking_refs": ["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"]}, {"type": "malware", "id": "malware--1", "name": "ExampleBot", "is_family": true}, {"type": "relationship", "id": "relationship--1", "relationship_type": "indicates", "source_ref": "indicator--1", "target_ref": "malware--1"}]}"#,
+    ),
+    (
+        "misp",
+        r#"{"Event": {"uuid": "5f0e", "info": "x", "Tag": [{"name": "tlp:green"}, {"name": "misp-galaxy:malpedia=\"ExampleBot\""}], "Attribute": [{"type": "ip-dst|port", "value": "203.0.113.10|8443", "to_ids": true, "deleted": false}, {"type": "domain", "value": "c2.example", "to_ids": true, "Tag": [{"name": "tlp:amber"}]}], "Object": [{"name": "domain-ip", "Attribute": [{"type": "ip-dst", "value": "203.0.113.11", "to_ids": true}]}]}}"#,
+    ),
+    (
+        "threatfox-json",
+        r#"{"1": [{"ioc_value": "203.0.113.12:443", "ioc_type": "ip:port", "malware_printable": "ExampleBot", "confidence_level": 90}]}"#,
+    ),
+    (
+        "threatfox-csv",
+        "# \"first_seen_utc\",\"ioc_id\",\"ioc_value\",\"ioc_type\",\"threat_type\",\"fk_malware\",\"malware_alias\",\"malware_printable\"\r\n\"2026-09-03 09:58:00\", \"1\", \"203.0.113.10:8443\", \"ip:port\", \"botnet_cc\", \"win.x\", \"None\", \"ExampleBot\"\r\n",
+    ),
+    (
+        "zeek-intel",
+        "#fields\tindicator\tindicator_type\tmeta.source\tmeta.whitelist\nc2.example\tIntel::DOMAIN\tx\t-\n198.51.100.0/24\tIntel::SUBNET\tx\tT\n",
+    ),
+    ("iprep", "203.0.113.0/24,1,100\n2001:db8::1,2,50\n"),
+    (
+        "dataset-domain",
+        "YzIuZXhhbXBsZQ==\nLmV2aWwuZXhhbXBsZQ==,5\n",
+    ),
+];
+
+/// STIX patterns the format reference validates, as seeds.
+const STIX_PATTERNS: [&str; 6] = [
+    "[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '203.0.113.10' AND network-traffic:dst_port = 8443]",
+    "[domain-name:value = 'c2.example'] OR [url:value = 'http://198.51.100.23/gate.php']",
+    "[x509-certificate:hashes.'SHA-1' = '530194fadf6c9a330db40f42610f9dee6fa9bc32']",
+    "[domain-name:value IN ('a.c2.example', 'b.c2.example')] OR [domain-name:value LIKE '%.dyn.example']",
+    "[ipv4-addr:value = '203.0.113.10'] FOLLOWEDBY [domain-name:value = 'c2.example'] WITHIN 300 SECONDS",
+    "([ipv6-addr:value ISSUBSET '2001:db8:4::/48'] OR [file:hashes.MD5 = 'x']) REPEATS 2 TIMES",
 ];
 
 /// Seed inputs from the captures in `dir` (the fixtures): every frame (target `frame`), and the
@@ -146,6 +206,30 @@ pub fn seeds(dir: &std::path::Path) -> std::io::Result<Vec<(&'static str, Vec<u8
                 }
             }
         }
+    }
+    // Feed files, each with the leading byte that lets the loader detect the format.
+    if let Ok(entries) = std::fs::read_dir(dir.join("feeds")) {
+        let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        files.sort();
+        for f in files {
+            if let Ok(body) = std::fs::read(&f) {
+                let mut d = vec![u8::MAX];
+                d.extend_from_slice(&body);
+                out.push(("feed", d));
+            }
+        }
+    }
+    for (format, body) in FEED_SEEDS {
+        let pick = crate::intel::feed::FeedFormat::all()
+            .position(|f| f.as_str() == format)
+            .and_then(|i| u8::try_from(i).ok())
+            .unwrap_or(u8::MAX);
+        let mut d = vec![pick];
+        d.extend_from_slice(body.as_bytes());
+        out.push(("feed", d));
+    }
+    for p in STIX_PATTERNS {
+        out.push(("stix_pattern", p.as_bytes().to_vec()));
     }
     // Whole TLS flights, not just single segments.
     out.push(("tls", tls::build::example_client_hello("seed.example")));

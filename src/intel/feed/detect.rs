@@ -73,6 +73,11 @@ impl FeedFormat {
             .map(|(f, _)| *f)
     }
 
+    /// Every format that can be forced, in a fixed order.
+    pub fn all() -> impl Iterator<Item = FeedFormat> {
+        FeedFormat::ALL.iter().map(|(f, _)| *f)
+    }
+
     pub fn names() -> Vec<&'static str> {
         FeedFormat::ALL.iter().map(|(_, n)| *n).collect()
     }

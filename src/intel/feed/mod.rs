@@ -14,6 +14,7 @@ mod plain;
 mod spamhaus;
 mod sslbl;
 mod stix;
+pub use stix::pattern_indicators as stix_pattern_indicators;
 mod threatfox;
 mod zeek;
 
@@ -313,13 +314,48 @@ fn load_file(
     };
     let (reader, _) =
         input::open(&shown, &Progress::default()).map_err(|e| err(format!("cannot open: {e}")))?;
+    let name = name.map_or_else(|| feed_name(path), str::to_string);
+    load_reader(path, name, reader, forced, role, builder)
+}
+
+/// Loads one feed from bytes already in memory (what the fuzz target runs); `name` is shown
+/// in errors and becomes the feed name.
+pub fn load_bytes(
+    name: &str,
+    bytes: &[u8],
+    forced: Option<FeedFormat>,
+    builder: &mut IndicatorSetBuilder,
+) -> Result<FeedReport, FeedError> {
+    load_reader(
+        Path::new(name),
+        name.to_string(),
+        bytes,
+        forced,
+        Role::Indicators,
+        builder,
+    )
+}
+
+fn load_reader(
+    path: &Path,
+    name: String,
+    reader: impl Read,
+    forced: Option<FeedFormat>,
+    role: Role,
+    builder: &mut IndicatorSetBuilder,
+) -> Result<FeedReport, FeedError> {
+    let shown = path.display().to_string();
+    let err = |reason: String| FeedError {
+        path: shown.clone(),
+        line: None,
+        reason,
+    };
     let mut reader = BufReader::with_capacity(1 << 16, reader);
     let head = peek_head(&mut reader).map_err(|e| err(format!("read error: {e}")))?;
     let format = match forced {
         Some(f) => f,
         None => FeedFormat::detect(&head),
     };
-    let name = name.map_or_else(|| feed_name(path), str::to_string);
     let mut sink = Sink {
         last_meta: None,
         builder,

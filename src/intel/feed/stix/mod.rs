@@ -66,6 +66,14 @@ pub fn looks_like(head: &str) -> bool {
             || (t.starts_with('[') && t.contains("\"pattern\"") && t.contains("\"indicator--")))
 }
 
+/// How many indicators a STIX pattern gives, or why it gives none (for tests and fuzzing).
+pub fn pattern_indicators(text: &str) -> Result<usize, String> {
+    let p = pattern::parse(text)?;
+    extract::keys(&p)
+        .map(|k| k.len())
+        .map_err(|e| format!("{}: {}", e.reason(), e.detail()))
+}
+
 pub fn load(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError> {
     let doc: Value = serde_json::from_reader(src)
         .map_err(|e| sink.error(Some(e.line() as u64), format!("invalid STIX JSON: {e}")))?;
