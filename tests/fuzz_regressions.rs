@@ -90,3 +90,15 @@ fn http_with_nul_and_huge_headers() {
     many.extend_from_slice(b"\r\n");
     assert!(http::parse_request(&many).is_err(), "more than 64 headers");
 }
+
+#[test]
+fn stix_pattern_nested_a_hundred_thousand_deep_does_not_overflow_the_stack() {
+    // Found by the stix_pattern fuzz target: the recursive parser had no depth limit.
+    let deep = format!(
+        "{}[ipv4-addr:value = '1.2.3.4']{}",
+        "(".repeat(100_000),
+        ")".repeat(100_000)
+    );
+    c2watch::fuzzing::stix_pattern(deep.as_bytes());
+    assert!(c2watch::intel::feed::stix_pattern_indicators(&deep).is_err());
+}

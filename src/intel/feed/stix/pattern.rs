@@ -235,9 +235,14 @@ fn path(
     }
 }
 
+/// Deepest nesting of parentheses and brackets accepted: deep enough for any real pattern,
+/// shallow enough that hostile input cannot exhaust the stack of the recursive parser.
+const MAX_DEPTH: usize = 64;
+
 struct Parser {
     toks: Vec<Tok>,
     at: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -299,7 +304,22 @@ impl Parser {
         })
     }
 
+    fn enter(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(format!("nested deeper than {MAX_DEPTH} levels"));
+        }
+        Ok(())
+    }
+
     fn observation(&mut self) -> Result<Pattern, String> {
+        self.enter()?;
+        let p = self.observation_inner();
+        self.depth -= 1;
+        p
+    }
+
+    fn observation_inner(&mut self) -> Result<Pattern, String> {
         let p = match self.next() {
             Some(Tok::Open) => {
                 let c = self.comparison()?;
@@ -379,6 +399,13 @@ impl Parser {
     }
 
     fn test(&mut self) -> Result<Comparison, String> {
+        self.enter()?;
+        let t = self.test_inner();
+        self.depth -= 1;
+        t
+    }
+
+    fn test_inner(&mut self) -> Result<Comparison, String> {
         match self.next() {
             Some(Tok::LParen) => {
                 let c = self.comparison()?;
@@ -440,6 +467,7 @@ pub fn parse(text: &str) -> Result<Pattern, String> {
     let mut p = Parser {
         toks: lex(text)?,
         at: 0,
+        depth: 0,
     };
     let pat = p.pattern()?;
     match p.peek() {
@@ -519,6 +547,28 @@ mod tests {
                 "http://x/it's"
             )))
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!(
+            "{}[ipv4-addr:value = '1.2.3.4']{}",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        );
+        assert!(parse(&deep).unwrap_err().contains("nested deeper"));
+        let deep = format!(
+            "[{}ipv4-addr:value = '1.2.3.4'{}]",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        );
+        assert!(parse(&deep).is_err());
+        let ok = format!(
+            "{}[ipv4-addr:value = '1.2.3.4']{}",
+            "(".repeat(20),
+            ")".repeat(20)
+        );
+        assert!(parse(&ok).is_ok());
     }
 
     #[test]
