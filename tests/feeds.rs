@@ -906,3 +906,110 @@ fn stix_bundle() {
         r.stderr
     );
 }
+
+#[test]
+fn declared_feeds_in_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "vendor.csv",
+        "# Vendor export 2026-09-03\r\nIndicator;Threat;Score;Added;Link\r\n\
+         203.0.113.50;ExampleBot;90;2026-09-01 10:00:00;https://vendor.example/i/1\r\n\
+         \"c2.vendor.example\";\"ExampleRAT; v2\";40;;\r\n\
+         198.51.100.0/28;ExampleBot;75;;\r\n\
+         not a value;x;80;;\r\n\
+         203.0.113.51;ExampleBot;high;;\r\n",
+    );
+    write(d, "extra.txt", "192.0.2.200\n");
+    let cfg = write(
+        d,
+        "c2watch.toml",
+        r#"
+[[feed]]
+name = "vendor-x"
+source = "vendor.csv"
+format = "csv"
+min_confidence = 50
+[feed.columns]
+value = "Indicator"
+family = "Threat"
+confidence = "Score"
+first_seen = "Added"
+reference = "Link"
+delimiter = ";"
+
+[[feed]]
+name = "paused"
+source = "extra.txt"
+enabled = false
+"#,
+    );
+    let r = c2watch(&["intel", "check", "--config", &cfg]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "as csv, 2 entries, skipped: 1 bad-confidence, 1 below-min-confidence, 1 unparsable"
+        ),
+        "{}",
+        r.stdout
+    );
+    let look = |v: &str| {
+        let r = c2watch(&["intel", "lookup", "--config", &cfg, v]);
+        (
+            r.code,
+            serde_json::from_str::<serde_json::Value>(&r.stdout).ok(),
+        )
+    };
+    let (code, v) = look("203.0.113.50");
+    assert_eq!(code, 0);
+    let src = &v.unwrap()["match"]["sources"][0];
+    assert_eq!(
+        (
+            src["feed"].clone(),
+            src["software"].clone(),
+            src["confidence"].clone(),
+            src["first_seen"].clone(),
+            src["reference"].clone()
+        ),
+        (
+            json!("vendor-x"),
+            json!("ExampleBot"),
+            json!(90),
+            json!("2026-09-01T10:00:00Z"),
+            json!("https://vendor.example/i/1")
+        )
+    );
+    assert_eq!(look("198.51.100.7").0, 0);
+    assert_eq!(look("c2.vendor.example").0, 3, "confidence 40 < 50");
+    assert_eq!(look("192.0.2.200").0, 3, "a disabled feed is not loaded");
+
+    // Mistakes in a [[feed]] entry are named.
+    for (entry, says) in [
+        (
+            "[[feed]]\nsource = \"vendor.csv\"\nformat = \"csv\"\n",
+            "needs [feed.columns]",
+        ),
+        (
+            "[[feed]]\nsource = \"https://feeds.example/x.csv\"\n",
+            "HTTP(S) sources are not supported yet",
+        ),
+        (
+            "[[feed]]\nsource = \"vendor.csv\"\nformat = \"cvs\"\n",
+            "unknown format `cvs`",
+        ),
+        (
+            "[[feed]]\nsource = \"vendor.csv\"\nformat = \"csv\"\n[feed.columns]\nvalue = \"Nope\"\ndelimiter = \";\"\n",
+            "the header has no column `Nope`",
+        ),
+        (
+            "[[feed]]\nsource = \"vendor.csv\"\nrefresh = \"1h\"\n",
+            "unknown field `refresh`",
+        ),
+    ] {
+        let bad = write(d, "bad.toml", entry);
+        let r = c2watch(&["intel", "check", "--config", &bad]);
+        assert_ne!(r.code, 0, "{entry}");
+        assert!(r.stderr.contains(says), "{entry}: {}", r.stderr);
+    }
+}

@@ -22,6 +22,92 @@ pub struct ConfigFile {
     pub dns_cache: Option<usize>,
     #[serde(default)]
     pub flow: FlowSection,
+    /// The config file's folder (relative paths start there).
+    #[serde(skip)]
+    pub base: PathBuf,
+    /// Declared feeds (`[[feed]]`), loaded with `intel`.
+    #[serde(default)]
+    pub feed: Vec<FeedSection>,
+}
+
+/// One `[[feed]]` entry: a named source with options.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct FeedSection {
+    pub name: Option<String>,
+    /// A file or a directory (relative to the config file).
+    pub source: String,
+    /// A format name (`c2watch intel check` lists them); detected from content when absent.
+    pub format: Option<String>,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    pub min_confidence: Option<u8>,
+    /// For `format = "csv"`: which header names hold the value and the metadata.
+    pub columns: Option<crate::intel::feed::Columns>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+impl FeedSection {
+    /// The checked feed definition, or what is wrong with the entry.
+    pub fn resolve(&self, base: &Path) -> Result<Option<crate::intel::feed::FeedDef>, String> {
+        use crate::intel::feed::{FeedDef, FeedFormat};
+        let what = format!(
+            "[[feed]] {}",
+            self.name.as_deref().unwrap_or(self.source.as_str())
+        );
+        if !self.enabled {
+            return Ok(None);
+        }
+        if self.source.starts_with("http://") || self.source.starts_with("https://") {
+            return Err(format!(
+                "{what}: HTTP(S) sources are not supported yet; download the file (e.g. from cron) and set `source` to its path"
+            ));
+        }
+        let format = match &self.format {
+            Some(f) => Some(FeedFormat::from_name(f).ok_or_else(|| {
+                format!(
+                    "{what}: unknown format `{f}` (known: {})",
+                    FeedFormat::names().join(", ")
+                )
+            })?),
+            None => None,
+        };
+        if let Some(c) = self.min_confidence
+            && c > 100
+        {
+            return Err(format!("{what}: min_confidence must be 0-100, not {c}"));
+        }
+        match (&self.columns, format) {
+            (Some(cols), Some(FeedFormat::Csv)) => {
+                cols.validate().map_err(|e| format!("{what}: {e}"))?
+            }
+            (None, Some(FeedFormat::Csv)) => {
+                return Err(format!(
+                    "{what}: format \"csv\" needs [feed.columns] with at least `value = \"<header name>\"`"
+                ));
+            }
+            (Some(_), _) => {
+                return Err(format!(
+                    "{what}: [feed.columns] is only for format = \"csv\""
+                ));
+            }
+            _ => {}
+        }
+        Ok(Some(FeedDef {
+            source: if Path::new(&self.source).is_absolute() {
+                self.source.clone()
+            } else {
+                base.join(&self.source).display().to_string()
+            },
+            format,
+            name: self.name.clone(),
+            min_confidence: self.min_confidence,
+            columns: self.columns.clone(),
+        }))
+    }
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -41,6 +127,7 @@ impl ConfigFile {
         let mut cfg: ConfigFile =
             toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        cfg.base = base.clone();
         for list in [&mut cfg.intel, &mut cfg.allow] {
             for p in list.iter_mut() {
                 *p = relative_to(&base, p);

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 /// Feeds and home net: what every command that loads indicators needs.
 #[derive(Debug)]
 pub struct IntelSettings {
-    pub intel: Vec<String>,
+    pub intel: Vec<crate::intel::feed::FeedDef>,
     pub allow: Vec<String>,
     pub home_net: HomeNet,
 }
@@ -41,9 +41,20 @@ fn pick<T: Clone>(flag: &[T], config: &[T]) -> Vec<T> {
 }
 
 fn intel_settings(common: &CommonArgs, cfg: &ConfigFile) -> Result<IntelSettings, String> {
-    let intel = pick(&common.intel, &cfg.intel);
+    use crate::intel::feed::FeedDef;
+    let specs = pick(&common.intel, &cfg.intel);
+    let mut intel = specs
+        .iter()
+        .map(|s| FeedDef::from_spec(s).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    // `--intel` on the command line replaces the config's feeds, declared ones included.
+    if common.intel.is_empty() {
+        for f in &cfg.feed {
+            intel.extend(f.resolve(&cfg.base)?);
+        }
+    }
     if intel.is_empty() {
-        return Err("no indicators: give --intel <PATH> (a feed file or directory), or `intel = [...]` in the --config file".into());
+        return Err("no indicators: give --intel <PATH> (a feed file or directory), or `intel = [...]` or [[feed]] entries in the --config file".into());
     }
     let home = pick(&common.home_net, &cfg.home_net);
     let home_net = if home.is_empty() {

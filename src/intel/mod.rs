@@ -26,14 +26,14 @@ pub struct Loaded {
 
 /// Loads every indicator and allowlist spec into one new set.
 pub fn load_all(
-    intel: &[String],
+    intel: &[feed::FeedDef],
     allow: &[String],
     generation: u64,
 ) -> Result<Loaded, feed::FeedError> {
     let mut builder = IndicatorSetBuilder::new();
     let mut reports = Vec::new();
-    for spec in intel {
-        reports.extend(feed::load(spec, feed::Role::Indicators, &mut builder)?);
+    for def in intel {
+        reports.extend(feed::load_def(def, feed::Role::Indicators, &mut builder)?);
     }
     for spec in allow {
         reports.extend(feed::load(spec, feed::Role::Allowlist, &mut builder)?);

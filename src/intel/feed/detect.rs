@@ -20,6 +20,8 @@ pub enum FeedFormat {
     Iprep,
     ZeekIntel,
     MispEvent,
+    /// A vendor CSV with columns named in a `[[feed]]` entry; never detected.
+    Csv,
     /// STIX 2.x bundle, TAXII envelope or array of STIX objects.
     Stix,
     /// A plain list whose every value is a domain (`domain:PATH`).
@@ -31,7 +33,7 @@ pub enum FeedFormat {
 }
 
 impl FeedFormat {
-    const ALL: [(FeedFormat, &'static str); 25] = [
+    const ALL: [(FeedFormat, &'static str); 26] = [
         (FeedFormat::Plain, "plain"),
         (FeedFormat::FeodoCsv, "feodo-csv"),
         (FeedFormat::FeodoJson, "feodo-json"),
@@ -46,6 +48,7 @@ impl FeedFormat {
         (FeedFormat::ZeekIntel, "zeek-intel"),
         (FeedFormat::MispEvent, "misp"),
         (FeedFormat::Stix, "stix"),
+        (FeedFormat::Csv, "csv"),
         (FeedFormat::PlainDomain, "domain"),
         (FeedFormat::PlainHash(HashKind::Ja3), "ja3"),
         (FeedFormat::PlainHash(HashKind::Ja3s), "ja3s"),

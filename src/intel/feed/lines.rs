@@ -91,6 +91,11 @@ fn memchr_nl(b: &[u8]) -> Option<usize> {
 /// Splits one CSV row: `,` separators (spaces after them skipped, as ThreatFox writes `", "`),
 /// double-quoted fields with `""` escapes. Returns `None` for an unterminated quote.
 pub fn split_csv(line: &str) -> Option<Vec<String>> {
+    split_csv_with(line, ',')
+}
+
+/// [`split_csv`] with another separator (`;`, TAB, `|`).
+pub fn split_csv_with(line: &str, sep: char) -> Option<Vec<String>> {
     let mut out = Vec::new();
     let mut chars = line.chars().peekable();
     loop {
@@ -112,14 +117,14 @@ pub fn split_csv(line: &str) -> Option<Vec<String>> {
                 }
             }
             while let Some(&c) = chars.peek() {
-                if c == ',' {
+                if c == sep {
                     break;
                 }
                 chars.next();
             }
         } else {
             while let Some(&c) = chars.peek() {
-                if c == ',' {
+                if c == sep {
                     break;
                 }
                 field.push(c);
@@ -130,7 +135,7 @@ pub fn split_csv(line: &str) -> Option<Vec<String>> {
         }
         out.push(field);
         match chars.next() {
-            Some(',') => continue,
+            Some(c) if c == sep => continue,
             _ => return Some(out),
         }
     }

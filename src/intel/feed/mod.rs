@@ -4,6 +4,7 @@
 //! Every loader streams its input, skips bad rows with a counted reason (the first few logged
 //! as `file:line: reason`), and fails a file that has data but yields no indicator.
 
+mod csv;
 mod dataset;
 mod detect;
 mod feodo;
@@ -18,6 +19,7 @@ pub use stix::pattern_indicators as stix_pattern_indicators;
 mod threatfox;
 mod zeek;
 
+pub use csv::Columns;
 pub use detect::FeedFormat;
 
 use super::indicator::Meta;
@@ -37,6 +39,51 @@ const LOGGED_SKIPS: u64 = 5;
 pub enum Role {
     Indicators,
     Allowlist,
+}
+
+/// One feed as the operator declared it: a `--intel` spec (`PATH` or `FORMAT:PATH`) or a
+/// `[[feed]]` entry of the config file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FeedDef {
+    /// A file or a directory.
+    pub source: String,
+    /// Forced format; `None` detects it from content.
+    pub format: Option<FeedFormat>,
+    /// Feed name in alerts; default: the file name without extensions.
+    pub name: Option<String>,
+    /// Entries whose feed-given confidence is below this are not loaded (counted); entries
+    /// without a confidence are kept.
+    pub min_confidence: Option<u8>,
+    /// Column names, for `format = "csv"`.
+    pub columns: Option<Columns>,
+}
+
+impl FeedDef {
+    /// Parses a `--intel` spec.
+    pub fn from_spec(spec: &str) -> Result<FeedDef, FeedError> {
+        let (format, source) = match spec.split_once(':') {
+            Some((f, rest)) if !rest.is_empty() => match FeedFormat::from_name(f) {
+                Some(fmt) => (Some(fmt), rest),
+                None if Path::new(spec).exists() => (None, spec),
+                None => {
+                    return Err(FeedError {
+                        path: spec.to_string(),
+                        line: None,
+                        reason: format!(
+                            "unknown feed format `{f}` (known: {})",
+                            FeedFormat::names().join(", ")
+                        ),
+                    });
+                }
+            },
+            _ => (None, spec),
+        };
+        Ok(FeedDef {
+            source: source.to_string(),
+            format,
+            ..FeedDef::default()
+        })
+    }
 }
 
 /// A feed that could not be loaded, with where and why.
@@ -81,11 +128,23 @@ pub struct Sink<'b> {
     pub feed: Arc<str>,
     report: FeedReport,
     data_rows: u64,
+    min_confidence: Option<u8>,
 }
 
 impl Sink<'_> {
     /// Adds an indicator (or allowlist entry) as the feed listed it.
     pub fn add(&mut self, key: Key, listed: &str, meta: Meta) {
+        if let (Some(min), Some(c)) = (self.min_confidence, meta.confidence)
+            && c < min
+        {
+            self.data_rows += 1;
+            *self
+                .report
+                .skipped
+                .entry("below-min-confidence")
+                .or_insert(0) += 1;
+            return;
+        }
         self.data_rows += 1;
         self.report.entries += 1;
         match self.role {
@@ -168,23 +227,24 @@ pub fn load(
     role: Role,
     builder: &mut IndicatorSetBuilder,
 ) -> Result<Vec<FeedReport>, FeedError> {
-    let (forced, path) = match spec.split_once(':') {
-        Some((f, rest)) if !rest.is_empty() => match FeedFormat::from_name(f) {
-            Some(fmt) => (Some(fmt), rest),
-            None if Path::new(spec).exists() => (None, spec),
-            None => {
-                return Err(FeedError {
-                    path: spec.to_string(),
-                    line: None,
-                    reason: format!(
-                        "unknown feed format `{f}` (known: {})",
-                        FeedFormat::names().join(", ")
-                    ),
-                });
-            }
-        },
-        _ => (None, spec),
-    };
+    load_def(&FeedDef::from_spec(spec)?, role, builder)
+}
+
+/// Loads one declared feed (every file of it, for a directory) into `builder`.
+pub fn load_def(
+    def: &FeedDef,
+    role: Role,
+    builder: &mut IndicatorSetBuilder,
+) -> Result<Vec<FeedReport>, FeedError> {
+    let path = def.source.as_str();
+    let forced = def.format;
+    if forced == Some(FeedFormat::Csv) && def.columns.is_none() {
+        return Err(FeedError {
+            path: path.to_string(),
+            line: None,
+            reason: "format `csv` needs its columns named: use a [[feed]] entry with [feed.columns] value = \"...\" in the config file".into(),
+        });
+    }
     let p = Path::new(path);
     let meta = std::fs::metadata(p).map_err(|e| FeedError {
         path: path.to_string(),
@@ -192,11 +252,11 @@ pub fn load(
         reason: format!("cannot open: {e}"),
     })?;
     if !meta.is_dir() {
-        return Ok(vec![load_file(p, forced, role, builder, None)?]);
+        return Ok(vec![load_file(p, def, role, builder, None)?]);
     }
     let manifest = p.join("manifest.json");
     if manifest.is_file() && matches!(forced, None | Some(FeedFormat::MispEvent)) {
-        return load_misp_feed(p, &manifest, role, builder);
+        return load_misp_feed(p, &manifest, def, role, builder);
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(p)
         .map_err(|e| FeedError {
@@ -225,7 +285,7 @@ pub fn load(
     }
     files
         .iter()
-        .map(|f| load_file(f, forced, role, builder, None))
+        .map(|f| load_file(f, def, role, builder, None))
         .collect()
 }
 
@@ -235,6 +295,7 @@ pub fn load(
 fn load_misp_feed(
     dir: &Path,
     manifest: &Path,
+    def: &FeedDef,
     role: Role,
     builder: &mut IndicatorSetBuilder,
 ) -> Result<Vec<FeedReport>, FeedError> {
@@ -248,11 +309,16 @@ fn load_misp_feed(
     if entries.is_empty() {
         return Err(err(manifest, "the manifest lists no event".into()));
     }
-    let name = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("misp")
-        .to_string();
+    let name = def.name.clone().unwrap_or_else(|| {
+        dir.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("misp")
+            .to_string()
+    });
+    let def = FeedDef {
+        format: Some(FeedFormat::MispEvent),
+        ..def.clone()
+    };
     let mut reports = Vec::with_capacity(entries.len());
     for e in entries {
         let file = dir.join(&e.file);
@@ -277,13 +343,7 @@ fn load_misp_feed(
         } else if !file.is_file() {
             return Err(err(&file, "listed in manifest.json but missing".into()));
         }
-        reports.push(load_file(
-            &file,
-            Some(FeedFormat::MispEvent),
-            role,
-            builder,
-            Some(&name),
-        )?);
+        reports.push(load_file(&file, &def, role, builder, Some(&name))?);
     }
     Ok(reports)
 }
@@ -301,7 +361,7 @@ fn feed_name(path: &Path) -> String {
 
 fn load_file(
     path: &Path,
-    forced: Option<FeedFormat>,
+    def: &FeedDef,
     role: Role,
     builder: &mut IndicatorSetBuilder,
     name: Option<&str>,
@@ -314,8 +374,10 @@ fn load_file(
     };
     let (reader, _) =
         input::open(&shown, &Progress::default()).map_err(|e| err(format!("cannot open: {e}")))?;
-    let name = name.map_or_else(|| feed_name(path), str::to_string);
-    load_reader(path, name, reader, forced, role, builder)
+    let name = name
+        .or(def.name.as_deref())
+        .map_or_else(|| feed_name(path), str::to_string);
+    load_reader(path, name, reader, def, role, builder)
 }
 
 /// Loads one feed from bytes already in memory (what the fuzz target runs); `name` is shown
@@ -326,11 +388,15 @@ pub fn load_bytes(
     forced: Option<FeedFormat>,
     builder: &mut IndicatorSetBuilder,
 ) -> Result<FeedReport, FeedError> {
+    let def = FeedDef {
+        format: forced,
+        ..FeedDef::default()
+    };
     load_reader(
         Path::new(name),
         name.to_string(),
         bytes,
-        forced,
+        &def,
         Role::Indicators,
         builder,
     )
@@ -340,7 +406,7 @@ fn load_reader(
     path: &Path,
     name: String,
     reader: impl Read,
-    forced: Option<FeedFormat>,
+    def: &FeedDef,
     role: Role,
     builder: &mut IndicatorSetBuilder,
 ) -> Result<FeedReport, FeedError> {
@@ -352,7 +418,7 @@ fn load_reader(
     };
     let mut reader = BufReader::with_capacity(1 << 16, reader);
     let head = peek_head(&mut reader).map_err(|e| err(format!("read error: {e}")))?;
-    let format = match forced {
+    let format = match def.format {
         Some(f) => f,
         None => FeedFormat::detect(&head),
     };
@@ -373,6 +439,7 @@ fn load_reader(
             ..FeedReport::default()
         },
         data_rows: 0,
+        min_confidence: def.min_confidence,
     };
     let src = std::io::Cursor::new(head).chain(reader);
     let src = BufReader::with_capacity(1 << 16, src);
@@ -389,13 +456,22 @@ fn load_reader(
         FeedFormat::ZeekIntel => zeek::load(src, &mut sink)?,
         FeedFormat::MispEvent => misp::load(src, &mut sink)?,
         FeedFormat::Stix => stix::load(src, &mut sink)?,
+        FeedFormat::Csv => match &def.columns {
+            Some(cols) => csv::load(src, &mut sink, cols)?,
+            None => return Err(err("format `csv` needs its columns named".into())),
+        },
         FeedFormat::Dataset(kind) => dataset::load(src, &mut sink, kind)?,
         FeedFormat::FeodoCsv => feodo::load_csv(src, &mut sink)?,
         FeedFormat::FeodoJson => feodo::load_json(src, &mut sink)?,
         FeedFormat::SpamhausText => spamhaus::load_text(src, &mut sink)?,
         FeedFormat::SpamhausJson => spamhaus::load_json(src, &mut sink)?,
     }
-    if sink.data_rows > 0 && sink.report.entries == 0 {
+    let only_filtered = sink
+        .report
+        .skipped
+        .keys()
+        .all(|r| *r == "below-min-confidence");
+    if sink.data_rows > 0 && sink.report.entries == 0 && !only_filtered {
         let reasons: Vec<String> = sink
             .report
             .skipped
