@@ -1013,3 +1013,82 @@ enabled = false
         assert!(r.stderr.contains(says), "{entry}: {}", r.stderr);
     }
 }
+
+#[test]
+fn misp_warninglists_are_allowlists() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cidr = write(
+        d,
+        "resolvers.json",
+        r#"{"name": "Example resolvers", "description": "Public DNS resolvers that must never be treated as C2",
+  "version": 20260901, "type": "cidr",
+  "matching_attributes": ["ip-src", "ip-dst", "domain|ip", "ip-src|port", "ip-dst|port"],
+  "list": ["192.0.2.53", "2001:db8::53", "198.51.100.0/28", "not-an-address"]}"#,
+    );
+    let hostnames = write(
+        d,
+        "cdn.json",
+        r#"{"name": "Example CDN", "description": "x", "version": 1, "type": "hostname",
+  "list": ["cdn.example.", "static.example"]}"#,
+    );
+    let strings = write(
+        d,
+        "exact.json",
+        r#"{"name": "Exact names", "description": "x", "version": 1, "type": "string",
+  "matching_attributes": ["hostname", "domain"], "list": ["update.example", "203.0.113.77"]}"#,
+    );
+    let regex = write(
+        d,
+        "regex.json",
+        r#"{"name": "Regexes", "description": "x", "version": 1, "type": "regex", "list": ["^a.*$"]}"#,
+    );
+    let feed = write(
+        d,
+        "feed.txt",
+        "192.0.2.53\n198.51.100.5\n2001:db8::53\nimg.cdn.example\nupdate.example\nx.update.example\n203.0.113.9\n",
+    );
+    let mut args = vec!["intel", "check", "--intel", &feed];
+    for w in [&cidr, &hostnames, &strings] {
+        args.extend(["--intel", w.as_str()]);
+    }
+    let r = c2watch(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("allowlist as misp-warninglist, 3 entries, skipped: 1 bad-cidr"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("allowlist as misp-warninglist, 1 entries, skipped: 1 not-a-network-value"),
+        "an IP in a list for name attributes is not used: {}",
+        r.stdout
+    );
+    // A regex list cannot be indexed: it is refused with the reason, not silently empty.
+    let r = c2watch(&["intel", "check", "--intel", &regex]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("unsupported-list-type"), "{}", r.stderr);
+    let allowed = |v: &str| {
+        let mut a = vec!["intel", "lookup", "--intel", &feed];
+        for w in [&cidr, &hostnames, &strings] {
+            a.extend(["--intel", w.as_str()]);
+        }
+        a.push(v);
+        let r = c2watch(&a);
+        serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap()["allowlisted"] == true
+    };
+    for v in [
+        "192.0.2.53",
+        "198.51.100.5",
+        "2001:db8::53",
+        "img.cdn.example",
+        "update.example",
+    ] {
+        assert!(allowed(v), "{v} is on a warninglist");
+    }
+    for v in ["x.update.example", "203.0.113.9"] {
+        assert!(!allowed(v), "{v} is not on a warninglist");
+    }
+}

@@ -204,7 +204,10 @@ fn lookup(
         }
     }
     match intel::name::canonical_domain(value) {
-        Some(d) => Ok((set.match_domain(&d), json!({"name": d}))),
+        Some(d) => Ok((
+            set.match_domain(&d),
+            json!({"name": d, "allowlisted": set.is_allowed_domain(&d)}),
+        )),
         None => Err(format!(
             "cannot look up `{value}`: give an IP address, ip:port, [v6]:port, a domain, a URL, a JA3/JA4 or a certificate hash"
         )),

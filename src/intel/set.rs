@@ -218,6 +218,11 @@ impl IndicatorSet {
         self.allow.lookup_addr(ip, port).is_some()
     }
 
+    /// True when the allowlist covers this (canonical) name.
+    pub fn is_allowed_domain(&self, name: &str) -> bool {
+        self.allow.lookup_domain(name).is_some()
+    }
+
     /// The indicator for a flow endpoint: `ip:port` indicators first (only when the transport
     /// has ports), then the longest covering prefix. The allowlist wins over any match.
     #[inline]

@@ -20,6 +20,8 @@ pub enum FeedFormat {
     Iprep,
     ZeekIntel,
     MispEvent,
+    /// MISP warninglist: known-benign values, always loaded as allowlist.
+    MispWarninglist,
     /// A vendor CSV with columns named in a `[[feed]]` entry; never detected.
     Csv,
     /// STIX 2.x bundle, TAXII envelope or array of STIX objects.
@@ -33,7 +35,7 @@ pub enum FeedFormat {
 }
 
 impl FeedFormat {
-    const ALL: [(FeedFormat, &'static str); 26] = [
+    const ALL: [(FeedFormat, &'static str); 27] = [
         (FeedFormat::Plain, "plain"),
         (FeedFormat::FeodoCsv, "feodo-csv"),
         (FeedFormat::FeodoJson, "feodo-json"),
@@ -49,6 +51,7 @@ impl FeedFormat {
         (FeedFormat::MispEvent, "misp"),
         (FeedFormat::Stix, "stix"),
         (FeedFormat::Csv, "csv"),
+        (FeedFormat::MispWarninglist, "misp-warninglist"),
         (FeedFormat::PlainDomain, "domain"),
         (FeedFormat::PlainHash(HashKind::Ja3), "ja3"),
         (FeedFormat::PlainHash(HashKind::Ja3s), "ja3s"),
@@ -100,6 +103,9 @@ impl FeedFormat {
             && trimmed.contains("\"Attribute\"")
         {
             return FeedFormat::MispEvent;
+        }
+        if super::warninglist::looks_like(trimmed) {
+            return FeedFormat::MispWarninglist;
         }
         if super::stix::looks_like(trimmed) {
             return FeedFormat::Stix;

@@ -17,6 +17,7 @@ mod sslbl;
 mod stix;
 pub use stix::pattern_indicators as stix_pattern_indicators;
 mod threatfox;
+mod warninglist;
 mod zeek;
 
 pub use csv::Columns;
@@ -456,6 +457,7 @@ fn load_reader(
         FeedFormat::ZeekIntel => zeek::load(src, &mut sink)?,
         FeedFormat::MispEvent => misp::load(src, &mut sink)?,
         FeedFormat::Stix => stix::load(src, &mut sink)?,
+        FeedFormat::MispWarninglist => warninglist::load(src, &mut sink)?,
         FeedFormat::Csv => match &def.columns {
             Some(cols) => csv::load(src, &mut sink, cols)?,
             None => return Err(err("format `csv` needs its columns named".into())),
