@@ -991,8 +991,8 @@ enabled = false
             "needs [feed.columns]",
         ),
         (
-            "[[feed]]\nsource = \"https://feeds.example/x.csv\"\n",
-            "HTTP(S) sources are not supported yet",
+            "[[feed]]\nsource = \"vendor.csv\"\nmin_confidence = 150\n",
+            "min_confidence must be 0-100",
         ),
         (
             "[[feed]]\nsource = \"vendor.csv\"\nformat = \"cvs\"\n",
@@ -1091,4 +1091,141 @@ fn misp_warninglists_are_allowlists() {
     for v in ["x.update.example", "203.0.113.9"] {
         assert!(!allowed(v), "{v} is not on a warninglist");
     }
+}
+
+/// A real HTTP server on loopback (Python's http.server, which answers If-Modified-Since
+/// with 304), serving `dir`; stopped when dropped.
+struct HttpServer {
+    child: std::process::Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl HttpServer {
+    fn start(dir: &std::path::Path, log: std::path::PathBuf) -> HttpServer {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let child = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+            ])
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("python3 (scripts/install-deps installs it)");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        HttpServer { child, port, log }
+    }
+
+    fn requests(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn http_sources_are_cached_and_the_last_good_copy_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    let (www, cache) = (dir.path().join("www"), dir.path().join("cache"));
+    std::fs::create_dir(&www).unwrap();
+    let feed = www.join("ipblocklist.txt");
+    std::fs::write(&feed, "# Feodo\n203.0.113.10\n203.0.113.11\n").unwrap();
+    let server = HttpServer::start(&www, dir.path().join("http.log"));
+    let url = format!("http://127.0.0.1:{}/ipblocklist.txt", server.port);
+    let cfg = write(
+        dir.path(),
+        "c2watch.toml",
+        &format!(
+            "cache_dir = \"{}\"\n[[feed]]\nname = \"feodo\"\nsource = \"{url}\"\n",
+            cache.display()
+        ),
+    );
+    let check = || c2watch(&["intel", "check", "--config", &cfg]);
+
+    // First run downloads; the second asks If-Modified-Since and gets 304.
+    let r = check();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains(&format!("feodo ({url}): indicators as plain, 2 entries\n")),
+        "{}",
+        r.stdout
+    );
+    let r = check();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("2 entries"), "{}", r.stdout);
+    let log = server.requests();
+    assert!(
+        log.contains("\"GET /ipblocklist.txt HTTP/1.1\" 200"),
+        "{log}"
+    );
+    assert!(
+        log.contains("\"GET /ipblocklist.txt HTTP/1.1\" 304"),
+        "{log}"
+    );
+
+    // A corrupt update (no valid indicator) is refused; the last good copy stays.
+    std::fs::write(&feed, "<html>502 Bad Gateway</html>\n").unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&feed)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let r = check();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("2 entries, STALE (last good copy kept: the update does not load"),
+        "{}",
+        r.stdout
+    );
+
+    // A good update replaces it.
+    std::fs::write(&feed, "203.0.113.12\n").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&feed)
+        .unwrap()
+        .set_modified(later + std::time::Duration::from_secs(5))
+        .unwrap();
+    let r = check();
+    assert!(
+        r.stdout.contains("indicators as plain, 1 entries\n"),
+        "{}",
+        r.stdout
+    );
+
+    // Server down: the last good copy is used and the feed is marked stale.
+    drop(server);
+    let r = check();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("1 entries, STALE"), "{}", r.stdout);
+    let r = c2watch(&["intel", "lookup", "--config", &cfg, "203.0.113.12"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+
+    // Nothing cached and nothing served: a clear error.
+    std::fs::remove_dir_all(&cache).unwrap();
+    let r = check();
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("no cached copy yet"), "{}", r.stderr);
 }

@@ -22,6 +22,8 @@ pub struct ConfigFile {
     pub dns_cache: Option<usize>,
     #[serde(default)]
     pub flow: FlowSection,
+    /// Where feeds fetched over HTTP(S) are cached (default `~/.cache/c2watch/feeds`).
+    pub cache_dir: Option<String>,
     /// The config file's folder (relative paths start there).
     #[serde(skip)]
     pub base: PathBuf,
@@ -52,7 +54,11 @@ fn enabled_by_default() -> bool {
 
 impl FeedSection {
     /// The checked feed definition, or what is wrong with the entry.
-    pub fn resolve(&self, base: &Path) -> Result<Option<crate::intel::feed::FeedDef>, String> {
+    pub fn resolve(
+        &self,
+        base: &Path,
+        cache_dir: Option<&Path>,
+    ) -> Result<Option<crate::intel::feed::FeedDef>, String> {
         use crate::intel::feed::{FeedDef, FeedFormat};
         let what = format!(
             "[[feed]] {}",
@@ -61,11 +67,7 @@ impl FeedSection {
         if !self.enabled {
             return Ok(None);
         }
-        if self.source.starts_with("http://") || self.source.starts_with("https://") {
-            return Err(format!(
-                "{what}: HTTP(S) sources are not supported yet; download the file (e.g. from cron) and set `source` to its path"
-            ));
-        }
+        let is_url = self.source.starts_with("http://") || self.source.starts_with("https://");
         let format = match &self.format {
             Some(f) => Some(FeedFormat::from_name(f).ok_or_else(|| {
                 format!(
@@ -97,7 +99,7 @@ impl FeedSection {
             _ => {}
         }
         Ok(Some(FeedDef {
-            source: if Path::new(&self.source).is_absolute() {
+            source: if is_url || Path::new(&self.source).is_absolute() {
                 self.source.clone()
             } else {
                 base.join(&self.source).display().to_string()
@@ -106,6 +108,7 @@ impl FeedSection {
             name: self.name.clone(),
             min_confidence: self.min_confidence,
             columns: self.columns.clone(),
+            cache_dir: cache_dir.map(Path::to_path_buf),
         }))
     }
 }
@@ -132,6 +135,9 @@ impl ConfigFile {
             for p in list.iter_mut() {
                 *p = relative_to(&base, p);
             }
+        }
+        if let Some(c) = &mut cfg.cache_dir {
+            *c = relative_to(&base, c);
         }
         if let Some(o) = &mut cfg.output {
             *o = relative_to(&base, o);

@@ -112,7 +112,7 @@ fn run_intel(cmd: &IntelCommand) -> Result<ExitCode, String> {
                 let skipped: Vec<String> =
                     r.skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
                 println!(
-                    "{} ({}): {} as {}, {} entries{}",
+                    "{} ({}): {} as {}, {} entries{}{}",
                     r.name,
                     r.path,
                     r.role.unwrap_or("indicators"),
@@ -122,7 +122,11 @@ fn run_intel(cmd: &IntelCommand) -> Result<ExitCode, String> {
                         String::new()
                     } else {
                         format!(", skipped: {}", skipped.join(", "))
-                    }
+                    },
+                    r.stale
+                        .as_ref()
+                        .map(|why| format!(", STALE (last good copy kept: {why})"))
+                        .unwrap_or_default()
                 );
             }
             println!(

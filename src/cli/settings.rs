@@ -43,14 +43,22 @@ fn pick<T: Clone>(flag: &[T], config: &[T]) -> Vec<T> {
 fn intel_settings(common: &CommonArgs, cfg: &ConfigFile) -> Result<IntelSettings, String> {
     use crate::intel::feed::FeedDef;
     let specs = pick(&common.intel, &cfg.intel);
+    let cache_dir = cfg.cache_dir.as_deref().map(std::path::Path::new);
     let mut intel = specs
         .iter()
-        .map(|s| FeedDef::from_spec(s).map_err(|e| e.to_string()))
+        .map(|s| {
+            FeedDef::from_spec(s)
+                .map(|d| FeedDef {
+                    cache_dir: cache_dir.map(std::path::Path::to_path_buf),
+                    ..d
+                })
+                .map_err(|e| e.to_string())
+        })
         .collect::<Result<Vec<_>, _>>()?;
     // `--intel` on the command line replaces the config's feeds, declared ones included.
     if common.intel.is_empty() {
         for f in &cfg.feed {
-            intel.extend(f.resolve(&cfg.base)?);
+            intel.extend(f.resolve(&cfg.base, cache_dir)?);
         }
     }
     if intel.is_empty() {

@@ -2,6 +2,7 @@
 //! snapshot that workers match against without locks.
 
 pub mod feed;
+pub mod fetch;
 pub mod indicator;
 pub mod name;
 pub mod net;

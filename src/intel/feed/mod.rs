@@ -57,11 +57,107 @@ pub struct FeedDef {
     pub min_confidence: Option<u8>,
     /// Column names, for `format = "csv"`.
     pub columns: Option<Columns>,
+    /// Where HTTP(S) sources are cached; default [`default_cache_dir`].
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// `$XDG_CACHE_HOME/c2watch/feeds`, else `~/.cache/c2watch/feeds`, else a folder in the
+/// system temporary directory.
+pub fn default_cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("c2watch")
+        .join("feeds")
+}
+
+fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+/// A feed name from a URL: its last path segment without extensions.
+fn url_feed_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let last = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("feed");
+    feed_name(Path::new(last))
+}
+
+/// Loads a feed served over HTTP(S) through its cache: a download replaces the cached copy
+/// only when it loads; otherwise (or when the server fails) the last good copy is used and
+/// the report says the feed is stale.
+fn load_url(
+    url: &str,
+    def: &FeedDef,
+    role: Role,
+    builder: &mut IndicatorSetBuilder,
+) -> Result<Vec<FeedReport>, FeedError> {
+    use crate::intel::fetch::{self, FetchLimits, Fetched};
+    let name = def.name.clone().unwrap_or_else(|| url_feed_name(url));
+    let cache = def.cache_dir.clone().unwrap_or_else(default_cache_dir);
+    let err = |reason: String| FeedError {
+        path: url.to_string(),
+        line: None,
+        reason,
+    };
+    let shown = |mut r: FeedReport, stale: Option<String>| {
+        r.path = url.to_string();
+        r.stale = stale;
+        vec![r]
+    };
+    match fetch::fetch(url, &name, &cache, &FetchLimits::default()).map_err(err)? {
+        Fetched::NotModified(p) => Ok(shown(load_file(&p, def, role, builder, Some(&name))?, None)),
+        Fetched::Stale { cached, reason } => {
+            tracing::warn!("{url}: {reason}; using the last good copy");
+            Ok(shown(
+                load_file(&cached, def, role, builder, Some(&name))?,
+                Some(reason),
+            ))
+        }
+        Fetched::Updated { new, previous } => {
+            let mut trial = IndicatorSetBuilder::new();
+            match load_file(&new, def, role, &mut trial, Some(&name)) {
+                Ok(_) => {
+                    fetch::commit(&cache, &name).map_err(err)?;
+                    let body = previous.unwrap_or_else(|| cache.join(format!("{name}.body")));
+                    let body = if body.is_file() { body } else { new };
+                    Ok(shown(
+                        load_file(&body, def, role, builder, Some(&name))?,
+                        None,
+                    ))
+                }
+                Err(e) => {
+                    fetch::discard(&cache, &name);
+                    let reason = format!("the update does not load: {}", e.reason);
+                    match previous {
+                        Some(p) => {
+                            tracing::warn!("{url}: {reason}; using the last good copy");
+                            Ok(shown(
+                                load_file(&p, def, role, builder, Some(&name))?,
+                                Some(reason),
+                            ))
+                        }
+                        None => Err(err(reason)),
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl FeedDef {
     /// Parses a `--intel` spec.
     pub fn from_spec(spec: &str) -> Result<FeedDef, FeedError> {
+        if is_url(spec) {
+            return Ok(FeedDef {
+                source: spec.to_string(),
+                ..FeedDef::default()
+            });
+        }
         let (format, source) = match spec.split_once(':') {
             Some((f, rest)) if !rest.is_empty() => match FeedFormat::from_name(f) {
                 Some(fmt) => (Some(fmt), rest),
@@ -117,6 +213,8 @@ pub struct FeedReport {
     /// Skipped rows by reason.
     pub skipped: BTreeMap<&'static str, u64>,
     pub role: Option<&'static str>,
+    /// Why the feed's source could not be refreshed, when its last good copy was loaded.
+    pub stale: Option<String>,
 }
 
 /// Where a loader puts what it parsed, with skip accounting.
@@ -238,6 +336,9 @@ pub fn load_def(
     builder: &mut IndicatorSetBuilder,
 ) -> Result<Vec<FeedReport>, FeedError> {
     let path = def.source.as_str();
+    if is_url(path) {
+        return load_url(path, def, role, builder);
+    }
     let forced = def.format;
     if forced == Some(FeedFormat::Csv) && def.columns.is_none() {
         return Err(FeedError {
