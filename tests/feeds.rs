@@ -1229,3 +1229,22 @@ fn http_sources_are_cached_and_the_last_good_copy_survives() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("no cached copy yet"), "{}", r.stderr);
 }
+
+/// rules/feeds.toml: every entry resolves (format known, source an https URL); downloading
+/// them needs the internet, which CI does not have.
+#[test]
+fn shipped_public_feed_definitions_resolve() {
+    let cfg = c2watch::cli::config::ConfigFile::load(&root().join("rules/feeds.toml")).unwrap();
+    let defs: Vec<_> = cfg
+        .feed
+        .iter()
+        .map(|f| f.resolve(&cfg.base, None).unwrap())
+        .collect();
+    assert_eq!(defs.len(), 7);
+    let enabled: Vec<_> = defs.iter().flatten().collect();
+    assert_eq!(enabled.len(), 6, "the JA3 list is off by default");
+    for d in enabled {
+        assert!(d.source.starts_with("https://"), "{}", d.source);
+        assert!(d.format.is_some() && d.name.is_some(), "{d:?}");
+    }
+}
