@@ -1222,6 +1222,23 @@ fn http_sources_are_cached_and_the_last_good_copy_survives() {
     assert!(r.stdout.contains("1 entries, STALE"), "{}", r.stdout);
     let r = c2watch(&["intel", "lookup", "--config", &cfg, "203.0.113.12"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
+    let r = c2watch(&["intel", "stats", "--config", &cfg]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let f = &v["feeds"][0];
+    assert_eq!(
+        (
+            f["name"].clone(),
+            f["stale"].clone(),
+            f["entries"].clone(),
+            f["by_type"]["ipv4-addr"].clone()
+        ),
+        (json!("feodo"), json!(true), json!(1), json!(1))
+    );
+    assert!(f["stale_reason"].as_str().unwrap().contains(&url), "{f}");
+    assert!(
+        f["age_seconds"].as_u64().is_some() && f["updated"].as_str().is_some(),
+        "{f}"
+    );
 
     // Nothing cached and nothing served: a clear error.
     std::fs::remove_dir_all(&cache).unwrap();

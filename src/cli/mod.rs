@@ -141,7 +141,7 @@ fn run_intel(cmd: &IntelCommand) -> Result<ExitCode, String> {
             let loaded = load(&s)?;
             println!(
                 "{}",
-                serde_json::to_string_pretty(&stats(&loaded.set)).unwrap_or_default()
+                serde_json::to_string_pretty(&stats(&loaded)).unwrap_or_default()
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -218,14 +218,45 @@ fn lookup(
     }
 }
 
-fn stats(set: &IndicatorSet) -> serde_json::Value {
+/// `intel stats`: totals, and per feed what it loaded, what it skipped, how old it is and
+/// whether its source could be refreshed.
+fn stats(loaded: &intel::Loaded) -> serde_json::Value {
+    let set = &loaded.set;
     let mut by_type: BTreeMap<&str, u64> = BTreeMap::new();
     let mut by_feed: BTreeMap<String, u64> = BTreeMap::new();
+    let mut feed_types: BTreeMap<String, BTreeMap<&str, u64>> = BTreeMap::new();
     for i in set.indicators() {
         *by_type.entry(i.type_name()).or_default() += 1;
         for s in &i.sources {
             *by_feed.entry(s.feed.to_string()).or_default() += 1;
+            *feed_types
+                .entry(s.feed.to_string())
+                .or_default()
+                .entry(i.type_name())
+                .or_default() += 1;
         }
     }
-    json!({"indicators": set.len(), "allowlist": set.allow_len(), "by_type": by_type, "by_feed": by_feed, "generation": set.generation()})
+    let now = std::time::SystemTime::now();
+    let feeds: Vec<serde_json::Value> = loaded
+        .reports
+        .iter()
+        .map(|r| {
+            let updated = r
+                .modified
+                .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| crate::time::Timestamp::new(d.as_secs() as i64, 0).rfc3339_secs());
+            let age = r
+                .modified
+                .and_then(|m| now.duration_since(m).ok())
+                .map(|d| d.as_secs());
+            json!({
+                "name": r.name, "source": r.path, "format": r.format,
+                "role": r.role.unwrap_or("indicators"), "entries": r.entries,
+                "skipped": r.skipped, "updated": updated, "age_seconds": age,
+                "stale": r.stale.is_some(), "stale_reason": r.stale,
+                "by_type": feed_types.get(&r.name),
+            })
+        })
+        .collect();
+    json!({"indicators": set.len(), "allowlist": set.allow_len(), "by_type": by_type, "by_feed": by_feed, "feeds": feeds, "generation": set.generation()})
 }

@@ -215,6 +215,8 @@ pub struct FeedReport {
     pub role: Option<&'static str>,
     /// Why the feed's source could not be refreshed, when its last good copy was loaded.
     pub stale: Option<String>,
+    /// When the loaded file last changed (for a URL: when its cached copy was written).
+    pub modified: Option<std::time::SystemTime>,
 }
 
 /// Where a loader puts what it parsed, with skip accounting.
@@ -476,10 +478,13 @@ fn load_file(
     };
     let (reader, _) =
         input::open(&shown, &Progress::default()).map_err(|e| err(format!("cannot open: {e}")))?;
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
     let name = name
         .or(def.name.as_deref())
         .map_or_else(|| feed_name(path), str::to_string);
-    load_reader(path, name, reader, def, role, builder)
+    let mut report = load_reader(path, name, reader, def, role, builder)?;
+    report.modified = modified;
+    Ok(report)
 }
 
 /// Loads one feed from bytes already in memory (what the fuzz target runs); `name` is shown
