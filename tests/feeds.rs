@@ -1195,7 +1195,7 @@ fn http_sources_are_cached_and_the_last_good_copy_survives() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout
-            .contains("2 entries, STALE (last good copy kept: the update does not load"),
+            .contains("2 entries, STALE (last good copy kept: the update was refused"),
         "{}",
         r.stdout
     );
@@ -1215,11 +1215,39 @@ fn http_sources_are_cached_and_the_last_good_copy_survives() {
         r.stdout
     );
 
+    // An update that loses more than half the feed at once is refused (min_keep = 0.5).
+    let mut t = later + std::time::Duration::from_secs(5);
+    for (n, accepted) in [(10, true), (3, false)] {
+        let list: String = (12..12 + n).map(|i| format!("203.0.113.{i}\n")).collect();
+        std::fs::write(&feed, list).unwrap();
+        t += std::time::Duration::from_secs(5);
+        std::fs::File::options()
+            .write(true)
+            .open(&feed)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+        let r = check();
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        if accepted {
+            assert!(r.stdout.contains("plain, 10 entries\n"), "{}", r.stdout);
+        } else {
+            assert!(
+                r.stdout
+                    .contains("10 entries, STALE (last good copy kept: the update was refused")
+                    && r.stdout
+                        .contains("the update has 3 entries, the last good copy 10"),
+                "{}",
+                r.stdout
+            );
+        }
+    }
+
     // Server down: the last good copy is used and the feed is marked stale.
     drop(server);
     let r = check();
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("1 entries, STALE"), "{}", r.stdout);
+    assert!(r.stdout.contains("10 entries, STALE"), "{}", r.stdout);
     let r = c2watch(&["intel", "lookup", "--config", &cfg, "203.0.113.12"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     let r = c2watch(&["intel", "stats", "--config", &cfg]);
@@ -1232,7 +1260,7 @@ fn http_sources_are_cached_and_the_last_good_copy_survives() {
             f["entries"].clone(),
             f["by_type"]["ipv4-addr"].clone()
         ),
-        (json!("feodo"), json!(true), json!(1), json!(1))
+        (json!("feodo"), json!(true), json!(10), json!(10))
     );
     assert!(f["stale_reason"].as_str().unwrap().contains(&url), "{f}");
     assert!(

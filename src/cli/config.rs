@@ -44,6 +44,9 @@ pub struct FeedSection {
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
     pub min_confidence: Option<u8>,
+    /// Refuse an update that keeps less than this fraction of the last good copy's entries
+    /// (0.0-1.0; default 0.5).
+    pub min_keep: Option<f64>,
     /// For `format = "csv"`: which header names hold the value and the metadata.
     pub columns: Option<crate::intel::feed::Columns>,
 }
@@ -82,6 +85,13 @@ impl FeedSection {
         {
             return Err(format!("{what}: min_confidence must be 0-100, not {c}"));
         }
+        if let Some(k) = self.min_keep
+            && !(0.0..=1.0).contains(&k)
+        {
+            return Err(format!(
+                "{what}: min_keep is a fraction from 0.0 to 1.0, not {k}"
+            ));
+        }
         match (&self.columns, format) {
             (Some(cols), Some(FeedFormat::Csv)) => {
                 cols.validate().map_err(|e| format!("{what}: {e}"))?
@@ -109,6 +119,7 @@ impl FeedSection {
             min_confidence: self.min_confidence,
             columns: self.columns.clone(),
             cache_dir: cache_dir.map(Path::to_path_buf),
+            min_keep: self.min_keep,
         }))
     }
 }

@@ -30,6 +30,9 @@ struct CacheMeta {
     url: String,
     etag: Option<String>,
     last_modified: Option<String>,
+    /// Entries the cached copy loaded (for the shrink check).
+    #[serde(default)]
+    entries: Option<u64>,
 }
 
 /// What a fetch gave.
@@ -39,7 +42,8 @@ pub enum Fetched {
     /// copy, if any.
     Updated {
         new: PathBuf,
-        previous: Option<PathBuf>,
+        /// The last good copy and how many entries it loaded.
+        previous: Option<(PathBuf, Option<u64>)>,
     },
     /// 304 Not Modified: the cached copy is current.
     NotModified(PathBuf),
@@ -83,6 +87,7 @@ pub fn fetch(
         .filter(|m: &CacheMeta| m.url == url && body.is_file())
         .unwrap_or_default();
     let cached = (!meta.url.is_empty()).then(|| body.clone());
+    let previous_entries = meta.entries;
     match download(url, &meta, limits) {
         Ok(None) => match cached {
             Some(c) => Ok(Fetched::NotModified(c)),
@@ -95,6 +100,7 @@ pub fn fetch(
                 url: url.to_string(),
                 etag,
                 last_modified,
+                entries: None,
             };
             let pending_path = meta_path.with_extension("pending");
             std::fs::write(
@@ -104,7 +110,7 @@ pub fn fetch(
             .map_err(|e| format!("cannot write {}: {e}", pending_path.display()))?;
             Ok(Fetched::Updated {
                 new,
-                previous: cached,
+                previous: cached.map(|c| (c, previous_entries)),
             })
         }
         Err(reason) => match cached {
@@ -119,10 +125,17 @@ pub fn cached_path(cache_dir: &Path, name: &str) -> PathBuf {
     paths(cache_dir, name).0
 }
 
-/// Makes a downloaded update the cached copy (after it loaded).
-pub fn commit(cache_dir: &Path, name: &str) -> Result<(), String> {
+/// Makes a downloaded update the cached copy (after it loaded `entries`).
+pub fn commit(cache_dir: &Path, name: &str, entries: u64) -> Result<(), String> {
     let (body, meta_path, new) = paths(cache_dir, name);
     let pending = meta_path.with_extension("pending");
+    if let Some(mut m) = std::fs::read(&pending)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<CacheMeta>(&b).ok())
+    {
+        m.entries = Some(entries);
+        let _ = std::fs::write(&pending, serde_json::to_vec(&m).unwrap_or_default());
+    }
     std::fs::rename(&new, &body)
         .and_then(|_| std::fs::rename(&pending, &meta_path))
         .map_err(|e| format!("cannot update the cache of {name}: {e}"))

@@ -59,7 +59,13 @@ pub struct FeedDef {
     pub columns: Option<Columns>,
     /// Where HTTP(S) sources are cached; default [`default_cache_dir`].
     pub cache_dir: Option<PathBuf>,
+    /// An update with fewer entries than this fraction of the last good copy's is refused
+    /// (a truncated download, a publisher's bad day); default [`DEFAULT_MIN_KEEP`].
+    pub min_keep: Option<f64>,
 }
+
+/// Default for [`FeedDef::min_keep`]: an update may not lose more than half the feed at once.
+pub const DEFAULT_MIN_KEEP: f64 = 0.5;
 
 /// `$XDG_CACHE_HOME/c2watch/feeds`, else `~/.cache/c2watch/feeds`, else a folder in the
 /// system temporary directory.
@@ -120,11 +126,25 @@ fn load_url(
         }
         Fetched::Updated { new, previous } => {
             let mut trial = IndicatorSetBuilder::new();
-            match load_file(&new, def, role, &mut trial, Some(&name)) {
-                Ok(_) => {
-                    fetch::commit(&cache, &name).map_err(err)?;
-                    let body = previous.unwrap_or_else(|| cache.join(format!("{name}.body")));
-                    let body = if body.is_file() { body } else { new };
+            let min_keep = def.min_keep.unwrap_or(DEFAULT_MIN_KEEP);
+            let checked = load_file(&new, def, role, &mut trial, Some(&name)).and_then(|r| {
+                match &previous {
+                    Some((_, Some(before)))
+                        if (r.entries as f64) < (*before as f64) * min_keep =>
+                    {
+                        Err(err(format!(
+                            "the update has {} entries, the last good copy {before}: a shrink below {:.0}% is refused (min_keep)",
+                            r.entries,
+                            min_keep * 100.0
+                        )))
+                    }
+                    _ => Ok(r),
+                }
+            });
+            match checked {
+                Ok(r) => {
+                    fetch::commit(&cache, &name, r.entries).map_err(err)?;
+                    let body = fetch::cached_path(&cache, &name);
                     Ok(shown(
                         load_file(&body, def, role, builder, Some(&name))?,
                         None,
@@ -132,9 +152,9 @@ fn load_url(
                 }
                 Err(e) => {
                     fetch::discard(&cache, &name);
-                    let reason = format!("the update does not load: {}", e.reason);
+                    let reason = format!("the update was refused: {}", e.reason);
                     match previous {
-                        Some(p) => {
+                        Some((p, _)) => {
                             tracing::warn!("{url}: {reason}; using the last good copy");
                             Ok(shown(
                                 load_file(&p, def, role, builder, Some(&name))?,
