@@ -899,6 +899,11 @@ fn stix_bundle() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let victims: Vec<String> = r.alerts().iter().map(|a| s(&a["victim"]["ip"])).collect();
     assert_eq!(victims, ["10.0.0.5"]);
+    assert_eq!(
+        r.alerts()[0]["threat"]["generation"],
+        1,
+        "the indicator snapshot the match used"
+    );
     assert_eq!(r.stats()["alerts"]["expired_indicator"], 1);
     assert!(
         r.stderr.contains("outside its validity window"),

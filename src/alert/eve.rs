@@ -5,7 +5,8 @@ use super::community_id::community_id;
 use super::record::{AlertRecord, AppInfo, Contact, Endpoint, FlowRecord, MatchedOn};
 use crate::decode::TunnelLayer;
 use crate::detect::flow::{TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
-use crate::intel::{Indicator, Meta};
+use crate::intel::Meta;
+use crate::intel::set::IndicatorRef;
 use serde_json::{Map, Value, json};
 
 /// `signature_id`s of c2watch's built-in signatures (gid 1), by what matched.
@@ -100,7 +101,7 @@ pub fn source(m: &Meta) -> Value {
     })
 }
 
-fn threat(ind: &Indicator, matched_on: &str) -> Value {
+fn threat(ind: &IndicatorRef, matched_on: &str) -> Value {
     let p = ind.primary().cloned().unwrap_or_default();
     let mut t = json!({
         "indicator": {"type": ind.type_name(), "value": ind.value, "matched_on": matched_on},
@@ -112,6 +113,7 @@ fn threat(ind: &Indicator, matched_on: &str) -> Value {
         "reference": p.reference,
         "tlp": p.tlp,
         "valid_until": p.valid_until,
+        "generation": ind.generation(),
     });
     if ind.sources.len() > 1 {
         t["sources"] = Value::Array(ind.sources.iter().map(|m| source(m)).collect());

@@ -159,6 +159,11 @@ impl IndicatorRef {
     pub fn new(set: Arc<IndicatorSet>, id: IndicatorId) -> Option<IndicatorRef> {
         (set.indicators.len() > id as usize).then_some(IndicatorRef { set, id })
     }
+
+    /// Generation of the snapshot the indicator was matched in.
+    pub fn generation(&self) -> u64 {
+        self.set.generation
+    }
 }
 
 impl std::ops::Deref for IndicatorRef {
