@@ -72,6 +72,8 @@ fn load(s: &IntelSettings) -> Result<intel::Loaded, String> {
 }
 
 fn run_replay(s: ReplaySettings, quiet: bool) -> Result<ExitCode, String> {
+    let hangup = intel::reload::Hangup::catch()
+        .map_err(|e| format!("cannot install the SIGHUP handler: {e}"))?;
     let loaded = load(&s.intel)?;
     let snapshot = Arc::new(ArcSwap::from_pointee(loaded.set));
     let out: Box<dyn Write + Send> = match &s.output {
@@ -89,7 +91,12 @@ fn run_replay(s: ReplaySettings, quiet: bool) -> Result<ExitCode, String> {
         dedup_capacity: s.dedup_capacity,
         progress: s.progress,
     };
+    // SIGHUP reloads every feed while the replay runs (a long pcap, or a pipe).
+    let reloader =
+        intel::reload::Reloader::spawn(hangup, s.intel.intel, s.intel.allow, snapshot.clone())
+            .map_err(|e| format!("cannot start the reload thread: {e}"))?;
     let summary = replay::run(cfg, snapshot, out).map_err(|e| e.to_string())?;
+    drop(reloader);
     if !quiet {
         eprint!("{}", crate::summary::render(&summary));
     }

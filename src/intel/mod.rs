@@ -7,6 +7,7 @@ pub mod indicator;
 pub mod name;
 pub mod net;
 pub mod prefix;
+pub mod reload;
 pub mod set;
 
 pub use indicator::{Indicator, IndicatorKind, Meta};
