@@ -17,11 +17,18 @@ fn syn(src: [u8; 4], dst: [u8; 4], sport: u16) -> Vec<u8> {
 #[test]
 fn sighup_reloads_feeds_during_a_replay() {
     for workers in ["1", "2"] {
-        replay_with_reload(workers);
+        replay_with_reload(workers, true);
     }
 }
 
-fn replay_with_reload(workers: &str) {
+/// The same without a signal: the changed feed file is noticed (once it stays unchanged for
+/// one poll) and reloaded.
+#[test]
+fn a_changed_feed_file_is_reloaded_during_a_replay() {
+    replay_with_reload("1", false);
+}
+
+fn replay_with_reload(workers: &str, by_signal: bool) {
     let dir = tempfile::tempdir().unwrap();
     let feed = dir.path().join("c2.txt");
     std::fs::write(&feed, "203.0.113.10\n").unwrap();
@@ -81,11 +88,13 @@ fn replay_with_reload(workers: &str) {
 
     // The feed changes: .10 is gone, .20 is listed. SIGHUP, then wait for the reload.
     std::fs::write(&feed, "203.0.113.20\n").unwrap();
-    let ok = Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    if by_signal {
+        let ok = Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
     let reloaded = loop {
         match rx.recv_timeout(Duration::from_secs(20)) {
             Ok(l) => {
@@ -100,6 +109,12 @@ fn replay_with_reload(workers: &str) {
     };
     assert!(reloaded, "no reload logged:\n{log}");
     assert!(log.contains("generation 2"), "{log}");
+    let why = if by_signal {
+        "SIGHUP: reloading"
+    } else {
+        "feed files changed: reloading"
+    };
+    assert!(log.contains(why), "{log}");
 
     // Packets after the reload, without a pcap header (the stream continues). Workers take
     // the new set at their next batch boundary (every 256 packets): unlisted traffic first.

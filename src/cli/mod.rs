@@ -72,7 +72,7 @@ fn load(s: &IntelSettings) -> Result<intel::Loaded, String> {
 }
 
 fn run_replay(s: ReplaySettings, quiet: bool) -> Result<ExitCode, String> {
-    let hangup = intel::reload::Hangup::catch()
+    let hangup = intel::reload::Hangup::catch(&s.intel.intel, &s.intel.allow)
         .map_err(|e| format!("cannot install the SIGHUP handler: {e}"))?;
     let loaded = load(&s.intel)?;
     let snapshot = Arc::new(ArcSwap::from_pointee(loaded.set));

@@ -1,5 +1,6 @@
-//! Reloading the indicators while c2watch runs: on SIGHUP every feed is loaded again into a
-//! new set off the packet path, which then replaces the snapshot in one atomic swap. Workers
+//! Reloading the indicators while c2watch runs: on SIGHUP, or when a local feed file changes
+//! (and then stays unchanged for one poll), every feed is loaded again into a new set off the
+//! packet path, which then replaces the snapshot in one atomic swap. Workers
 //! pick it up at their next batch and look their open flows up again; no packet waits for it.
 //!
 //! Invariant: a reload that fails (any feed unreadable with no last good copy) changes
@@ -15,16 +16,55 @@ use std::thread::JoinHandle;
 /// The thread that reloads on SIGHUP; stopped when dropped.
 pub struct Reloader {
     handle: Handle,
+    /// Dropping it wakes the thread at once to stop.
+    stop: Option<crossbeam_channel::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
-/// SIGHUP caught (not acted on) from before the first load, so a signal sent while the
-/// feeds load is not fatal: it reloads as soon as the [`Reloader`] runs.
-pub struct Hangup(Signals);
+/// How often SIGHUP and the feed files are checked.
+const POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Size and modification time of every local feed file (directories: of each file in them).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fingerprint(Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)>);
+
+impl Fingerprint {
+    fn of(intel: &[FeedDef], allow: &[String]) -> Fingerprint {
+        let mut v = Vec::new();
+        let sources = intel.iter().map(|d| d.source.as_str()).chain(
+            allow
+                .iter()
+                .map(|a| a.split_once(':').map_or(a.as_str(), |(_, p)| p)),
+        );
+        for src in sources.filter(|s| !s.starts_with("http://") && !s.starts_with("https://")) {
+            let path = std::path::Path::new(src);
+            let mut files = match std::fs::read_dir(path) {
+                Ok(dir) => dir.flatten().map(|e| e.path()).collect(),
+                Err(_) => vec![path.to_path_buf()],
+            };
+            files.sort();
+            for f in files {
+                let m = std::fs::metadata(&f).ok();
+                let (len, mtime) = (
+                    m.as_ref().map_or(0, |m| m.len()),
+                    m.and_then(|m| m.modified().ok()),
+                );
+                v.push((f, len, mtime));
+            }
+        }
+        Fingerprint(v)
+    }
+}
+
+/// What is watched from before the first load: SIGHUP is caught (a signal sent while the
+/// feeds load is not fatal; it reloads as soon as the [`Reloader`] runs), and the feed files
+/// are fingerprinted (a change during the first load is noticed).
+pub struct Hangup(Signals, Fingerprint);
 
 impl Hangup {
-    pub fn catch() -> std::io::Result<Hangup> {
-        Signals::new([SIGHUP]).map(Hangup)
+    pub fn catch(intel: &[FeedDef], allow: &[String]) -> std::io::Result<Hangup> {
+        let files = Fingerprint::of(intel, allow);
+        Signals::new([SIGHUP]).map(|s| Hangup(s, files))
     }
 }
 
@@ -36,17 +76,46 @@ impl Reloader {
         allow: Vec<String>,
         snapshot: Snapshot,
     ) -> std::io::Result<Reloader> {
-        let mut signals = hangup.0;
+        let Hangup(mut signals, mut files) = hangup;
         let handle = signals.handle();
+        let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
         let thread = std::thread::Builder::new()
             .name("c2watch-reload".into())
             .spawn(move || {
-                for _ in signals.forever() {
-                    reload(&intel, &allow, &snapshot);
+                let mut changed_at: Option<Fingerprint> = None;
+                while !signals.is_closed() {
+                    let hup = signals.pending().next().is_some();
+                    let now = Fingerprint::of(&intel, &allow);
+                    // A change counts once it has settled: a file still being written
+                    // could load truncated.
+                    let settled = match &changed_at {
+                        Some(seen) if *seen == now && now != files => true,
+                        _ => {
+                            changed_at = (now != files).then(|| now.clone());
+                            false
+                        }
+                    };
+                    if hup || settled {
+                        if hup {
+                            tracing::info!("SIGHUP: reloading the feeds");
+                        } else {
+                            tracing::info!("feed files changed: reloading");
+                        }
+                        reload(&intel, &allow, &snapshot);
+                        files = now;
+                        changed_at = None;
+                    }
+                    if !matches!(
+                        stopped.recv_timeout(POLL),
+                        Err(crossbeam_channel::RecvTimeoutError::Timeout)
+                    ) {
+                        break;
+                    }
                 }
             })?;
         Ok(Reloader {
             handle,
+            stop: Some(stop),
             thread: Some(thread),
         })
     }
@@ -79,6 +148,7 @@ pub fn reload(intel: &[FeedDef], allow: &[String], snapshot: &Snapshot) -> u64 {
 impl Drop for Reloader {
     fn drop(&mut self) {
         self.handle.close();
+        self.stop.take();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
