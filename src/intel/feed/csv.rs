@@ -3,7 +3,7 @@
 //! row's value column is read like a plain-list value (address, CIDR, `ip:port`, name, URL,
 //! or a hash of the kind `value_kind` declares).
 
-use super::lines::{Line, Lines, split_csv_with};
+use super::lines::{Lines, split_csv_with};
 use super::plain::{Token, classify};
 use super::{FeedError, Sink};
 use crate::intel::name::{canonical_domain, canonical_hex};
@@ -103,16 +103,7 @@ pub fn load(src: impl BufRead, sink: &mut Sink<'_>, cols: &Columns) -> Result<()
         h.iter().position(|c| c.trim().eq_ignore_ascii_case(n))
     };
     let mut at: [Option<usize>; 6] = [None; 6];
-    loop {
-        let (no, text) = match lines.next_line() {
-            Ok(Some((no, Line::Text(t)))) => (no, t.trim_end_matches('\r').to_string()),
-            Ok(Some((no, _))) => {
-                sink.skip(no, "bad-encoding", "line is not valid UTF-8 or too long");
-                continue;
-            }
-            Ok(None) => break,
-            Err(e) => return Err(sink.error(Some(lines.line_no()), format!("read error: {e}"))),
-        };
+    while let Some((no, text)) = sink.next_line(&mut lines)? {
         if text.trim().is_empty() || text.starts_with('#') {
             continue;
         }

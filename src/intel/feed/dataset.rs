@@ -6,7 +6,7 @@
 //! More lenient than Suricata: blank lines and `#` comments are passed over, and a line that
 //! does not decode is skipped and counted instead of failing the whole file.
 
-use super::lines::{Line, Lines};
+use super::lines::Lines;
 use super::{FeedError, Sink};
 use crate::intel::name::{canonical_domain, canonical_hex, canonical_url};
 use crate::intel::net::parse_ip;
@@ -104,25 +104,20 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 pub fn load(src: impl BufRead, sink: &mut Sink<'_>, kind: DatasetKind) -> Result<(), FeedError> {
     let mut lines = Lines::new(src);
     loop {
-        let (no, text) = match lines.next_line() {
-            Ok(Some((no, Line::Text(t)))) => (no, t.trim().to_string()),
-            Ok(Some((no, _))) => {
-                sink.skip(no, "bad-encoding", "line is not valid UTF-8 or too long");
-                continue;
-            }
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(sink.error(Some(lines.line_no()), format!("read error: {e}"))),
+        let Some((no, t)) = sink.next_line(&mut lines)? else {
+            return Ok(());
         };
+        let text = t.trim();
         if text.is_empty() || text.starts_with('#') {
             continue;
         }
         // datarep: `<value>,<reputation>`; base64, hex and addresses hold no comma.
         let (value, rep) = match text.split_once(',') {
             Some((v, r)) => (v.trim(), Some(r.trim())),
-            None => (text.as_str(), None),
+            None => (text, None),
         };
         if rep.is_some_and(|r| r.parse::<u16>().is_err()) {
-            sink.skip(no, "bad-reputation", &text);
+            sink.skip(no, "bad-reputation", text);
             continue;
         }
         match key(kind, value) {
@@ -130,7 +125,7 @@ pub fn load(src: impl BufRead, sink: &mut Sink<'_>, kind: DatasetKind) -> Result
                 let meta = sink.meta();
                 sink.add(key, &listed, meta);
             }
-            Err(why) => sink.skip(no, why, &text),
+            Err(why) => sink.skip(no, why, text),
         }
     }
 }

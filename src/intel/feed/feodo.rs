@@ -1,6 +1,6 @@
 //! abuse.ch Feodo Tracker CSV (current and legacy layouts) and JSON (feed-formats.md §1).
 
-use super::lines::{Line, Lines, split_csv};
+use super::lines::{Lines, split_csv};
 use super::{FeedError, Sink};
 use crate::intel::net::parse_ip;
 use crate::intel::set::Key;
@@ -45,17 +45,8 @@ impl Columns {
 pub fn load_csv(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError> {
     let mut lines = Lines::new(src);
     let mut cols: Option<Columns> = None;
-    loop {
-        let line = match lines.next_line() {
-            Ok(Some((_, Line::Text(t)))) => t.trim().to_string(),
-            Ok(Some(_)) => {
-                let no = lines.line_no();
-                sink.skip(no, "bad-encoding", "line is not valid UTF-8 or too long");
-                continue;
-            }
-            Ok(None) => break,
-            Err(e) => return Err(sink.error(Some(lines.line_no()), format!("read error: {e}"))),
-        };
+    while let Some((_, t)) = sink.next_line(&mut lines)? {
+        let line = t.trim();
         let no = lines.line_no();
         if line.is_empty() {
             continue;
@@ -70,8 +61,8 @@ pub fn load_csv(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError>
         if line.starts_with('#') {
             continue;
         }
-        let Some(fields) = split_csv(&line) else {
-            sink.skip(no, "bad-csv", &line);
+        let Some(fields) = split_csv(line) else {
+            sink.skip(no, "bad-csv", line);
             continue;
         };
         let c = cols.get_or_insert_with(Columns::positional);
@@ -81,7 +72,7 @@ pub fn load_csv(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError>
                 .filter(|s| !s.is_empty() && *s != "None")
         };
         let Some(ip_text) = get(c.ip) else {
-            sink.skip(no, "missing-ip", &line);
+            sink.skip(no, "missing-ip", line);
             continue;
         };
         let Some(ip) = parse_ip(ip_text) else {

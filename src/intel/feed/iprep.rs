@@ -2,7 +2,7 @@
 //! `categories.txt` (`id,short name,description`) sits beside the file, category names become
 //! the indicators' family; the score (1–127) becomes the confidence (0–100).
 
-use super::lines::{Line, Lines};
+use super::lines::Lines;
 use super::{FeedError, Sink};
 use crate::intel::net::{parse_cidr, parse_ip};
 use crate::intel::set::Key;
@@ -57,14 +57,8 @@ pub fn load(
 ) -> Result<(), FeedError> {
     let mut lines = Lines::new(src);
     loop {
-        let (no, text) = match lines.next_line() {
-            Ok(Some((no, Line::Text(t)))) => (no, t.to_string()),
-            Ok(Some((no, _))) => {
-                sink.skip(no, "bad-encoding", "line is not valid UTF-8 or too long");
-                continue;
-            }
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(sink.error(Some(lines.line_no()), format!("read error: {e}"))),
+        let Some((no, text)) = sink.next_line(&mut lines)? else {
+            return Ok(());
         };
         // Suricata's own rules: skip empty lines and lines starting with #, space or TAB; a
         // first field `ip` is a header.

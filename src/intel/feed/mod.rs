@@ -322,6 +322,26 @@ impl Sink<'_> {
         }
     }
 
+    /// The next line of text with its number; undecodable or overlong lines are skipped
+    /// and counted here, a read error ends the feed. `None` at the end.
+    pub fn next_line(
+        &mut self,
+        lines: &mut lines::Lines<impl BufRead>,
+    ) -> Result<Option<(u64, String)>, FeedError> {
+        loop {
+            match lines.next_line() {
+                Ok(Some((no, lines::Line::Text(t)))) => return Ok(Some((no, t.to_string()))),
+                Ok(Some((no, _))) => {
+                    self.skip(no, "bad-encoding", "line is not valid UTF-8 or too long")
+                }
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    return Err(self.error(Some(lines.line_no()), format!("read error: {e}")));
+                }
+            }
+        }
+    }
+
     pub fn error(&self, line: Option<u64>, reason: impl Into<String>) -> FeedError {
         FeedError {
             path: self.path.clone(),

@@ -1,6 +1,6 @@
 //! Spamhaus DROP / EDROP / DROPv6, text and JSON lines (feed-formats.md §5).
 
-use super::lines::{Line, Lines};
+use super::lines::Lines;
 use super::{FeedError, Sink};
 use crate::intel::net::{parse_cidr, parse_ip};
 use crate::intel::set::Key;
@@ -22,17 +22,8 @@ pub fn load_text(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError
     let mut lines = Lines::new(src);
     let mut saw_eof = false;
     let mut data = 0u64;
-    loop {
-        let line = match lines.next_line() {
-            Ok(Some((_, Line::Text(t)))) => t.trim().to_string(),
-            Ok(Some(_)) => {
-                let no = lines.line_no();
-                sink.skip(no, "bad-encoding", "line is not valid UTF-8 or too long");
-                continue;
-            }
-            Ok(None) => break,
-            Err(e) => return Err(sink.error(Some(lines.line_no()), format!("read error: {e}"))),
-        };
+    while let Some((_, t)) = sink.next_line(&mut lines)? {
+        let line = t.trim();
         let no = lines.line_no();
         if line.is_empty() {
             continue;
@@ -44,14 +35,14 @@ pub fn load_text(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError
             continue;
         }
         data += 1;
-        let (value, sbl) = line.split_once(';').unwrap_or((&line, ""));
+        let (value, sbl) = line.split_once(';').unwrap_or((line, ""));
         match key_of(value.trim()) {
             Some(key) => {
                 let mut meta = sink.meta();
                 meta.reference = reference(sbl);
                 sink.add(key, value.trim(), meta);
             }
-            None => sink.skip(no, "bad-cidr", &line),
+            None => sink.skip(no, "bad-cidr", line),
         }
     }
     if data > 0 && !saw_eof {
@@ -67,25 +58,16 @@ pub fn load_json(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError
     let mut lines = Lines::new(src);
     let mut records = 0u64;
     let mut announced: Option<u64> = None;
-    loop {
-        let line = match lines.next_line() {
-            Ok(Some((_, Line::Text(t)))) => t.trim().to_string(),
-            Ok(Some(_)) => {
-                let no = lines.line_no();
-                sink.skip(no, "bad-encoding", "line is not valid UTF-8 or too long");
-                continue;
-            }
-            Ok(None) => break,
-            Err(e) => return Err(sink.error(Some(lines.line_no()), format!("read error: {e}"))),
-        };
+    while let Some((_, t)) = sink.next_line(&mut lines)? {
+        let line = t.trim();
         let no = lines.line_no();
         if line.is_empty() {
             continue;
         }
-        let obj: serde_json::Value = match serde_json::from_str(&line) {
+        let obj: serde_json::Value = match serde_json::from_str(line) {
             Ok(v) => v,
             Err(_) => {
-                sink.skip(no, "bad-json", &line);
+                sink.skip(no, "bad-json", line);
                 continue;
             }
         };
@@ -102,7 +84,7 @@ pub fn load_json(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError
                 } else {
                     "missing-cidr"
                 },
-                &line,
+                line,
             );
             continue;
         };

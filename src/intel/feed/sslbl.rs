@@ -1,6 +1,6 @@
 //! abuse.ch SSL Blacklist: the certificate SHA-1 list and the JA3 list (feed-formats.md §2).
 
-use super::lines::{Line, Lines};
+use super::lines::Lines;
 use super::{FeedError, Sink};
 use crate::intel::name::canonical_hex;
 use crate::intel::set::{HashKind, Key};
@@ -57,15 +57,10 @@ fn rows(
 ) -> Result<(), FeedError> {
     let mut lines = Lines::new(src);
     loop {
-        let (no, text) = match lines.next_line() {
-            Ok(Some((no, Line::Text(t)))) => (no, t.trim()),
-            Ok(Some((no, _))) => {
-                sink.skip(no, "bad-encoding", "line is not valid UTF-8 or too long");
-                continue;
-            }
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(sink.error(Some(lines.line_no()), format!("read error: {e}"))),
+        let Some((no, t)) = sink.next_line(&mut lines)? else {
+            return Ok(());
         };
+        let (no, text) = (no, t.trim());
         if text.is_empty() || text.starts_with('#') {
             continue;
         }

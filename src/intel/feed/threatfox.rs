@@ -1,6 +1,6 @@
 //! abuse.ch ThreatFox exports, CSV and JSON (feed-formats.md §3), and URLhaus CSV (§4).
 
-use super::lines::{Line, Lines, split_csv};
+use super::lines::{Lines, split_csv};
 use super::{FeedError, Sink};
 use crate::intel::name::{canonical_domain, canonical_url};
 use crate::intel::net::parse_ip_port;
@@ -69,15 +69,10 @@ fn csv_rows(
     let mut lines = Lines::new(src);
     let mut names: Vec<String> = Vec::new();
     loop {
-        let (no, text) = match lines.next_line() {
-            Ok(Some((no, Line::Text(t)))) => (no, t.trim().to_string()),
-            Ok(Some((no, _))) => {
-                sink.skip(no, "bad-encoding", "line is not valid UTF-8 or too long");
-                continue;
-            }
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(sink.error(Some(lines.line_no()), format!("read error: {e}"))),
+        let Some((no, t)) = sink.next_line(&mut lines)? else {
+            return Ok(());
         };
+        let text = t.trim();
         if text.is_empty() {
             continue;
         }
@@ -97,8 +92,8 @@ fn csv_rows(
                 format!("data before the header (expected a `# ...{header_has}...` line)"),
             ));
         }
-        let Some(fields) = split_csv(&text) else {
-            sink.skip(no, "bad-csv", &text);
+        let Some(fields) = split_csv(text) else {
+            sink.skip(no, "bad-csv", text);
             continue;
         };
         let get = |name: &str| {

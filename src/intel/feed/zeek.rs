@@ -1,7 +1,7 @@
 //! Zeek intel framework files (feed-formats.md §10): TAB-separated, columns named by the
 //! `#fields` header. `Intel::DOMAIN` matches only the name itself, as in Zeek.
 
-use super::lines::{Line, Lines};
+use super::lines::Lines;
 use super::{FeedError, Sink};
 use crate::intel::name::{canonical_domain, canonical_hex, canonical_url};
 use crate::intel::net::{parse_cidr, parse_ip};
@@ -39,14 +39,8 @@ pub fn load(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError> {
     let mut lines = Lines::new(src);
     let mut fields: Vec<String> = Vec::new();
     loop {
-        let (no, text) = match lines.next_line() {
-            Ok(Some((no, Line::Text(t)))) => (no, t.to_string()),
-            Ok(Some((no, _))) => {
-                sink.skip(no, "bad-encoding", "line is not valid UTF-8 or too long");
-                continue;
-            }
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(sink.error(Some(lines.line_no()), format!("read error: {e}"))),
+        let Some((no, text)) = sink.next_line(&mut lines)? else {
+            return Ok(());
         };
         if let Some(h) = text.strip_prefix("#fields\t") {
             fields = h.split('\t').map(str::to_string).collect();
