@@ -1008,8 +1008,24 @@ enabled = false
             "the header has no column `Nope`",
         ),
         (
-            "[[feed]]\nsource = \"vendor.csv\"\nrefresh = \"1h\"\n",
-            "unknown field `refresh`",
+            "[[feed]]\nsource = \"vendor.csv\"\nfrequency = \"1h\"\n",
+            "unknown field `frequency`",
+        ),
+        (
+            "[[feed]]\nsource = \"https://feeds.example/x.txt\"\nrefresh = \"10s\"\n",
+            "would hammer the server",
+        ),
+        (
+            "[[feed]]\nsource = \"vendor.csv\"\nmax_age = \"soon\"\n",
+            "max_age: invalid duration",
+        ),
+        (
+            "[[feed]]\nsource = \"vendor.csv\"\ntoken_env = \"T\"\n",
+            "are for http(s) sources",
+        ),
+        (
+            "[[feed]]\nsource = \"https://x.example/\"\nusername = \"u\"\npassword_env = \"P\"\npassword_file = \"p\"\n",
+            "not both",
         ),
     ] {
         let bad = write(d, "bad.toml", entry);
@@ -1098,54 +1114,6 @@ fn misp_warninglists_are_allowlists() {
     }
 }
 
-/// A real HTTP server on loopback (Python's http.server, which answers If-Modified-Since
-/// with 304), serving `dir`; stopped when dropped.
-struct HttpServer {
-    child: std::process::Child,
-    port: u16,
-    log: std::path::PathBuf,
-}
-
-impl HttpServer {
-    fn start(dir: &std::path::Path, log: std::path::PathBuf) -> HttpServer {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let child = std::process::Command::new("python3")
-            .args([
-                "-m",
-                "http.server",
-                "--bind",
-                "127.0.0.1",
-                &port.to_string(),
-            ])
-            .current_dir(dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("python3 (scripts/install-deps installs it)");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        HttpServer { child, port, log }
-    }
-
-    fn requests(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn http_sources_are_cached_and_the_last_good_copy_survives() {
     let dir = tempfile::tempdir().unwrap();
@@ -1153,7 +1121,7 @@ fn http_sources_are_cached_and_the_last_good_copy_survives() {
     std::fs::create_dir(&www).unwrap();
     let feed = www.join("ipblocklist.txt");
     std::fs::write(&feed, "# Feodo\n203.0.113.10\n203.0.113.11\n").unwrap();
-    let server = HttpServer::start(&www, dir.path().join("http.log"));
+    let server = Server::http(&www, dir.path().join("http.log"));
     let url = format!("http://127.0.0.1:{}/ipblocklist.txt", server.port);
     let cfg = write(
         dir.path(),

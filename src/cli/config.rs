@@ -49,6 +49,35 @@ pub struct FeedSection {
     pub min_keep: Option<f64>,
     /// For `format = "csv"`: which header names hold the value and the metadata.
     pub columns: Option<crate::intel::feed::Columns>,
+    /// How often to refresh the source while running (`15m`, `1h`, or seconds).
+    pub refresh: Option<toml::Value>,
+    /// Entries first/last seen longer ago stop matching; a feed older than this warns.
+    pub max_age: Option<toml::Value>,
+    /// TAXII 2.1: the collection's id or title (`source` is then the discovery URL).
+    pub collection: Option<String>,
+    /// TAXII 2.1: the API root (default: the server's default API root).
+    pub api_root: Option<String>,
+    /// TAXII 2.1: objects asked for per page (default 1000).
+    pub page_size: Option<u32>,
+    /// HTTP basic authentication: the user name; the password from `password_env` or
+    /// `password_file`.
+    pub username: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<String>,
+    /// Bearer token authentication: the token from `token_env` or `token_file`.
+    pub token_env: Option<String>,
+    pub token_file: Option<String>,
+}
+
+/// A duration key: seconds (integer) or a duration string (`90s`, `30m`, `1h`, `1d`).
+pub fn duration_value(key: &str, v: &toml::Value) -> Result<u64, String> {
+    match v {
+        toml::Value::Integer(n) if *n >= 0 => Ok(*n as u64),
+        toml::Value::String(s) => parse_duration(s).map_err(|e| format!("{key}: {e}")),
+        other => Err(format!(
+            "{key} = {other}: expected seconds or a duration such as \"1h\""
+        )),
+    }
 }
 
 fn enabled_by_default() -> bool {
@@ -92,6 +121,47 @@ impl FeedSection {
                 "{what}: min_keep is a fraction from 0.0 to 1.0, not {k}"
             ));
         }
+        let credentials = self.credentials(base).map_err(|e| format!("{what}: {e}"))?;
+        if !is_url && (credentials.is_some() || self.collection.is_some()) {
+            return Err(format!(
+                "{what}: credentials and `collection` are for http(s) sources, and `{}` is a local path",
+                self.source
+            ));
+        }
+        if self.collection.is_none() && (self.api_root.is_some() || self.page_size.is_some()) {
+            return Err(format!(
+                "{what}: api_root and page_size are for TAXII sources: add `collection = \"<id or title>\"`"
+            ));
+        }
+        if self.collection.is_some() && format.is_some() {
+            return Err(format!(
+                "{what}: a TAXII collection is always STIX 2.1: remove `format`"
+            ));
+        }
+        if self.page_size == Some(0) {
+            return Err(format!("{what}: page_size must be at least 1"));
+        }
+        let secs =
+            |key: &str, v: &Option<toml::Value>| -> Result<Option<std::time::Duration>, String> {
+                match v {
+                    Some(v) => match duration_value(key, v).map_err(|e| format!("{what}: {e}"))? {
+                        0 => Err(format!("{what}: {key} must be more than 0")),
+                        n => Ok(Some(std::time::Duration::from_secs(n))),
+                    },
+                    None => Ok(None),
+                }
+            };
+        let refresh = secs("refresh", &self.refresh)?;
+        let max_age = secs("max_age", &self.max_age)?;
+        if let Some(r) = refresh
+            && r.as_secs() < 60
+            && is_url
+        {
+            return Err(format!(
+                "{what}: refresh = {}s would hammer the server; use at least 60s",
+                r.as_secs()
+            ));
+        }
         match (&self.columns, format) {
             (Some(cols), Some(FeedFormat::Csv)) => {
                 cols.validate().map_err(|e| format!("{what}: {e}"))?
@@ -120,7 +190,51 @@ impl FeedSection {
             columns: self.columns.clone(),
             cache_dir: cache_dir.map(Path::to_path_buf),
             min_keep: self.min_keep,
+            taxii: self
+                .collection
+                .as_ref()
+                .map(|c| crate::intel::taxii::TaxiiSource {
+                    collection: c.clone(),
+                    api_root: self.api_root.clone(),
+                    page_size: self
+                        .page_size
+                        .unwrap_or(crate::intel::taxii::DEFAULT_PAGE_SIZE),
+                }),
+            credentials,
+            refresh,
+            max_age,
         }))
+    }
+
+    /// The credentials the entry names (never the secret itself: where to read it).
+    fn credentials(
+        &self,
+        base: &Path,
+    ) -> Result<Option<crate::intel::credentials::Credentials>, String> {
+        use crate::intel::credentials::{Credentials, Secret};
+        let secret = |env: &Option<String>, file: &Option<String>, what: &str| match (env, file) {
+            (Some(_), Some(_)) => Err(format!("give {what}_env or {what}_file, not both")),
+            (Some(v), None) => Ok(Some(Secret::Env(v.clone()))),
+            (None, Some(f)) => Ok(Some(Secret::File(base.join(f)))),
+            (None, None) => Ok(None),
+        };
+        let password = secret(&self.password_env, &self.password_file, "password")?;
+        let token = secret(&self.token_env, &self.token_file, "token")?;
+        match (&self.username, password, token) {
+            (Some(_), _, Some(_)) | (None, Some(_), Some(_)) => Err(
+                "basic (username + password_env/password_file) or bearer (token_env/token_file) authentication, not both".into(),
+            ),
+            (Some(u), Some(p), None) => Ok(Some(Credentials::Basic {
+                username: u.clone(),
+                password: p,
+            })),
+            (Some(_), None, None) => Err(
+                "username without a password: add password_env = \"VAR\" or password_file = \"PATH\" (never the password itself)".into(),
+            ),
+            (None, Some(_), None) => Err("password_env/password_file without a username".into()),
+            (None, None, Some(t)) => Ok(Some(Credentials::Bearer(t))),
+            (None, None, None) => Ok(None),
+        }
     }
 }
 

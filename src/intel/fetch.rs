@@ -4,6 +4,7 @@
 //! Invariant: the cached copy is only replaced by a download that loads (the caller checks
 //! it with [`Fetched::Updated`] before calling [`commit`]).
 
+use super::credentials::Credentials;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,14 +26,18 @@ impl Default for FetchLimits {
 }
 
 /// Validators of the cached copy, kept beside it.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct CacheMeta {
-    url: String,
-    etag: Option<String>,
-    last_modified: Option<String>,
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct CacheMeta {
+    /// What the copy came from (for TAXII: the discovery URL and the collection).
+    pub url: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
     /// Entries the cached copy loaded (for the shrink check).
     #[serde(default)]
-    entries: Option<u64>,
+    pub entries: Option<u64>,
+    /// TAXII: the `added_after` of the next poll (the last `X-TAXII-Date-Added-Last` seen).
+    #[serde(default)]
+    pub added_after: Option<String>,
 }
 
 /// What a fetch gave.
@@ -77,47 +82,76 @@ pub fn fetch(
     name: &str,
     cache_dir: &Path,
     limits: &FetchLimits,
+    auth: Option<&Credentials>,
 ) -> Result<Fetched, String> {
-    std::fs::create_dir_all(cache_dir)
-        .map_err(|e| format!("cannot create cache directory {}: {e}", cache_dir.display()))?;
-    let (body, meta_path, new) = paths(cache_dir, name);
-    let meta: CacheMeta = std::fs::read(&meta_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .filter(|m: &CacheMeta| m.url == url && body.is_file())
-        .unwrap_or_default();
-    let cached = (!meta.url.is_empty()).then(|| body.clone());
-    let previous_entries = meta.entries;
-    match download(url, &meta, limits) {
+    let meta = cached_meta(cache_dir, name, url)?;
+    let cached = meta.as_ref().map(|_| cached_path(cache_dir, name));
+    let meta = meta.unwrap_or_default();
+    match download(url, &meta, limits, auth) {
         Ok(None) => match cached {
             Some(c) => Ok(Fetched::NotModified(c)),
             None => Err(format!("{url}: 304 Not Modified but no cached copy")),
         },
         Ok(Some((bytes, etag, last_modified))) => {
-            std::fs::write(&new, &bytes)
-                .map_err(|e| format!("cannot write {}: {e}", new.display()))?;
             let pending = CacheMeta {
                 url: url.to_string(),
                 etag,
                 last_modified,
-                entries: None,
+                ..CacheMeta::default()
             };
-            let pending_path = meta_path.with_extension("pending");
-            std::fs::write(
-                &pending_path,
-                serde_json::to_vec(&pending).unwrap_or_default(),
+            stage(
+                cache_dir,
+                name,
+                &bytes,
+                &pending,
+                cached.map(|c| (c, meta.entries)),
             )
-            .map_err(|e| format!("cannot write {}: {e}", pending_path.display()))?;
-            Ok(Fetched::Updated {
-                new,
-                previous: cached.map(|c| (c, previous_entries)),
-            })
         }
-        Err(reason) => match cached {
-            Some(c) => Ok(Fetched::Stale { cached: c, reason }),
-            None => Err(format!("{reason} (and no cached copy yet)")),
-        },
+        Err(reason) => fall_back(cached, reason),
     }
+}
+
+/// The cache record of feed `name` when its copy came from `source` and is still there;
+/// creates the cache directory.
+pub(crate) fn cached_meta(
+    cache_dir: &Path,
+    name: &str,
+    source: &str,
+) -> Result<Option<CacheMeta>, String> {
+    std::fs::create_dir_all(cache_dir)
+        .map_err(|e| format!("cannot create cache directory {}: {e}", cache_dir.display()))?;
+    let (body, meta_path, _) = paths(cache_dir, name);
+    Ok(std::fs::read(&meta_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|m: &CacheMeta| m.url == source && body.is_file()))
+}
+
+/// A failed refresh: the last good copy when there is one, else the error.
+pub(crate) fn fall_back(cached: Option<PathBuf>, reason: String) -> Result<Fetched, String> {
+    match cached {
+        Some(c) => Ok(Fetched::Stale { cached: c, reason }),
+        None => Err(format!("{reason} (and no cached copy yet)")),
+    }
+}
+
+/// Writes new content beside the cached copy, pending [`commit`] or [`discard`].
+pub(crate) fn stage(
+    cache_dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    pending: &CacheMeta,
+    previous: Option<(PathBuf, Option<u64>)>,
+) -> Result<Fetched, String> {
+    let (_, meta_path, new) = paths(cache_dir, name);
+    std::fs::write(&new, bytes).map_err(|e| format!("cannot write {}: {e}", new.display()))?;
+    let pending_path = meta_path.with_extension("pending");
+    std::fs::write(
+        &pending_path,
+        serde_json::to_vec(pending).unwrap_or_default(),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", pending_path.display()))?;
+    Ok(Fetched::Updated { new, previous })
 }
 
 /// Where the last good copy of feed `name` is kept.
@@ -141,6 +175,15 @@ pub fn commit(cache_dir: &Path, name: &str, entries: u64) -> Result<(), String> 
         .map_err(|e| format!("cannot update the cache of {name}: {e}"))
 }
 
+/// Replaces the cache record of feed `name` (the copy itself unchanged).
+pub(crate) fn write_meta(cache_dir: &Path, name: &str, meta: &CacheMeta) -> Result<(), String> {
+    let (_, meta_path, _) = paths(cache_dir, name);
+    let tmp = meta_path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec(meta).unwrap_or_default())
+        .and_then(|_| std::fs::rename(&tmp, &meta_path))
+        .map_err(|e| format!("cannot update the cache of {name}: {e}"))
+}
+
 /// Throws a downloaded update away (it did not load).
 pub fn discard(cache_dir: &Path, name: &str) {
     let (_, meta_path, new) = paths(cache_dir, name);
@@ -150,9 +193,11 @@ pub fn discard(cache_dir: &Path, name: &str) {
 
 type Download = Option<(Vec<u8>, Option<String>, Option<String>)>;
 
-fn download(url: &str, meta: &CacheMeta, limits: &FetchLimits) -> Result<Download, String> {
+/// An HTTP client with the system's trust roots, `limits.timeout` per request, and HTTP
+/// errors as responses (the caller words them).
+pub(crate) fn agent(limits: &FetchLimits) -> ureq::Agent {
     use ureq::tls::{RootCerts, TlsConfig};
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    ureq::Agent::config_builder()
         .timeout_global(Some(limits.timeout))
         .http_status_as_error(false)
         .tls_config(
@@ -162,8 +207,32 @@ fn download(url: &str, meta: &CacheMeta, limits: &FetchLimits) -> Result<Downloa
         )
         .user_agent(concat!("c2watch/", env!("CARGO_PKG_VERSION")))
         .build()
-        .into();
+        .into()
+}
+
+/// What an HTTP error status means for a feed, in words an operator can act on.
+pub(crate) fn status_error(url: &str, status: u16) -> String {
+    match status {
+        401 => format!(
+            "{url}: HTTP 401: the server refused the credentials (check username and password_env/password_file or token_env/token_file of this feed)"
+        ),
+        403 => format!("{url}: HTTP 403: these credentials may not read this feed"),
+        404 => format!("{url}: HTTP 404: no such feed on the server (check the URL)"),
+        s => format!("{url}: HTTP {s}"),
+    }
+}
+
+fn download(
+    url: &str,
+    meta: &CacheMeta,
+    limits: &FetchLimits,
+    auth: Option<&Credentials>,
+) -> Result<Download, String> {
+    let agent = agent(limits);
     let mut req = agent.get(url);
+    if let Some(a) = auth {
+        req = req.header("Authorization", a.authorization()?);
+    }
     if let Some(e) = &meta.etag {
         req = req.header("If-None-Match", e);
     }
@@ -176,7 +245,7 @@ fn download(url: &str, meta: &CacheMeta, limits: &FetchLimits) -> Result<Downloa
         return Ok(None);
     }
     if !(200..300).contains(&status) {
-        return Err(format!("{url}: HTTP {status}"));
+        return Err(status_error(url, status));
     }
     let header = |h: &str| {
         resp.headers()

@@ -1,6 +1,7 @@
 //! Threat intelligence: the indicator model, feed loaders, and the immutable [`IndicatorSet`]
 //! snapshot that workers match against without locks.
 
+pub mod credentials;
 pub mod feed;
 pub mod fetch;
 pub mod indicator;
@@ -9,6 +10,7 @@ pub mod net;
 pub mod prefix;
 pub mod reload;
 pub mod set;
+pub mod taxii;
 
 pub use indicator::{Indicator, IndicatorKind, Meta};
 pub use set::{IndicatorSet, IndicatorSetBuilder};

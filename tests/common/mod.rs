@@ -82,8 +82,14 @@ fn finish(out: Output) -> Run {
 }
 
 pub fn c2watch(args: &[&str]) -> Run {
+    c2watch_env(args, &[])
+}
+
+/// Runs c2watch with extra environment variables (credentials, for instance).
+pub fn c2watch_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_c2watch"))
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .expect("run c2watch");
@@ -126,4 +132,82 @@ pub fn replay(files: &[&str], extra: &[&str]) -> Run {
 
 pub fn t(v: &str, i: &str, m: &str) -> (String, String, String) {
     (v.into(), i.into(), m.into())
+}
+
+/// A real server process on loopback (Python's http.server, medallion), on a free port;
+/// stopped when dropped, also when the test fails.
+pub struct Server {
+    child: std::process::Child,
+    pub port: u16,
+    log: PathBuf,
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    l.local_addr().expect("a local address").port()
+}
+
+impl Server {
+    /// Starts `program args...` in `dir`, its stderr (the request log) into `log`, and waits
+    /// until `port` accepts connections.
+    pub fn start(
+        program: &str,
+        args: &[&str],
+        dir: &std::path::Path,
+        port: u16,
+        log: PathBuf,
+    ) -> Server {
+        let child = Command::new(program)
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("create the server log"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("{program}: {e} (scripts/install-deps installs it)"));
+        let mut server = Server { child, port, log };
+        for _ in 0..400 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("{program} exited with {status}: {}", server.requests());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!(
+            "{program} did not listen on port {port}: {}",
+            server.requests()
+        )
+    }
+
+    /// Python's http.server serving `dir` (it answers If-Modified-Since with 304).
+    pub fn http(dir: &std::path::Path, log: PathBuf) -> Server {
+        let port = free_port();
+        Server::start(
+            "python3",
+            &[
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+            ],
+            dir,
+            port,
+            log,
+        )
+    }
+
+    /// The server's log so far.
+    pub fn requests(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

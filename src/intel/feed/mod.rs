@@ -62,6 +62,15 @@ pub struct FeedDef {
     /// An update with fewer entries than this fraction of the last good copy's is refused
     /// (a truncated download, a publisher's bad day); default [`DEFAULT_MIN_KEEP`].
     pub min_keep: Option<f64>,
+    /// For a TAXII 2.1 source (`source` is then the discovery URL): which collection.
+    pub taxii: Option<crate::intel::taxii::TaxiiSource>,
+    /// How to authenticate to an HTTP(S) or TAXII server.
+    pub credentials: Option<crate::intel::credentials::Credentials>,
+    /// How often the feed manager refreshes the source while c2watch runs.
+    pub refresh: Option<std::time::Duration>,
+    /// Entries first or last seen longer ago than this stop matching; a feed not updated for
+    /// longer raises a warning.
+    pub max_age: Option<std::time::Duration>,
 }
 
 /// Default for [`FeedDef::min_keep`]: an update may not lose more than half the feed at once.
@@ -93,10 +102,11 @@ fn url_feed_name(url: &str) -> String {
     feed_name(Path::new(last))
 }
 
-/// Loads a feed served over HTTP(S) through its cache: a download replaces the cached copy
-/// only when it loads; otherwise (or when the server fails) the last good copy is used and
-/// the report says the feed is stale.
-fn load_url(
+/// Loads a feed served over HTTP(S), or a TAXII collection, through its cache: new content
+/// replaces the cached copy only when it loads (and does not shrink below `min_keep`);
+/// otherwise (or when the server fails) the last good copy is used and the report says the
+/// feed is stale.
+fn load_remote(
     url: &str,
     def: &FeedDef,
     role: Role,
@@ -115,7 +125,26 @@ fn load_url(
         r.stale = stale;
         vec![r]
     };
-    match fetch::fetch(url, &name, &cache, &FetchLimits::default()).map_err(err)? {
+    let limits = FetchLimits::default();
+    let auth = def.credentials.as_ref();
+    let fetched = match &def.taxii {
+        Some(src) => crate::intel::taxii::poll(url, src, &name, &cache, &limits, auth),
+        None => fetch::fetch(url, &name, &cache, &limits, auth),
+    }
+    .map_err(err)?;
+    // A TAXII collection is kept as a STIX bundle.
+    let taxii_def;
+    let def = match def.taxii {
+        Some(_) => {
+            taxii_def = FeedDef {
+                format: Some(FeedFormat::Stix),
+                ..def.clone()
+            };
+            &taxii_def
+        }
+        None => def,
+    };
+    match fetched {
         Fetched::NotModified(p) => Ok(shown(load_file(&p, def, role, builder, Some(&name))?, None)),
         Fetched::Stale { cached, reason } => {
             tracing::warn!("{url}: {reason}; using the last good copy");
@@ -141,6 +170,7 @@ fn load_url(
                     _ => Ok(r),
                 }
             });
+            drop(trial);
             match checked {
                 Ok(r) => {
                     fetch::commit(&cache, &name, r.entries).map_err(err)?;
@@ -379,7 +409,7 @@ pub fn load_def(
 ) -> Result<Vec<FeedReport>, FeedError> {
     let path = def.source.as_str();
     if is_url(path) {
-        return load_url(path, def, role, builder);
+        return load_remote(path, def, role, builder);
     }
     let forced = def.format;
     if forced == Some(FeedFormat::Csv) && def.columns.is_none() {
