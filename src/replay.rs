@@ -34,6 +34,8 @@ pub struct ReplayConfig {
     pub detect: DetectConfig,
     pub dedup_capacity: usize,
     pub progress: bool,
+    /// Warning events to write into the alert stream (from the feed manager).
+    pub events: Option<crossbeam_channel::Receiver<serde_json::Value>>,
 }
 
 #[derive(Debug)]
@@ -300,6 +302,7 @@ pub fn run(
     detect.max_flows = (detect.max_flows / workers).max(1024);
     let detect = Arc::new(detect);
     let (out_tx, out_rx) = bounded::<OutputMsg>(1024);
+    let events = cfg.events.clone();
     let out_cfg = OutputConfig {
         workers,
         dedup_window: cfg.detect.dedup_window,
@@ -307,7 +310,7 @@ pub fn run(
     };
     let output = std::thread::Builder::new()
         .name("output".into())
-        .spawn(move || output::run(out_rx, out, out_cfg))
+        .spawn(move || output::run(out_rx, events, out, out_cfg))
         .map_err(|e| ReplayError::Internal(format!("cannot start output thread: {e}")))?;
 
     let progress = Progress::default();

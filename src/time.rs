@@ -155,6 +155,16 @@ pub fn normalize_feed_time(text: &str) -> Option<String> {
     Some(format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"))
 }
 
+/// Parses a feed time (any form [`normalize_feed_time`] takes) to a timestamp.
+pub fn parse_feed_time(text: &str) -> Option<Timestamp> {
+    let t = normalize_feed_time(text)?;
+    let num = |r: std::ops::Range<usize>| t.get(r).and_then(|s| s.parse::<u32>().ok());
+    let days = days_from_civil(i64::from(num(0..4)?), num(5..7)?, num(8..10)?);
+    let secs =
+        i64::from(num(11..13)?) * 3600 + i64::from(num(14..16)?) * 60 + i64::from(num(17..19)?);
+    Some(Timestamp::new(days * 86_400 + secs, 0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +205,9 @@ mod tests {
             Some("2026-08-30T10:00:00Z")
         );
         assert_eq!(normalize_feed_time("yesterday"), None);
+        let t = parse_feed_time("2023-11-14 22:13:20").unwrap();
+        assert_eq!(t.secs(), 1_700_000_000);
+        assert_eq!(t.rfc3339_secs(), "2023-11-14T22:13:20Z");
         assert_eq!(normalize_feed_time("2026-13-01"), None);
     }
 

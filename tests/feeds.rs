@@ -1012,8 +1012,8 @@ enabled = false
             "unknown field `frequency`",
         ),
         (
-            "[[feed]]\nsource = \"https://feeds.example/x.txt\"\nrefresh = \"10s\"\n",
-            "would hammer the server",
+            "[[feed]]\nsource = \"vendor.csv\"\nrefresh = \"0s\"\n",
+            "refresh must be more than 0",
         ),
         (
             "[[feed]]\nsource = \"vendor.csv\"\nmax_age = \"soon\"\n",

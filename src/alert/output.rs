@@ -45,6 +45,8 @@ pub struct OutputStats {
     pub flow_records: u64,
     pub victims: u64,
     pub dedup_evictions: u64,
+    /// Warning events written (feed manager).
+    pub events: u64,
 }
 
 struct Pending(Sequenced, u64);
@@ -115,8 +117,12 @@ impl Dedup {
 }
 
 /// Runs until every worker has finished and `Finish` arrived. Write errors end the run.
+///
+/// `events` (warnings from the feed manager) are written as they come, between records;
+/// those already waiting when a message arrives go first.
 pub fn run(
     rx: Receiver<OutputMsg>,
+    mut events: Option<Receiver<Value>>,
     mut out: Box<dyn Write + Send>,
     cfg: OutputConfig,
 ) -> io::Result<OutputStats> {
@@ -132,7 +138,25 @@ pub fn run(
         evictions: 0,
     };
     let mut finish: Option<Box<Value>> = None;
-    for msg in rx.iter() {
+    loop {
+        let msg = match &events {
+            Some(ev) => crossbeam_channel::select_biased! {
+                recv(ev) -> e => {
+                    match e {
+                        Ok(v) => {
+                            serde_json::to_writer(&mut out, &v)?;
+                            out.write_all(b"\n")?;
+                            stats.events += 1;
+                        }
+                        Err(_) => events = None,
+                    }
+                    continue;
+                }
+                recv(rx) -> m => m,
+            },
+            None => rx.recv(),
+        };
+        let Ok(msg) = msg else { break };
         match msg {
             OutputMsg::Batch {
                 worker,
@@ -157,6 +181,14 @@ pub fn run(
         }
         if finish.is_some() && low == u64::MAX {
             break;
+        }
+    }
+    // Warnings raised at the very end still go out, before the final stats.
+    if let Some(ev) = &events {
+        while let Ok(v) = ev.try_recv() {
+            serde_json::to_writer(&mut out, &v)?;
+            out.write_all(b"\n")?;
+            stats.events += 1;
         }
     }
     // Workers that died early leave records behind: write them rather than lose them.

@@ -157,10 +157,10 @@ impl FeedSection {
             && r.as_secs() < 60
             && is_url
         {
-            return Err(format!(
-                "{what}: refresh = {}s would hammer the server; use at least 60s",
+            tracing::warn!(
+                "{what}: refresh = {}s may hammer the server; publishers ask for minutes or hours",
                 r.as_secs()
-            ));
+            );
         }
         match (&self.columns, format) {
             (Some(cols), Some(FeedFormat::Csv)) => {
@@ -203,6 +203,7 @@ impl FeedSection {
             credentials,
             refresh,
             max_age,
+            shown_as: None,
         }))
     }
 

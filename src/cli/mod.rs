@@ -4,6 +4,7 @@ pub mod args;
 pub mod config;
 pub mod settings;
 
+use crate::intel::manager::{FeedManager, Hangup, Refresh, Reloader};
 use crate::intel::{self, IndicatorSet};
 use crate::replay::{self, ReplayConfig};
 use arc_swap::ArcSwap;
@@ -54,9 +55,10 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn load(s: &IntelSettings) -> Result<intel::Loaded, String> {
+/// Loads the feeds once with `manager`, logging how long it took.
+fn load_with(manager: &mut FeedManager) -> Result<intel::Loaded, String> {
     let started = Instant::now();
-    let loaded = intel::load_all(&s.intel, &s.allow, 1).map_err(|e| {
+    let loaded = manager.load(&Refresh::All).map_err(|e| {
         format!(
             "{e}\n  (fix or remove this feed; a feed that yields no valid indicator is an error)"
         )
@@ -71,10 +73,22 @@ fn load(s: &IntelSettings) -> Result<intel::Loaded, String> {
     Ok(loaded)
 }
 
+/// Loads the feeds as they are now (the `intel` commands).
+fn load(s: &IntelSettings) -> Result<intel::Loaded, String> {
+    load_with(&mut FeedManager::new(s.intel.clone(), &s.allow, None)?)
+}
+
 fn run_replay(s: ReplaySettings, quiet: bool) -> Result<ExitCode, String> {
-    let hangup = intel::reload::Hangup::catch(&s.intel.intel, &s.intel.allow)
-        .map_err(|e| format!("cannot install the SIGHUP handler: {e}"))?;
-    let loaded = load(&s.intel)?;
+    // Local feeds are read through last good copies, so a file broken while the replay runs
+    // does not cost its indicators at the next reload.
+    let keep_dir = std::env::temp_dir();
+    let mut manager = FeedManager::new(s.intel.intel.clone(), &s.intel.allow, Some(&keep_dir))?;
+    let (events_tx, events) = crossbeam_channel::unbounded();
+    manager.send_events(events_tx);
+    let hangup =
+        Hangup::catch(&manager).map_err(|e| format!("cannot install the SIGHUP handler: {e}"))?;
+    let loaded = load_with(&mut manager)?;
+    manager.check_ages(std::time::SystemTime::now());
     let snapshot = Arc::new(ArcSwap::from_pointee(loaded.set));
     let out: Box<dyn Write + Send> = match &s.output {
         Some(p) => Box::new(BufWriter::with_capacity(
@@ -90,11 +104,12 @@ fn run_replay(s: ReplaySettings, quiet: bool) -> Result<ExitCode, String> {
         detect: s.detect,
         dedup_capacity: s.dedup_capacity,
         progress: s.progress,
+        events: Some(events),
     };
-    // SIGHUP reloads every feed while the replay runs (a long pcap, or a pipe).
-    let reloader =
-        intel::reload::Reloader::spawn(hangup, s.intel.intel, s.intel.allow, snapshot.clone())
-            .map_err(|e| format!("cannot start the reload thread: {e}"))?;
+    // The feed manager reloads while the replay runs (a long pcap, or a pipe): on SIGHUP,
+    // changed files, and each feed's refresh schedule.
+    let reloader = Reloader::spawn(hangup, manager, snapshot.clone())
+        .map_err(|e| format!("cannot start the feed manager thread: {e}"))?;
     let summary = replay::run(cfg, snapshot, out).map_err(|e| e.to_string())?;
     drop(reloader);
     if !quiet {
@@ -133,8 +148,15 @@ fn run_intel(cmd: &IntelCommand) -> Result<ExitCode, String> {
                     r.stale
                         .as_ref()
                         .map(|why| format!(", STALE (last good copy kept: {why})"))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
                 );
+                if let Some(age) = r.too_old(std::time::SystemTime::now()) {
+                    println!(
+                        "  warning: {} was last updated {age} s ago, more than its max_age of {} s",
+                        r.name,
+                        r.max_age.unwrap_or_default()
+                    );
+                }
             }
             println!(
                 "ok: {} indicators, {} allowlist entries",
@@ -162,6 +184,13 @@ fn run_intel(cmd: &IntelCommand) -> Result<ExitCode, String> {
                 "query": value,
                 "match": m.map(|i| json!({
                     "value": i.value, "type": i.type_name(),
+                    // Whether it alerts on traffic seen now (validity window, max_age).
+                    "valid_now": i.valid_at(&crate::time::Timestamp::new(
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs() as i64),
+                        0,
+                    ).rfc3339_secs()),
                     "sources": i.sources.iter().map(|m| crate::alert::eve::source(m)).collect::<Vec<_>>(),
                 })),
             });
@@ -261,6 +290,7 @@ fn stats(loaded: &intel::Loaded) -> serde_json::Value {
                 "role": r.role.unwrap_or("indicators"), "entries": r.entries,
                 "skipped": r.skipped, "updated": updated, "age_seconds": age,
                 "stale": r.stale.is_some(), "stale_reason": r.stale,
+                "max_age_seconds": r.max_age, "too_old": r.too_old(now).is_some(),
                 "by_type": feed_types.get(&r.name),
             })
         })

@@ -89,7 +89,11 @@ pub fn fetch(
     let meta = meta.unwrap_or_default();
     match download(url, &meta, limits, auth) {
         Ok(None) => match cached {
-            Some(c) => Ok(Fetched::NotModified(c)),
+            Some(c) => {
+                // Confirmed current: the record's time says so (see `checked_at`).
+                write_meta(cache_dir, name, &meta)?;
+                Ok(Fetched::NotModified(c))
+            }
             None => Err(format!("{url}: 304 Not Modified but no cached copy")),
         },
         Ok(Some((bytes, etag, last_modified))) => {
@@ -152,6 +156,13 @@ pub(crate) fn stage(
     )
     .map_err(|e| format!("cannot write {}: {e}", pending_path.display()))?;
     Ok(Fetched::Updated { new, previous })
+}
+
+/// When feed `name` was last refreshed successfully (downloaded, or confirmed current by a
+/// 304 or an empty TAXII poll): the time its cache record was last written.
+pub fn checked_at(cache_dir: &Path, name: &str) -> Option<std::time::SystemTime> {
+    let (_, meta_path, _) = paths(cache_dir, name);
+    std::fs::metadata(meta_path).and_then(|m| m.modified()).ok()
 }
 
 /// Where the last good copy of feed `name` is kept.

@@ -5,10 +5,11 @@ pub mod credentials;
 pub mod feed;
 pub mod fetch;
 pub mod indicator;
+pub mod keep;
+pub mod manager;
 pub mod name;
 pub mod net;
 pub mod prefix;
-pub mod reload;
 pub mod set;
 pub mod taxii;
 
@@ -26,24 +27,4 @@ pub type Snapshot = Arc<ArcSwap<IndicatorSet>>;
 pub struct Loaded {
     pub set: IndicatorSet,
     pub reports: Vec<feed::FeedReport>,
-}
-
-/// Loads every indicator and allowlist spec into one new set.
-pub fn load_all(
-    intel: &[feed::FeedDef],
-    allow: &[String],
-    generation: u64,
-) -> Result<Loaded, feed::FeedError> {
-    let mut builder = IndicatorSetBuilder::new();
-    let mut reports = Vec::new();
-    for def in intel {
-        reports.extend(feed::load_def(def, feed::Role::Indicators, &mut builder)?);
-    }
-    for spec in allow {
-        reports.extend(feed::load(spec, feed::Role::Allowlist, &mut builder)?);
-    }
-    Ok(Loaded {
-        set: builder.build(generation),
-        reports,
-    })
 }

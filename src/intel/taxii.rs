@@ -282,7 +282,7 @@ fn read_pages(
 }
 
 /// The cache key of a collection: the discovery URL and what names the collection.
-fn source_key(discovery: &str, src: &TaxiiSource) -> String {
+pub fn source_key(discovery: &str, src: &TaxiiSource) -> String {
     format!("{discovery}#{}", src.collection)
 }
 

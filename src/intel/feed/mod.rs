@@ -24,6 +24,7 @@ pub use csv::Columns;
 pub use detect::FeedFormat;
 
 use super::indicator::Meta;
+use super::keep::Keep;
 use super::set::{IndicatorSetBuilder, Key};
 use crate::input::{self, Progress};
 use std::collections::BTreeMap;
@@ -71,6 +72,20 @@ pub struct FeedDef {
     /// Entries first or last seen longer ago than this stop matching; a feed not updated for
     /// longer raises a warning.
     pub max_age: Option<std::time::Duration>,
+    /// The path logs and errors show in place of `source` (the feed manager loads copies of
+    /// the operator's files and names the originals).
+    pub shown_as: Option<String>,
+}
+
+impl FeedDef {
+    /// How `path` (the source, or a file under it) is shown to the operator.
+    fn display(&self, path: &Path) -> String {
+        let p = path.display().to_string();
+        match (&self.shown_as, p.strip_prefix(self.source.as_str())) {
+            (Some(shown), Some(rest)) => format!("{shown}{rest}"),
+            _ => p,
+        }
+    }
 }
 
 /// Default for [`FeedDef::min_keep`]: an update may not lose more than half the feed at once.
@@ -102,15 +117,132 @@ fn url_feed_name(url: &str) -> String {
     feed_name(Path::new(last))
 }
 
-/// Loads a feed served over HTTP(S), or a TAXII collection, through its cache: new content
-/// replaces the cached copy only when it loads (and does not shrink below `min_keep`);
-/// otherwise (or when the server fails) the last good copy is used and the report says the
-/// feed is stale.
+/// How a load reaches its sources.
+pub struct LoadOptions<'k> {
+    /// Last good copies of local feeds (the feed manager's); `None` reads the files as they
+    /// are, with no fallback.
+    pub keep: Option<&'k mut Keep>,
+    /// Contact servers; when false, a remote feed with a cached copy uses it as it is (a
+    /// reload for another feed's sake does not refresh this one before its time).
+    pub fetch_remote: bool,
+}
+
+impl LoadOptions<'_> {
+    /// Files read directly, servers contacted: what one-shot commands do.
+    pub fn direct() -> LoadOptions<'static> {
+        LoadOptions {
+            keep: None,
+            fetch_remote: true,
+        }
+    }
+}
+
+/// Where a feed's last good copy lives.
+enum Store<'a> {
+    /// The download cache of a remote feed.
+    Cache { dir: &'a Path, name: &'a str },
+    /// The feed manager's copies of a local feed.
+    Keep { keep: &'a mut Keep, source: &'a str },
+}
+
+impl Store<'_> {
+    fn commit(&mut self, entries: u64) -> Result<(), String> {
+        match self {
+            Store::Cache { dir, name } => crate::intel::fetch::commit(dir, name, entries),
+            Store::Keep { keep, source } => keep.commit(source, entries),
+        }
+    }
+
+    fn discard(&mut self) {
+        match self {
+            Store::Cache { dir, name } => crate::intel::fetch::discard(dir, name),
+            Store::Keep { keep, source } => keep.discard(source),
+        }
+    }
+}
+
+type LoadFn<'f> =
+    dyn FnMut(&Path, &mut IndicatorSetBuilder) -> Result<Vec<FeedReport>, FeedError> + 'f;
+
+/// Loads what a refresh gave: new content replaces the last good copy only when it loads
+/// and does not shrink below `min_keep`; otherwise (or when the source failed) the last good
+/// copy is loaded and the second value says why the feed is stale. The first load of a feed
+/// (no last good copy) goes straight into `builder`: it either loads or is an error.
+fn accept(
+    shown: &str,
+    def: &FeedDef,
+    fetched: crate::intel::fetch::Fetched,
+    store: &mut Store,
+    builder: &mut IndicatorSetBuilder,
+    load: &mut LoadFn,
+) -> Result<(Vec<FeedReport>, Option<String>), FeedError> {
+    use crate::intel::fetch::Fetched;
+    let err = |reason: String| FeedError {
+        path: shown.to_string(),
+        line: None,
+        reason,
+    };
+    let entries = |r: &[FeedReport]| r.iter().map(|r| r.entries).sum::<u64>();
+    match fetched {
+        Fetched::NotModified(p) => Ok((load(&p, builder)?, None)),
+        Fetched::Stale { cached, reason } => {
+            tracing::warn!("{shown}: {reason}; using the last good copy");
+            Ok((load(&cached, builder)?, Some(reason)))
+        }
+        Fetched::Updated {
+            new,
+            previous: None,
+        } => match load(&new, builder) {
+            Ok(r) => {
+                store.commit(entries(&r)).map_err(err)?;
+                Ok((r, None))
+            }
+            Err(e) => {
+                store.discard();
+                Err(e)
+            }
+        },
+        Fetched::Updated {
+            new,
+            previous: Some((previous, before)),
+        } => {
+            let min_keep = def.min_keep.unwrap_or(DEFAULT_MIN_KEEP);
+            let mut trial = IndicatorSetBuilder::new();
+            let checked = load(&new, &mut trial).and_then(|r| {
+                let got = entries(&r);
+                match before {
+                    Some(before) if (got as f64) < (before as f64) * min_keep => Err(err(format!(
+                        "the update has {got} entries, the last good copy {before}: a shrink below {:.0}% is refused (min_keep)",
+                        min_keep * 100.0
+                    ))),
+                    _ => Ok(got),
+                }
+            });
+            drop(trial);
+            match checked {
+                Ok(got) => {
+                    store.commit(got).map_err(err)?;
+                    // The copy just committed replaced `previous` at its path.
+                    Ok((load(&previous, builder)?, None))
+                }
+                Err(e) => {
+                    store.discard();
+                    let reason = format!("the update was refused: {e}");
+                    tracing::warn!("{shown}: {reason}; using the last good copy");
+                    Ok((load(&previous, builder)?, Some(reason)))
+                }
+            }
+        }
+    }
+}
+
+/// Loads a feed served over HTTP(S), or a TAXII collection, through its download cache.
 fn load_remote(
     url: &str,
     def: &FeedDef,
     role: Role,
     builder: &mut IndicatorSetBuilder,
+    fetch_remote: bool,
 ) -> Result<Vec<FeedReport>, FeedError> {
     use crate::intel::fetch::{self, FetchLimits, Fetched};
     let name = def.name.clone().unwrap_or_else(|| url_feed_name(url));
@@ -120,83 +252,80 @@ fn load_remote(
         line: None,
         reason,
     };
-    let shown = |mut r: FeedReport, stale: Option<String>| {
-        r.path = url.to_string();
-        r.stale = stale;
-        vec![r]
-    };
     let limits = FetchLimits::default();
     let auth = def.credentials.as_ref();
-    let fetched = match &def.taxii {
-        Some(src) => crate::intel::taxii::poll(url, src, &name, &cache, &limits, auth),
-        None => fetch::fetch(url, &name, &cache, &limits, auth),
-    }
-    .map_err(err)?;
-    // A TAXII collection is kept as a STIX bundle.
-    let taxii_def;
-    let def = match def.taxii {
-        Some(_) => {
-            taxii_def = FeedDef {
-                format: Some(FeedFormat::Stix),
-                ..def.clone()
-            };
-            &taxii_def
-        }
-        None => def,
+    let key = match &def.taxii {
+        Some(src) => crate::intel::taxii::source_key(url, src),
+        None => url.to_string(),
     };
-    match fetched {
-        Fetched::NotModified(p) => Ok(shown(load_file(&p, def, role, builder, Some(&name))?, None)),
-        Fetched::Stale { cached, reason } => {
-            tracing::warn!("{url}: {reason}; using the last good copy");
-            Ok(shown(
-                load_file(&cached, def, role, builder, Some(&name))?,
-                Some(reason),
-            ))
+    let cached = fetch::cached_meta(&cache, &name, &key)
+        .map_err(err)?
+        .map(|_| fetch::cached_path(&cache, &name));
+    let fetched = match (&def.taxii, cached) {
+        (_, Some(c)) if !fetch_remote => Fetched::NotModified(c),
+        (Some(src), _) => {
+            crate::intel::taxii::poll(url, src, &name, &cache, &limits, auth).map_err(err)?
         }
-        Fetched::Updated { new, previous } => {
-            let mut trial = IndicatorSetBuilder::new();
-            let min_keep = def.min_keep.unwrap_or(DEFAULT_MIN_KEEP);
-            let checked = load_file(&new, def, role, &mut trial, Some(&name)).and_then(|r| {
-                match &previous {
-                    Some((_, Some(before)))
-                        if (r.entries as f64) < (*before as f64) * min_keep =>
-                    {
-                        Err(err(format!(
-                            "the update has {} entries, the last good copy {before}: a shrink below {:.0}% is refused (min_keep)",
-                            r.entries,
-                            min_keep * 100.0
-                        )))
-                    }
-                    _ => Ok(r),
-                }
-            });
-            drop(trial);
-            match checked {
-                Ok(r) => {
-                    fetch::commit(&cache, &name, r.entries).map_err(err)?;
-                    let body = fetch::cached_path(&cache, &name);
-                    Ok(shown(
-                        load_file(&body, def, role, builder, Some(&name))?,
-                        None,
-                    ))
-                }
-                Err(e) => {
-                    fetch::discard(&cache, &name);
-                    let reason = format!("the update was refused: {}", e.reason);
-                    match previous {
-                        Some((p, _)) => {
-                            tracing::warn!("{url}: {reason}; using the last good copy");
-                            Ok(shown(
-                                load_file(&p, def, role, builder, Some(&name))?,
-                                Some(reason),
-                            ))
-                        }
-                        None => Err(err(reason)),
-                    }
-                }
-            }
-        }
+        (None, _) => fetch::fetch(url, &name, &cache, &limits, auth).map_err(err)?,
+    };
+    // A TAXII collection is kept as a STIX bundle.
+    let def = FeedDef {
+        format: def
+            .taxii
+            .as_ref()
+            .map_or(def.format, |_| Some(FeedFormat::Stix)),
+        ..def.clone()
+    };
+    let mut store = Store::Cache {
+        dir: &cache,
+        name: &name,
+    };
+    let mut load = |p: &Path, b: &mut IndicatorSetBuilder| {
+        load_file(p, &def, role, b, Some(&name)).map(|r| vec![r])
+    };
+    let (mut reports, stale) = accept(url, &def, fetched, &mut store, builder, &mut load)?;
+    let checked = fetch::checked_at(&cache, &name);
+    for r in &mut reports {
+        r.path = url.to_string();
+        r.stale = stale.clone();
+        r.modified = checked;
     }
+    Ok(reports)
+}
+
+/// Loads a local feed through the feed manager's last good copies.
+fn load_kept(
+    def: &FeedDef,
+    role: Role,
+    builder: &mut IndicatorSetBuilder,
+    keep: &mut Keep,
+) -> Result<Vec<FeedReport>, FeedError> {
+    let source = def.source.as_str();
+    let fetched = keep.fetch(source).map_err(|reason| FeedError {
+        path: source.to_string(),
+        line: None,
+        reason,
+    })?;
+    // Logs, reports and errors name the operator's file, not the copy.
+    let mut load = |p: &Path, b: &mut IndicatorSetBuilder| {
+        let as_copy = FeedDef {
+            source: p.display().to_string(),
+            shown_as: Some(source.to_string()),
+            ..def.clone()
+        };
+        load_local(&as_copy, role, b)
+    };
+    let mut store = Store::Keep {
+        keep: &mut *keep,
+        source,
+    };
+    let (mut reports, stale) = accept(source, def, fetched, &mut store, builder, &mut load)?;
+    let modified = keep.modified(source);
+    for r in &mut reports {
+        r.stale = stale.clone();
+        r.modified = modified.or(r.modified);
+    }
+    Ok(reports)
 }
 
 impl FeedDef {
@@ -265,8 +394,19 @@ pub struct FeedReport {
     pub role: Option<&'static str>,
     /// Why the feed's source could not be refreshed, when its last good copy was loaded.
     pub stale: Option<String>,
-    /// When the loaded file last changed (for a URL: when its cached copy was written).
+    /// When the feed was last updated: a local file's modification time; for a server, its
+    /// last successful refresh (a download, a 304, an empty TAXII poll).
     pub modified: Option<std::time::SystemTime>,
+    /// The feed's `max_age`, in seconds.
+    pub max_age: Option<u64>,
+}
+
+impl FeedReport {
+    /// Seconds since the last update at `now`, when that is more than `max_age`.
+    pub fn too_old(&self, now: std::time::SystemTime) -> Option<u64> {
+        let age = now.duration_since(self.modified?).ok()?.as_secs();
+        (age > self.max_age?).then_some(age)
+    }
 }
 
 /// Where a loader puts what it parsed, with skip accounting.
@@ -280,11 +420,13 @@ pub struct Sink<'b> {
     report: FeedReport,
     data_rows: u64,
     min_confidence: Option<u8>,
+    /// Seconds after its first/last seen time an entry stops matching (`max_age`).
+    max_age: Option<u64>,
 }
 
 impl Sink<'_> {
     /// Adds an indicator (or allowlist entry) as the feed listed it.
-    pub fn add(&mut self, key: Key, listed: &str, meta: Meta) {
+    pub fn add(&mut self, key: Key, listed: &str, mut meta: Meta) {
         if let (Some(min), Some(c)) = (self.min_confidence, meta.confidence)
             && c < min
         {
@@ -298,6 +440,9 @@ impl Sink<'_> {
         }
         self.data_rows += 1;
         self.report.entries += 1;
+        if let Some(age) = self.max_age {
+            expire_by_age(&mut meta, age);
+        }
         match self.role {
             Role::Indicators => {
                 let shared = match &self.last_meta {
@@ -381,6 +526,26 @@ impl Sink<'_> {
     }
 }
 
+/// Ends an entry's validity `age` seconds after the feed last (else first) saw it, unless it
+/// already ends sooner. Entries without either time are left as they are.
+fn expire_by_age(meta: &mut Meta, age: u64) {
+    let seen = meta
+        .last_seen
+        .as_deref()
+        .or(meta.first_seen.as_deref())
+        .and_then(crate::time::parse_feed_time);
+    if let Some(seen) = seen {
+        let cutoff = seen.plus_secs(age).rfc3339_secs();
+        if meta
+            .valid_until
+            .as_deref()
+            .is_none_or(|u| cutoff.as_str() < u)
+        {
+            meta.valid_until = Some(cutoff);
+        }
+    }
+}
+
 fn shorten(s: &str) -> String {
     if s.len() <= 120 {
         return s.to_string();
@@ -407,21 +572,49 @@ pub fn load_def(
     role: Role,
     builder: &mut IndicatorSetBuilder,
 ) -> Result<Vec<FeedReport>, FeedError> {
-    let path = def.source.as_str();
-    if is_url(path) {
-        return load_remote(path, def, role, builder);
+    load_def_with(def, role, builder, &mut LoadOptions::direct())
+}
+
+/// [`load_def`] with the feed manager's options.
+pub fn load_def_with(
+    def: &FeedDef,
+    role: Role,
+    builder: &mut IndicatorSetBuilder,
+    opts: &mut LoadOptions,
+) -> Result<Vec<FeedReport>, FeedError> {
+    let mut reports = if is_url(&def.source) {
+        load_remote(&def.source, def, role, builder, opts.fetch_remote)?
+    } else {
+        match opts.keep.as_deref_mut() {
+            Some(keep) => load_kept(def, role, builder, keep)?,
+            None => load_local(def, role, builder)?,
+        }
+    };
+    for r in &mut reports {
+        r.max_age = def.max_age.map(|d| d.as_secs());
     }
+    Ok(reports)
+}
+
+/// A local file or directory, read as it is now.
+fn load_local(
+    def: &FeedDef,
+    role: Role,
+    builder: &mut IndicatorSetBuilder,
+) -> Result<Vec<FeedReport>, FeedError> {
+    let path = def.source.as_str();
+    let shown = def.display(Path::new(path));
     let forced = def.format;
     if forced == Some(FeedFormat::Csv) && def.columns.is_none() {
         return Err(FeedError {
-            path: path.to_string(),
+            path: shown.clone(),
             line: None,
             reason: "format `csv` needs its columns named: use a [[feed]] entry with [feed.columns] value = \"...\" in the config file".into(),
         });
     }
     let p = Path::new(path);
     let meta = std::fs::metadata(p).map_err(|e| FeedError {
-        path: path.to_string(),
+        path: shown.clone(),
         line: None,
         reason: format!("cannot open: {e}"),
     })?;
@@ -434,7 +627,7 @@ pub fn load_def(
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(p)
         .map_err(|e| FeedError {
-            path: path.to_string(),
+            path: shown.clone(),
             line: None,
             reason: format!("cannot list directory: {e}"),
         })?
@@ -452,7 +645,7 @@ pub fn load_def(
     files.sort();
     if files.is_empty() {
         return Err(FeedError {
-            path: path.to_string(),
+            path: shown.clone(),
             line: None,
             reason: "directory holds no feed files".into(),
         });
@@ -474,7 +667,7 @@ fn load_misp_feed(
     builder: &mut IndicatorSetBuilder,
 ) -> Result<Vec<FeedReport>, FeedError> {
     let err = |path: &Path, reason: String| FeedError {
-        path: path.display().to_string(),
+        path: def.display(path),
         line: None,
         reason,
     };
@@ -540,14 +733,14 @@ fn load_file(
     builder: &mut IndicatorSetBuilder,
     name: Option<&str>,
 ) -> Result<FeedReport, FeedError> {
-    let shown = path.display().to_string();
+    let shown = def.display(path);
     let err = |reason: String| FeedError {
         path: shown.clone(),
         line: None,
         reason,
     };
-    let (reader, _) =
-        input::open(&shown, &Progress::default()).map_err(|e| err(format!("cannot open: {e}")))?;
+    let (reader, _) = input::open(&path.display().to_string(), &Progress::default())
+        .map_err(|e| err(format!("cannot open: {e}")))?;
     let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
     let name = name
         .or(def.name.as_deref())
@@ -587,7 +780,7 @@ fn load_reader(
     role: Role,
     builder: &mut IndicatorSetBuilder,
 ) -> Result<FeedReport, FeedError> {
-    let shown = path.display().to_string();
+    let shown = def.display(path);
     let err = |reason: String| FeedError {
         path: shown.clone(),
         line: None,
@@ -617,6 +810,7 @@ fn load_reader(
         },
         data_rows: 0,
         min_confidence: def.min_confidence,
+        max_age: def.max_age.map(|d| d.as_secs()),
     };
     let src = std::io::Cursor::new(head).chain(reader);
     let src = BufReader::with_capacity(1 << 16, src);
