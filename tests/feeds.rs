@@ -1264,5 +1264,14 @@ fn shipped_public_feed_definitions_resolve() {
     for d in enabled {
         assert!(d.source.starts_with("https://"), "{}", d.source);
         assert!(d.format.is_some() && d.name.is_some(), "{d:?}");
+        // Refreshed on a schedule, no more often than the publishers ask (15 minutes for
+        // abuse.ch, an hour for Spamhaus).
+        let every = d.refresh.expect("a refresh interval").as_secs();
+        let floor = if d.source.contains("spamhaus") {
+            3600
+        } else {
+            900
+        };
+        assert!(every >= floor, "{d:?}");
     }
 }
