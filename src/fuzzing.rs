@@ -81,14 +81,32 @@ pub fn frame(data: &[u8]) {
 /// A feed file through its loader: the first byte picks a format to force (or, past the
 /// last format, content detection); the rest is the file.
 pub fn feed_file(data: &[u8]) {
-    use crate::intel::feed::{FeedFormat, load_bytes};
+    use crate::intel::feed::{Columns, FeedDef, FeedFormat, load_bytes_as};
     use crate::intel::set::IndicatorSetBuilder;
     let Some((&pick, body)) = data.split_first() else {
         return;
     };
     let forced = FeedFormat::all().nth(usize::from(pick));
+    // A vendor CSV needs its columns named; max_age exercises the feed-time parsing.
+    let columns = (forced == Some(FeedFormat::Csv)).then(|| Columns {
+        value: "value".into(),
+        family: Some("family".into()),
+        confidence: Some("confidence".into()),
+        first_seen: Some("first_seen".into()),
+        last_seen: Some("last_seen".into()),
+        reference: Some("reference".into()),
+        delimiter: None,
+        value_kind: None,
+    });
+    let def = FeedDef {
+        format: forced,
+        columns,
+        max_age: Some(std::time::Duration::from_secs(30 * 86_400)),
+        min_confidence: Some(10),
+        ..FeedDef::default()
+    };
     let mut b = IndicatorSetBuilder::new();
-    let _ = load_bytes("fuzz", body, forced, &mut b);
+    let _ = load_bytes_as("fuzz", body, &def, &mut b);
 }
 
 /// STIX patterns: the parser and the extraction of indicators.

@@ -64,11 +64,12 @@ fn load_with(manager: &mut FeedManager) -> Result<intel::Loaded, String> {
         )
     })?;
     tracing::info!(
-        "loaded {} indicators and {} allowlist entries from {} file(s) in {:.1} ms",
+        "loaded {} indicators and {} allowlist entries from {} file(s) in {:.1} ms ({:.1} MB)",
         loaded.set.len(),
         loaded.set.allow_len(),
         loaded.reports.len(),
-        started.elapsed().as_secs_f64() * 1e3
+        started.elapsed().as_secs_f64() * 1e3,
+        loaded.set.bytes() as f64 / 1e6
     );
     Ok(loaded)
 }
@@ -182,7 +183,7 @@ fn run_intel(cmd: &IntelCommand) -> Result<ExitCode, String> {
             let m = id.and_then(|id| set.get(id));
             let mut out = json!({
                 "query": value,
-                "match": m.map(|i| json!({
+                "match": m.as_ref().map(|i| json!({
                     "value": i.value, "type": i.type_name(),
                     // Whether it alerts on traffic seen now (validity window, max_age).
                     "valid_now": i.valid_at(&crate::time::Timestamp::new(
@@ -261,7 +262,7 @@ fn stats(loaded: &intel::Loaded) -> serde_json::Value {
     let mut by_type: BTreeMap<&str, u64> = BTreeMap::new();
     let mut by_feed: BTreeMap<String, u64> = BTreeMap::new();
     let mut feed_types: BTreeMap<String, BTreeMap<&str, u64>> = BTreeMap::new();
-    for i in set.indicators() {
+    for i in set.iter() {
         *by_type.entry(i.type_name()).or_default() += 1;
         for s in &i.sources {
             *by_feed.entry(s.feed.to_string()).or_default() += 1;

@@ -425,7 +425,7 @@ fn match_flow(
     let hit = dns
         .get(&(init.ip, ctx.zone, resp.ip), now)
         .filter(|r| r.generation == set.generation())?;
-    if set.match_domain(&hit.name).is_none() && set.get(hit.indicator).is_none() {
+    if set.match_domain(&hit.name).is_none() && !set.contains(hit.indicator) {
         return None;
     }
     let indicator = IndicatorRef::new(set.clone(), hit.indicator)?;

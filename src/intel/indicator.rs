@@ -107,46 +107,4 @@ impl Indicator {
     pub fn primary(&self) -> Option<&Meta> {
         self.sources.first().map(|m| &**m)
     }
-
-    pub(crate) fn add_source(&mut self, meta: Arc<Meta>) {
-        if self.sources.iter().any(|m| **m == *meta) {
-            return;
-        }
-        // Keep most confident first; stable for equal confidence.
-        let rank = |m: &Arc<Meta>| m.confidence.map_or(-1, i16::from);
-        let pos = self
-            .sources
-            .iter()
-            .position(|m| rank(m) < rank(&meta))
-            .unwrap_or(self.sources.len());
-        self.sources.insert(pos, meta);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sources_merge_most_confident_first() {
-        let mut i = Indicator {
-            value: "203.0.113.10".into(),
-            kind: IndicatorKind::Ip,
-            is_v6: false,
-            sources: vec![],
-        };
-        let m = |feed: &str, c: Option<u8>| {
-            Arc::new(Meta {
-                feed: feed.into(),
-                confidence: c,
-                ..Meta::default()
-            })
-        };
-        i.add_source(m("a", None));
-        i.add_source(m("b", Some(50)));
-        i.add_source(m("c", Some(90)));
-        i.add_source(m("b", Some(50)));
-        let feeds: Vec<&str> = i.sources.iter().map(|s| &*s.feed).collect();
-        assert_eq!(feeds, ["c", "b", "a"]);
-    }
 }

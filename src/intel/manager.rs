@@ -15,7 +15,8 @@
 
 use super::feed::{self, FeedDef, FeedError, FeedReport, LoadOptions, Role};
 use super::keep::{Fingerprint, Keep};
-use super::{IndicatorSetBuilder, Loaded, Snapshot};
+use super::set::Part;
+use super::{IndicatorSet, IndicatorSetBuilder, Loaded, Snapshot};
 use crate::time::Timestamp;
 use crossbeam_channel::Sender;
 use serde_json::{Value, json};
@@ -56,6 +57,9 @@ pub struct FeedManager {
     status: Vec<Status>,
     events: Option<Sender<Value>>,
     generation: u64,
+    /// What each feed (indicator feeds, then allowlists) last built, and its reports.
+    parts: Vec<Option<Arc<Part>>>,
+    last_reports: Vec<Vec<FeedReport>>,
 }
 
 impl FeedManager {
@@ -82,6 +86,8 @@ impl FeedManager {
             status,
             events: None,
             generation: 0,
+            parts: Vec::new(),
+            last_reports: Vec::new(),
         })
     }
 
@@ -105,34 +111,63 @@ impl FeedManager {
             .collect()
     }
 
-    /// Loads every feed into a new set of the next generation.
+    /// Loads every feed into a new set of the next generation. A feed whose last good copy
+    /// is what its part was built from (unchanged, or its refresh failed) is not read again:
+    /// the new set shares that part with the running one.
     pub fn load(&mut self, refresh: &Refresh) -> Result<Loaded, FeedError> {
-        let mut builder = IndicatorSetBuilder::new();
+        let n = self.intel.len() + self.allow.len();
+        self.parts.resize(n, None);
+        self.last_reports.resize(n, Vec::new());
+        let mut parts = Vec::with_capacity(n);
         let mut reports = Vec::new();
         let mut per_feed = Vec::with_capacity(self.intel.len());
-        for (i, def) in self.intel.iter().enumerate() {
+        let mut reused = 0;
+        let defs = self
+            .intel
+            .iter()
+            .map(|d| (d, Role::Indicators))
+            .chain(self.allow.iter().map(|d| (d, Role::Allowlist)));
+        for (i, (def, role)) in defs.enumerate() {
+            let mut builder = match &self.parts[i] {
+                Some(p) => IndicatorSetBuilder::sized_like(p),
+                None => IndicatorSetBuilder::new(),
+            };
             let mut opts = LoadOptions {
                 keep: self.keep.as_mut(),
                 fetch_remote: match refresh {
                     Refresh::All => true,
                     Refresh::Due(due) => due.contains(&i),
                 },
+                reuse: self.parts[i].is_some(),
+                reused: false,
             };
-            let r = feed::load_def_with(def, Role::Indicators, &mut builder, &mut opts)?;
-            per_feed.push(r.clone());
+            let mut r = feed::load_def_with(def, role, &mut builder, &mut opts)?;
+            let part = match (&self.parts[i], opts.reused) {
+                (Some(previous), true) => {
+                    reused += 1;
+                    // The counts are the last load's; staleness and age are now.
+                    let now = r.first().cloned().unwrap_or_default();
+                    r = self.last_reports[i].clone();
+                    for x in &mut r {
+                        x.stale = now.stale.clone();
+                        x.modified = now.modified.or(x.modified);
+                    }
+                    previous.clone()
+                }
+                _ => Arc::new(builder.build_part()),
+            };
+            self.parts[i] = Some(part.clone());
+            self.last_reports[i] = r.clone();
+            parts.push(part);
+            if role == Role::Indicators {
+                per_feed.push(r.clone());
+            }
             reports.extend(r);
         }
-        for def in &self.allow {
-            let mut opts = LoadOptions {
-                keep: self.keep.as_mut(),
-                fetch_remote: *refresh == Refresh::All,
-            };
-            reports.extend(feed::load_def_with(
-                def,
-                Role::Allowlist,
-                &mut builder,
-                &mut opts,
-            )?);
+        if reused > 0 {
+            tracing::debug!(
+                "{reused} feed(s) unchanged: their indicators are shared, not reloaded"
+            );
         }
         self.generation += 1;
         let now = Instant::now();
@@ -144,7 +179,7 @@ impl FeedManager {
             self.note(i, r, fetched, now);
         }
         Ok(Loaded {
-            set: builder.build(self.generation),
+            set: IndicatorSet::assemble(self.generation, parts),
             reports,
         })
     }

@@ -11,6 +11,7 @@ pub mod name;
 pub mod net;
 pub mod prefix;
 pub mod set;
+pub mod table;
 pub mod taxii;
 
 pub use indicator::{Indicator, IndicatorKind, Meta};

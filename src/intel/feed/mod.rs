@@ -125,6 +125,12 @@ pub struct LoadOptions<'k> {
     /// Contact servers; when false, a remote feed with a cached copy uses it as it is (a
     /// reload for another feed's sake does not refresh this one before its time).
     pub fetch_remote: bool,
+    /// The caller still has what the last good copy loaded: when the copy to load is that
+    /// one (unchanged, or the refresh failed), nothing is read, and `reused` says so.
+    pub reuse: bool,
+    /// Set when the feed was not read because `reuse` allowed it; the reports returned then
+    /// carry only the feed's name, source, staleness and update time.
+    pub reused: bool,
 }
 
 impl LoadOptions<'_> {
@@ -133,6 +139,8 @@ impl LoadOptions<'_> {
         LoadOptions {
             keep: None,
             fetch_remote: true,
+            reuse: false,
+            reused: false,
         }
     }
 }
@@ -167,7 +175,8 @@ type LoadFn<'f> =
 /// Loads what a refresh gave: new content replaces the last good copy only when it loads
 /// and does not shrink below `min_keep`; otherwise (or when the source failed) the last good
 /// copy is loaded and the second value says why the feed is stale. The first load of a feed
-/// (no last good copy) goes straight into `builder`: it either loads or is an error.
+/// (no last good copy) goes straight into `builder`: it either loads or is an error. With
+/// `reuse`, the last good copy is not read again (`None`: the caller keeps what it loaded).
 fn accept(
     shown: &str,
     def: &FeedDef,
@@ -175,7 +184,8 @@ fn accept(
     store: &mut Store,
     builder: &mut IndicatorSetBuilder,
     load: &mut LoadFn,
-) -> Result<(Vec<FeedReport>, Option<String>), FeedError> {
+    reuse: bool,
+) -> Result<(Option<Vec<FeedReport>>, Option<String>), FeedError> {
     use crate::intel::fetch::Fetched;
     let err = |reason: String| FeedError {
         path: shown.to_string(),
@@ -184,10 +194,14 @@ fn accept(
     };
     let entries = |r: &[FeedReport]| r.iter().map(|r| r.entries).sum::<u64>();
     match fetched {
-        Fetched::NotModified(p) => Ok((load(&p, builder)?, None)),
+        Fetched::NotModified(_) if reuse => Ok((None, None)),
+        Fetched::NotModified(p) => Ok((Some(load(&p, builder)?), None)),
         Fetched::Stale { cached, reason } => {
             tracing::warn!("{shown}: {reason}; using the last good copy");
-            Ok((load(&cached, builder)?, Some(reason)))
+            if reuse {
+                return Ok((None, Some(reason)));
+            }
+            Ok((Some(load(&cached, builder)?), Some(reason)))
         }
         Fetched::Updated {
             new,
@@ -195,7 +209,7 @@ fn accept(
         } => match load(&new, builder) {
             Ok(r) => {
                 store.commit(entries(&r)).map_err(err)?;
-                Ok((r, None))
+                Ok((Some(r), None))
             }
             Err(e) => {
                 store.discard();
@@ -206,30 +220,33 @@ fn accept(
             new,
             previous: Some((previous, before)),
         } => {
+            // Loaded once, straight into `builder` (it holds only this feed); thrown away
+            // if refused.
             let min_keep = def.min_keep.unwrap_or(DEFAULT_MIN_KEEP);
-            let mut trial = IndicatorSetBuilder::new();
-            let checked = load(&new, &mut trial).and_then(|r| {
+            let checked = load(&new, builder).and_then(|r| {
                 let got = entries(&r);
                 match before {
                     Some(before) if (got as f64) < (before as f64) * min_keep => Err(err(format!(
                         "the update has {got} entries, the last good copy {before}: a shrink below {:.0}% is refused (min_keep)",
                         min_keep * 100.0
                     ))),
-                    _ => Ok(got),
+                    _ => Ok(r),
                 }
             });
-            drop(trial);
             match checked {
-                Ok(got) => {
-                    store.commit(got).map_err(err)?;
-                    // The copy just committed replaced `previous` at its path.
-                    Ok((load(&previous, builder)?, None))
+                Ok(r) => {
+                    store.commit(entries(&r)).map_err(err)?;
+                    Ok((Some(r), None))
                 }
                 Err(e) => {
                     store.discard();
+                    *builder = IndicatorSetBuilder::new();
                     let reason = format!("the update was refused: {e}");
                     tracing::warn!("{shown}: {reason}; using the last good copy");
-                    Ok((load(&previous, builder)?, Some(reason)))
+                    if reuse {
+                        return Ok((None, Some(reason)));
+                    }
+                    Ok((Some(load(&previous, builder)?), Some(reason)))
                 }
             }
         }
@@ -242,9 +259,10 @@ fn load_remote(
     def: &FeedDef,
     role: Role,
     builder: &mut IndicatorSetBuilder,
-    fetch_remote: bool,
+    opts: &mut LoadOptions,
 ) -> Result<Vec<FeedReport>, FeedError> {
     use crate::intel::fetch::{self, FetchLimits, Fetched};
+    let fetch_remote = opts.fetch_remote;
     let name = def.name.clone().unwrap_or_else(|| url_feed_name(url));
     let cache = def.cache_dir.clone().unwrap_or_else(default_cache_dir);
     let err = |reason: String| FeedError {
@@ -283,7 +301,11 @@ fn load_remote(
     let mut load = |p: &Path, b: &mut IndicatorSetBuilder| {
         load_file(p, &def, role, b, Some(&name)).map(|r| vec![r])
     };
-    let (mut reports, stale) = accept(url, &def, fetched, &mut store, builder, &mut load)?;
+    let (reports, stale) = accept(
+        url, &def, fetched, &mut store, builder, &mut load, opts.reuse,
+    )?;
+    opts.reused = reports.is_none();
+    let mut reports = reports.unwrap_or_else(|| vec![placeholder(&name, role)]);
     let checked = fetch::checked_at(&cache, &name);
     for r in &mut reports {
         r.path = url.to_string();
@@ -299,7 +321,8 @@ fn load_kept(
     role: Role,
     builder: &mut IndicatorSetBuilder,
     keep: &mut Keep,
-) -> Result<Vec<FeedReport>, FeedError> {
+    reuse: bool,
+) -> Result<(Vec<FeedReport>, bool), FeedError> {
     let source = def.source.as_str();
     let fetched = keep.fetch(source).map_err(|reason| FeedError {
         path: source.to_string(),
@@ -319,13 +342,36 @@ fn load_kept(
         keep: &mut *keep,
         source,
     };
-    let (mut reports, stale) = accept(source, def, fetched, &mut store, builder, &mut load)?;
+    let (reports, stale) = accept(source, def, fetched, &mut store, builder, &mut load, reuse)?;
+    let reused = reports.is_none();
+    let mut reports = reports.unwrap_or_else(|| {
+        let name = def
+            .name
+            .clone()
+            .unwrap_or_else(|| feed_name(Path::new(source)));
+        vec![FeedReport {
+            path: source.to_string(),
+            ..placeholder(&name, role)
+        }]
+    });
     let modified = keep.modified(source);
     for r in &mut reports {
         r.stale = stale.clone();
         r.modified = modified.or(r.modified);
     }
-    Ok(reports)
+    Ok((reports, reused))
+}
+
+/// The report of a feed that was not read again (see [`LoadOptions::reuse`]).
+fn placeholder(name: &str, role: Role) -> FeedReport {
+    FeedReport {
+        name: name.to_string(),
+        role: Some(match role {
+            Role::Indicators => "indicators",
+            Role::Allowlist => "allowlist",
+        }),
+        ..FeedReport::default()
+    }
 }
 
 impl FeedDef {
@@ -566,7 +612,8 @@ pub fn load(
     load_def(&FeedDef::from_spec(spec)?, role, builder)
 }
 
-/// Loads one declared feed (every file of it, for a directory) into `builder`.
+/// Loads one declared feed (every file of it, for a directory) into `builder`, which must
+/// hold nothing else: an update that is refused is thrown away with what `builder` holds.
 pub fn load_def(
     def: &FeedDef,
     role: Role,
@@ -582,11 +629,16 @@ pub fn load_def_with(
     builder: &mut IndicatorSetBuilder,
     opts: &mut LoadOptions,
 ) -> Result<Vec<FeedReport>, FeedError> {
+    opts.reused = false;
     let mut reports = if is_url(&def.source) {
-        load_remote(&def.source, def, role, builder, opts.fetch_remote)?
+        load_remote(&def.source, def, role, builder, opts)?
     } else {
         match opts.keep.as_deref_mut() {
-            Some(keep) => load_kept(def, role, builder, keep)?,
+            Some(keep) => {
+                let (r, reused) = load_kept(def, role, builder, keep, opts.reuse)?;
+                opts.reused = reused;
+                r
+            }
             None => load_local(def, role, builder)?,
         }
     };
@@ -762,11 +814,21 @@ pub fn load_bytes(
         format: forced,
         ..FeedDef::default()
     };
+    load_bytes_as(name, bytes, &def, builder)
+}
+
+/// [`load_bytes`] with a whole feed definition (columns, max_age, ...).
+pub fn load_bytes_as(
+    name: &str,
+    bytes: &[u8],
+    def: &FeedDef,
+    builder: &mut IndicatorSetBuilder,
+) -> Result<FeedReport, FeedError> {
     load_reader(
         Path::new(name),
         name.to_string(),
         bytes,
-        &def,
+        def,
         Role::Indicators,
         builder,
     )

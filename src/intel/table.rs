@@ -1,0 +1,569 @@
+//! Flat open-addressing tables for the indicator set: one array of slots per table, linear
+//! probing, no allocation per entry. [`Table`] holds fixed-size keys (addresses, address and
+//! port); [`StrTable`] holds names, URLs and hashes in one byte arena.
+//!
+//! Invariants: a slot never moves once the set is built (an indicator's id is its slot);
+//! tables stay at most three-quarters full, so a probe sequence always ends at an empty
+//! slot; a value of [`EMPTY`] marks an empty slot and is never stored.
+
+use std::hash::BuildHasher;
+
+/// The value of an empty slot.
+pub const EMPTY: u32 = u32::MAX;
+
+const SEED: foldhash::fast::FixedState =
+    foldhash::fast::FixedState::with_seed(0x6332_7761_7463_6821);
+
+/// A key a [`Table`] can hold.
+pub trait FlatKey: Copy + Eq + Default {
+    fn hash(&self) -> u64;
+    /// The `n`th of a series of distinct keys (candidates for the empty-slot marker).
+    fn nth(n: u32) -> Self;
+}
+
+impl FlatKey for u32 {
+    #[inline]
+    fn hash(&self) -> u64 {
+        // Multiply-shift (Fibonacci hashing): the top bits are used.
+        (u64::from(*self) ^ 0x5bd1_e995).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+    fn nth(n: u32) -> u32 {
+        n
+    }
+}
+
+impl FlatKey for u64 {
+    #[inline]
+    fn hash(&self) -> u64 {
+        SEED.hash_one(*self)
+    }
+    fn nth(n: u32) -> u64 {
+        u64::from(n)
+    }
+}
+
+impl FlatKey for u128 {
+    #[inline]
+    fn hash(&self) -> u64 {
+        SEED.hash_one(*self)
+    }
+    fn nth(n: u32) -> u128 {
+        u128::from(n)
+    }
+}
+
+impl FlatKey for (u128, u16) {
+    #[inline]
+    fn hash(&self) -> u64 {
+        SEED.hash_one(*self)
+    }
+    fn nth(n: u32) -> (u128, u16) {
+        (u128::from(n), 0)
+    }
+}
+
+/// Slots a table of `len` entries needs: a power of two, at most three-quarters full.
+fn capacity_for(len: usize) -> usize {
+    (len.saturating_mul(4) / 3 + 1).next_power_of_two().max(8)
+}
+
+/// A table of fixed-size keys, each with a `u32` value. While every entry has the same value
+/// (a feed's plain list: one metadata record) the table keeps its keys alone, with a key it
+/// does not hold marking empty slots: half the memory, and no conversion at the end. The
+/// first entry with another value turns it into (key, value) slots, in place.
+#[derive(Clone, Debug, Default)]
+pub struct Table<K> {
+    /// (key, value) slots, once values differ.
+    slots: Vec<(K, u32)>,
+    /// Keys alone, while every value is `uniform`.
+    keys: Vec<K>,
+    uniform: u32,
+    /// The key of an empty slot in `keys` (one the table does not hold).
+    vacant: K,
+    len: usize,
+    /// Slots to start with (the size of the same table in the last build).
+    hint: usize,
+}
+
+impl<K: FlatKey> Table<K> {
+    /// An empty table that will start at `other`'s capacity (nothing is allocated yet).
+    pub fn sized_like(other: &Table<K>) -> Table<K> {
+        Table {
+            hint: other.keys.len().max(other.slots.len()),
+            ..Table::default()
+        }
+    }
+
+    #[inline]
+    fn home(hash: u64, cap: usize) -> usize {
+        // Capacity is a power of two: the top bits of the hash pick the slot.
+        let bits = cap.trailing_zeros();
+        (hash >> (64 - bits)) as usize
+    }
+
+    fn keyed(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The slot and value of `key`.
+    #[inline]
+    pub fn get(&self, key: K) -> Option<(usize, u32)> {
+        if self.len == 0 {
+            return None;
+        }
+        if self.keyed() {
+            if key == self.vacant {
+                return None;
+            }
+            let mask = self.keys.len() - 1;
+            let mut i = Self::home(key.hash(), self.keys.len());
+            loop {
+                let k = *self.keys.get(i)?;
+                if k == key {
+                    return Some((i, self.uniform));
+                }
+                if k == self.vacant {
+                    return None;
+                }
+                i = (i + 1) & mask;
+            }
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = Self::home(key.hash(), self.slots.len());
+        loop {
+            let (k, v) = *self.slots.get(i)?;
+            if v == EMPTY {
+                return None;
+            }
+            if k == key {
+                return Some((i, v));
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The slot of `key`, inserted with value `value` when absent; true when inserted.
+    pub fn entry(&mut self, key: K, value: u32) -> (usize, bool) {
+        if let Some((i, _)) = self.get(key) {
+            return (i, false);
+        }
+        if self.len == 0 && self.keyed() {
+            self.uniform = value;
+            self.vacant = K::nth(u32::MAX);
+        }
+        if self.keyed() && value != self.uniform {
+            self.split_values();
+        }
+        let cap = self.keys.len().max(self.slots.len());
+        if (self.len + 1) * 4 > cap * 3 {
+            self.grow();
+        }
+        if self.keyed() {
+            if key == self.vacant {
+                self.move_vacant();
+            }
+            let mask = self.keys.len() - 1;
+            let mut i = Self::home(key.hash(), self.keys.len());
+            while self.keys[i] != self.vacant {
+                i = (i + 1) & mask;
+            }
+            self.keys[i] = key;
+            self.len += 1;
+            return (i, true);
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = Self::home(key.hash(), self.slots.len());
+        while self.slots[i].1 != EMPTY {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = (key, value);
+        self.len += 1;
+        (i, true)
+    }
+
+    /// Keys become (key, value) slots, each where it was.
+    fn split_values(&mut self) {
+        let (vacant, uniform) = (self.vacant, self.uniform);
+        self.slots = self
+            .keys
+            .iter()
+            .map(|&k| {
+                if k == vacant {
+                    (K::default(), EMPTY)
+                } else {
+                    (k, uniform)
+                }
+            })
+            .collect();
+        self.keys = Vec::new();
+    }
+
+    /// A key about to be inserted is the empty-slot marker: pick another marker.
+    fn move_vacant(&mut self) {
+        let old = self.vacant;
+        let Some(new) = (0..=self.len as u32)
+            .map(K::nth)
+            .find(|k| *k != old && self.get(*k).is_none())
+        else {
+            return;
+        };
+        for k in &mut self.keys {
+            if *k == old {
+                *k = new;
+            }
+        }
+        self.vacant = new;
+    }
+
+    fn grow(&mut self) {
+        let cap = capacity_for((self.len + 1).max(self.keys.len().max(self.slots.len())))
+            .max(self.hint.next_power_of_two());
+        self.len = 0;
+        if self.keyed() {
+            let vacant = self.vacant;
+            let old = std::mem::replace(&mut self.keys, vec![vacant; cap]);
+            let mask = cap - 1;
+            for k in old.into_iter().filter(|k| *k != vacant) {
+                let mut i = Self::home(k.hash(), cap);
+                while self.keys[i] != vacant {
+                    i = (i + 1) & mask;
+                }
+                self.keys[i] = k;
+                self.len += 1;
+            }
+        } else {
+            let old = std::mem::replace(&mut self.slots, vec![(K::default(), EMPTY); cap]);
+            let mask = cap - 1;
+            for (k, v) in old.into_iter().filter(|s| s.1 != EMPTY) {
+                let mut i = Self::home(k.hash(), cap);
+                while self.slots[i].1 != EMPTY {
+                    i = (i + 1) & mask;
+                }
+                self.slots[i] = (k, v);
+                self.len += 1;
+            }
+        }
+    }
+
+    /// Ends building: (key, value) slots whose values became all equal again keep the keys
+    /// alone (slots stay put).
+    pub fn freeze(&mut self) {
+        if self.keyed() {
+            return;
+        }
+        let mut values = self.slots.iter().filter(|s| s.1 != EMPTY).map(|s| s.1);
+        let Some(first) = values.next() else {
+            return;
+        };
+        if values.any(|v| v != first) {
+            return;
+        }
+        let Some(vacant) = (0..=self.len as u32)
+            .map(K::nth)
+            .find(|k| self.get(*k).is_none())
+        else {
+            return;
+        };
+        self.keys = self
+            .slots
+            .iter()
+            .map(|&(k, v)| if v == EMPTY { vacant } else { k })
+            .collect();
+        self.vacant = vacant;
+        self.uniform = first;
+        self.slots = Vec::new();
+    }
+
+    /// The value at `slot`, for updating what an entry points at.
+    pub fn value_mut(&mut self, slot: usize) -> Option<&mut u32> {
+        self.at(slot)?;
+        if self.keyed() {
+            self.split_values();
+        }
+        self.slots.get_mut(slot).map(|s| &mut s.1)
+    }
+
+    /// The entry at `slot`, if occupied.
+    #[inline]
+    pub fn at(&self, slot: usize) -> Option<(K, u32)> {
+        if self.keyed() {
+            return self
+                .keys
+                .get(slot)
+                .filter(|k| **k != self.vacant)
+                .map(|k| (*k, self.uniform));
+        }
+        self.slots.get(slot).copied().filter(|s| s.1 != EMPTY)
+    }
+
+    /// Occupied slots: (slot, key, value).
+    pub fn iter(&self) -> impl Iterator<Item = (usize, K, u32)> + '_ {
+        let cap = self.keys.len().max(self.slots.len());
+        (0..cap).filter_map(|i| self.at(i).map(|(k, v)| (i, k, v)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes the table holds.
+    pub fn bytes(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<(K, u32)>()
+            + self.keys.capacity() * std::mem::size_of::<K>()
+    }
+}
+
+/// A table of strings (at most 65,535 bytes each), each with a `u32` value, kept in one arena
+/// as `[length: u16][bytes][value: u32]`.
+#[derive(Clone, Debug, Default)]
+pub struct StrTable {
+    /// Arena offset + 1 of each entry; 0 = empty.
+    slots: Vec<u32>,
+    arena: Vec<u8>,
+    len: usize,
+    /// (slots, arena bytes) to start with: the same table's size in the last build.
+    hint: (usize, usize),
+}
+
+impl StrTable {
+    /// An empty table that will start at `other`'s size (nothing is allocated yet).
+    pub fn sized_like(other: &StrTable) -> StrTable {
+        StrTable {
+            hint: (other.slots.len(), other.arena.len()),
+            ..StrTable::default()
+        }
+    }
+
+    #[inline]
+    fn home(&self, hash: u64) -> usize {
+        let bits = self.slots.len().trailing_zeros();
+        (hash >> (64 - bits)) as usize
+    }
+
+    /// The key and value of the entry at arena offset `off`.
+    #[inline]
+    fn entry_at(&self, off: usize) -> Option<(&[u8], u32)> {
+        let len = u16::from_le_bytes(self.arena.get(off..off + 2)?.try_into().ok()?) as usize;
+        let key = self.arena.get(off + 2..off + 2 + len)?;
+        let v = self.arena.get(off + 2 + len..off + 6 + len)?;
+        Some((key, u32::from_le_bytes(v.try_into().ok()?)))
+    }
+
+    /// The slot and value of `key`.
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> Option<(usize, u32)> {
+        if self.len == 0 {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(SEED.hash_one(key));
+        loop {
+            let off = *self.slots.get(i)?;
+            if off == 0 {
+                return None;
+            }
+            let (k, v) = self.entry_at(off as usize - 1)?;
+            if k == key {
+                return Some((i, v));
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The slot of `key`, inserted with `value` when absent; true when inserted. `None` for
+    /// a key longer than 65,535 bytes, or an arena past 4 GiB.
+    pub fn entry(&mut self, key: &[u8], value: u32) -> Option<(usize, bool)> {
+        let klen = u16::try_from(key.len()).ok()?;
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(SEED.hash_one(key));
+        loop {
+            let off = self.slots[i];
+            if off == 0 {
+                let at = u32::try_from(self.arena.len() + 1).ok()?;
+                if self.arena.capacity() == 0 && self.hint.1 > 0 {
+                    // About the last build's size, plus room to grow a little.
+                    self.arena.reserve(self.hint.1 + self.hint.1 / 16);
+                }
+                self.arena.extend_from_slice(&klen.to_le_bytes());
+                self.arena.extend_from_slice(key);
+                self.arena.extend_from_slice(&value.to_le_bytes());
+                self.slots[i] = at;
+                self.len += 1;
+                return Some((i, true));
+            }
+            if self
+                .entry_at(off as usize - 1)
+                .is_some_and(|(k, _)| k == key)
+            {
+                return Some((i, false));
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let cap = capacity_for((self.len + 1).max(self.slots.len())).max(self.hint.0);
+        let old = std::mem::replace(&mut self.slots, vec![0; cap]);
+        let mask = cap - 1;
+        for off in old.into_iter().filter(|&o| o != 0) {
+            let Some((k, _)) = self.entry_at(off as usize - 1) else {
+                continue;
+            };
+            let mut i = self.home(SEED.hash_one(k));
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = off;
+        }
+    }
+
+    /// The value at `slot`, for updating.
+    pub fn set_value(&mut self, slot: usize, value: u32) {
+        if let Some(&off) = self.slots.get(slot)
+            && off != 0
+            && let Some((k, _)) = self.entry_at(off as usize - 1)
+        {
+            let at = off as usize - 1 + 2 + k.len();
+            if let Some(dst) = self.arena.get_mut(at..at + 4) {
+                dst.copy_from_slice(&value.to_le_bytes());
+            }
+        }
+    }
+
+    /// The entry at `slot`, if occupied.
+    pub fn at(&self, slot: usize) -> Option<(&[u8], u32)> {
+        let off = *self.slots.get(slot)?;
+        if off == 0 {
+            return None;
+        }
+        self.entry_at(off as usize - 1)
+    }
+
+    /// Occupied slots: (slot, key, value).
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &[u8], u32)> + '_ {
+        (0..self.slots.len()).filter_map(|i| self.at(i).map(|(k, v)| (i, k, v)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Frees the arena's spare capacity (after the last insert).
+    pub fn shrink(&mut self) {
+        self.arena.shrink_to_fit();
+    }
+
+    /// Bytes the table holds.
+    pub fn bytes(&self) -> usize {
+        self.slots.capacity() * 4 + self.arena.capacity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_keys_insert_find_and_grow() {
+        let mut t: Table<u32> = Table::default();
+        assert_eq!(t.get(7), None);
+        for k in 0..10_000u32 {
+            let (_, new) = t.entry(k.wrapping_mul(2_654_435_761), k);
+            assert!(new);
+        }
+        assert_eq!(
+            t.entry(0, 99),
+            (t.get(0).unwrap().0, false),
+            "present: not replaced"
+        );
+        for k in 0..10_000u32 {
+            let (slot, v) = t.get(k.wrapping_mul(2_654_435_761)).unwrap();
+            assert_eq!(v, k);
+            assert_eq!(t.at(slot), Some((k.wrapping_mul(2_654_435_761), k)));
+        }
+        assert_eq!(t.get(1), None);
+        assert_eq!(t.len(), 10_000);
+        assert_eq!(t.iter().count(), 10_000);
+        assert!(t.bytes() <= 16_384 * 8, "at most 3/4 full, power of two");
+        t.freeze();
+        assert_eq!(t.bytes(), 16_384 * 8, "values differ: kept");
+    }
+
+    #[test]
+    fn keys_alone_until_a_value_differs() {
+        let mut t: Table<u32> = Table::default();
+        for k in 0..100u32 {
+            t.entry(k, 3);
+        }
+        assert_eq!(t.bytes(), 256 * 4, "keys only");
+        // The empty-slot marker itself can be a key.
+        let (slot, new) = t.entry(u32::MAX, 3);
+        assert!(new);
+        assert_eq!(t.at(slot), Some((u32::MAX, 3)));
+        assert_eq!(t.get(u32::MAX), Some((slot, 3)));
+        assert_eq!(t.get(100), None);
+        // Another value: (key, value) slots, same positions.
+        let (s7, _) = t.get(7).unwrap();
+        *t.value_mut(s7).unwrap() = 9;
+        assert_eq!(t.get(7), Some((s7, 9)));
+        assert_eq!(t.get(8).map(|e| e.1), Some(3));
+        assert_eq!(t.get(u32::MAX), Some((slot, 3)));
+        t.entry(500, 4);
+        assert_eq!(t.len(), 102);
+        assert_eq!(t.iter().count(), 102);
+    }
+
+    #[test]
+    fn uniform_values_keep_only_keys() {
+        let mut t: Table<u32> = Table::default();
+        for k in 0..1_000u32 {
+            t.entry(k, 5);
+        }
+        let before: Vec<_> = t.iter().collect();
+        t.freeze();
+        assert_eq!(t.bytes(), 2_048 * 4);
+        assert_eq!(
+            t.iter().collect::<Vec<_>>(),
+            before,
+            "same slots, same entries"
+        );
+        for k in 0..1_000u32 {
+            assert_eq!(t.get(k).map(|e| e.1), Some(5));
+        }
+        assert_eq!(t.get(1_000), None, "the empty-slot marker is not a key");
+        assert_eq!(t.get(77_777), None);
+        assert_eq!(t.len(), 1_000);
+    }
+
+    #[test]
+    fn strings_insert_find_update_and_grow() {
+        let mut t = StrTable::default();
+        let names: Vec<String> = (0..5_000).map(|i| format!("host{i}.example")).collect();
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(t.entry(n.as_bytes(), i as u32).map(|e| e.1), Some(true));
+        }
+        assert_eq!(t.entry(b"host1.example", 0).map(|e| e.1), Some(false));
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(t.get(n.as_bytes()).map(|e| e.1), Some(i as u32));
+        }
+        let (slot, _) = t.get(b"host42.example").unwrap();
+        t.set_value(slot, 7);
+        assert_eq!(t.get(b"host42.example"), Some((slot, 7)));
+        assert_eq!(t.at(slot), Some((&b"host42.example"[..], 7)));
+        assert_eq!(t.get(b"host42.exampl"), None);
+        assert_eq!(t.get(b""), None);
+        assert!(t.entry(&vec![b'a'; 70_000], 1).is_none(), "too long");
+        assert_eq!(t.iter().count(), 5_000);
+    }
+}
