@@ -102,3 +102,20 @@ fn stix_pattern_nested_a_hundred_thousand_deep_does_not_overflow_the_stack() {
     c2watch::fuzzing::stix_pattern(deep.as_bytes());
     assert!(c2watch::intel::feed::stix_pattern_indicators(&deep).is_err());
 }
+
+#[test]
+fn ja4_shaped_value_with_multibyte_characters() {
+    // Found by the feed fuzz target (2026-11-29): a plain-list line shaped like a JA4 with a
+    // two-byte character where the counts go made the JA4 check slice inside a character.
+    // The fuzz input as found: first byte 0x2f forces a format, the rest is the line.
+    let found = b"/q\x07#if\"r\xdb\x8ct_snn_l";
+    c2watch::fuzzing::feed_file(found);
+    assert_eq!(
+        c2watch::intel::name::canonical_ja4("q#if\"r\u{6cc}t_aaaaaaaaaaaa_bbbbbbbbbbbb"),
+        None
+    );
+    assert_eq!(
+        c2watch::intel::name::canonical_ja4("t13dیa10h2_c03c18a8b7cd_42e4ae2b70ac"),
+        None
+    );
+}

@@ -140,7 +140,7 @@ pub fn canonical_ja4(s: &str) -> Option<String> {
         && parts[0].len() == 10
         && matches!(parts[0].as_bytes()[0], b't' | b'q' | b'd')
         && matches!(parts[0].as_bytes()[3], b'd' | b'i')
-        && parts[0][4..8].bytes().all(|c| c.is_ascii_digit())
+        && parts[0].as_bytes()[4..8].iter().all(u8::is_ascii_digit)
         && parts[1].len() == 12
         && parts[2].len() == 12
         && parts[1..]
