@@ -36,7 +36,7 @@ fn report(what: &str, n: u64, secs: f64) {
     );
 }
 
-fn build_set(n: u64, names: u64) -> (IndicatorSet, f64, u64) {
+fn build_set(n: u64, names: u64, cidrs: u64) -> (IndicatorSet, f64, u64) {
     let cfg = MixConfig {
         packets: 0,
         indicators: n,
@@ -61,26 +61,20 @@ fn build_set(n: u64, names: u64) -> (IndicatorSet, f64, u64) {
         b.add(Key::Domain(d.clone()), d, meta.clone());
     }
     let mut rng = Rng::new(5);
-    for _ in 0..(n / 10) {
-        let a = u32::from(public_v4(&mut rng)) & 0xffff_ff00;
+    for _ in 0..cidrs {
+        let a = std::net::Ipv4Addr::from(u32::from(public_v4(&mut rng)) & 0xffff_ff00);
         b.add(
             Key::Net(c2watch::intel::net::Cidr {
-                addr: IpAddr::from(a.to_be_bytes()),
+                addr: IpAddr::V4(a),
                 len: 24,
             }),
-            "cidr",
+            &format!("{a}/24"),
             meta.clone(),
         );
     }
     for i in 0..10_000u64 {
-        b.add(
-            Key::Hash(
-                HashKind::Ja3,
-                format!("{:032x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
-            ),
-            "ja3",
-            meta.clone(),
-        );
+        let h = format!("{:032x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        b.add(Key::Hash(HashKind::Ja3, h.clone()), &h, meta.clone());
     }
     let set = b.build(1);
     let secs = t.elapsed().as_secs_f64();
@@ -235,20 +229,24 @@ fn packets(path: &std::path::Path, set: IndicatorSet) {
 
 fn main() {
     let small = std::env::var("C2WATCH_BENCH_SCALE").is_ok_and(|s| s == "small");
-    let sizes: &[u64] = if small {
-        &[10_000]
+    // (IPv4, domains, /24 CIDRs): issue #4's shapes, and issue #5's 10M mix.
+    let sizes: &[(u64, u64, u64)] = if small {
+        &[(10_000, 1_000, 1_000)]
     } else {
-        &[1_000_000, 10_000_000]
+        &[
+            (1_000_000, 100_000, 100_000),
+            (10_000_000, 1_000_000, 1_000_000),
+            (6_000_000, 3_000_000, 1_000_000),
+        ]
     };
-    for &n in sizes {
-        let (set, secs, kb) = build_set(n, n / 10);
+    for &(n, names, cidrs) in sizes {
+        let (set, secs, kb) = build_set(n, names, cidrs);
         println!(
-            "build: {} indicators ({n} IPv4, {} domains, {} CIDR, 10k JA3) in {secs:.2} s, +{} MB RSS ({:.0} bytes per indicator)",
+            "build: {} indicators ({n} IPv4, {names} domains, {cidrs} CIDR, 10k JA3) in {secs:.2} s, +{} MB RSS ({:.1} bytes per indicator; tables {:.1} MB)",
             set.len(),
-            n / 10,
-            n / 10,
             kb / 1024,
-            kb as f64 * 1024.0 / set.len() as f64
+            kb as f64 * 1024.0 / set.len() as f64,
+            set.bytes() as f64 / 1e6
         );
         lookups(&set, n);
     }
@@ -273,7 +271,7 @@ fn main() {
         &names,
     )
     .expect("write mix");
-    let (set, _, _) = build_set(cfg.indicators, cfg.domains);
+    let (set, _, _) = build_set(cfg.indicators, cfg.domains, cfg.indicators / 10);
     packets(&mix, set);
     let _ = std::fs::remove_dir_all(&dir);
 }

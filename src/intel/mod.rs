@@ -9,7 +9,6 @@ pub mod keep;
 pub mod manager;
 pub mod name;
 pub mod net;
-pub mod prefix;
 pub mod set;
 pub mod table;
 pub mod taxii;

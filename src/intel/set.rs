@@ -1021,15 +1021,16 @@ impl IndicatorSetBuilder {
 
     /// The built tables, to assemble with other feeds' parts.
     pub fn build_part(mut self) -> Part {
+        self.index.shrink();
+        self.allow.shrink();
+        // Ids are final now (built tables are in key order).
         let mut listed = HashMap::with_capacity(self.listed.len());
         for (key, text) in self.listed {
-            // Present: inserted before, and tables only grow.
-            if let Some((id, _)) = self.index.insert(&key, 0) {
+            // Present: inserted before; a built table only finds.
+            if let Some((id, false)) = self.index.insert(&key, 0) {
                 listed.insert(id, text);
             }
         }
-        self.index.shrink();
-        self.allow.shrink();
         Part {
             index: self.index,
             allow: self.allow,

@@ -15,8 +15,10 @@ const SEED: foldhash::fast::FixedState =
     foldhash::fast::FixedState::with_seed(0x6332_7761_7463_6821);
 
 /// A key a [`Table`] can hold.
-pub trait FlatKey: Copy + Eq + Default {
+pub trait FlatKey: Copy + Ord + Default {
     fn hash(&self) -> u64;
+    /// The key's top `bits` bits (as the key orders: a bucket of the sorted layout).
+    fn top(&self, bits: u32) -> usize;
     /// The `n`th of a series of distinct keys (candidates for the empty-slot marker).
     fn nth(n: u32) -> Self;
 }
@@ -30,6 +32,10 @@ impl FlatKey for u32 {
     fn nth(n: u32) -> u32 {
         n
     }
+    #[inline]
+    fn top(&self, bits: u32) -> usize {
+        (u64::from(*self) >> (32 - bits)) as usize
+    }
 }
 
 impl FlatKey for u64 {
@@ -39,6 +45,11 @@ impl FlatKey for u64 {
     }
     fn nth(n: u32) -> u64 {
         u64::from(n)
+    }
+    /// (Keys are IPv4 address << 16 | port: 48 bits.)
+    #[inline]
+    fn top(&self, bits: u32) -> usize {
+        ((*self).min((1 << 48) - 1) >> (48 - bits)) as usize
     }
 }
 
@@ -50,6 +61,10 @@ impl FlatKey for u128 {
     fn nth(n: u32) -> u128 {
         u128::from(n)
     }
+    #[inline]
+    fn top(&self, bits: u32) -> usize {
+        (*self >> (128 - bits)) as usize
+    }
 }
 
 impl FlatKey for (u128, u16) {
@@ -59,6 +74,10 @@ impl FlatKey for (u128, u16) {
     }
     fn nth(n: u32) -> (u128, u16) {
         (u128::from(n), 0)
+    }
+    #[inline]
+    fn top(&self, bits: u32) -> usize {
+        (self.0 >> (128 - bits)) as usize
     }
 }
 
@@ -83,13 +102,25 @@ pub struct Table<K> {
     len: usize,
     /// Slots to start with (the size of the same table in the last build).
     hint: usize,
+    /// Once built: the keys sorted, with their values (none when all are `uniform`), and
+    /// where each bucket of keys (by their top `bits` bits) starts. A lookup reads one index
+    /// word and about one cache line of keys.
+    frozen: Option<Sorted<K>>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Sorted<K> {
+    keys: Vec<K>,
+    values: Vec<u32>,
+    index: Vec<u32>,
+    bits: u32,
 }
 
 impl<K: FlatKey> Table<K> {
     /// An empty table that will start at `other`'s capacity (nothing is allocated yet).
     pub fn sized_like(other: &Table<K>) -> Table<K> {
         Table {
-            hint: other.keys.len().max(other.slots.len()),
+            hint: capacity_for(other.len),
             ..Table::default()
         }
     }
@@ -110,6 +141,14 @@ impl<K: FlatKey> Table<K> {
     pub fn get(&self, key: K) -> Option<(usize, u32)> {
         if self.len == 0 {
             return None;
+        }
+        if let Some(f) = &self.frozen {
+            let b = key.top(f.bits);
+            let lo = *f.index.get(b)? as usize;
+            let hi = *f.index.get(b + 1)? as usize;
+            let bucket = f.keys.get(lo..hi)?;
+            let at = lo + bucket.binary_search(&key).ok()?;
+            return Some((at, f.values.get(at).copied().unwrap_or(self.uniform)));
         }
         if self.keyed() {
             if key == self.vacant {
@@ -146,6 +185,10 @@ impl<K: FlatKey> Table<K> {
     pub fn entry(&mut self, key: K, value: u32) -> (usize, bool) {
         if let Some((i, _)) = self.get(key) {
             return (i, false);
+        }
+        if self.frozen.is_some() {
+            // Built: nothing is added any more.
+            return (usize::MAX, false);
         }
         if self.len == 0 && self.keyed() {
             self.uniform = value;
@@ -245,37 +288,55 @@ impl<K: FlatKey> Table<K> {
         }
     }
 
-    /// Ends building: (key, value) slots whose values became all equal again keep the keys
-    /// alone (slots stay put).
+    /// Ends building: the entries move to the sorted layout (no inserts after this; slots
+    /// are then positions in key order).
     pub fn freeze(&mut self) {
-        if self.keyed() {
+        if self.frozen.is_some() || self.len == 0 {
             return;
         }
-        let mut values = self.slots.iter().filter(|s| s.1 != EMPTY).map(|s| s.1);
-        let Some(first) = values.next() else {
-            return;
+        let (keys, values) = if self.keyed() {
+            let vacant = self.vacant;
+            let mut keys = std::mem::take(&mut self.keys);
+            keys.retain(|k| *k != vacant);
+            keys.sort_unstable();
+            keys.shrink_to_fit();
+            (keys, Vec::new())
+        } else {
+            let mut slots = std::mem::take(&mut self.slots);
+            slots.retain(|s| s.1 != EMPTY);
+            slots.sort_unstable_by_key(|s| s.0);
+            let first = slots.first().map_or(0, |s| s.1);
+            let keys: Vec<K> = slots.iter().map(|s| s.0).collect();
+            let values = if slots.iter().all(|s| s.1 == first) {
+                self.uniform = first;
+                Vec::new()
+            } else {
+                slots.iter().map(|s| s.1).collect()
+            };
+            (keys, values)
         };
-        if values.any(|v| v != first) {
-            return;
+        // About four keys a bucket.
+        let bits = (usize::BITS - (keys.len() / 4).leading_zeros()).clamp(1, 24);
+        let mut index = vec![0u32; (1 << bits) + 1];
+        for k in &keys {
+            index[k.top(bits) + 1] += 1;
         }
-        let Some(vacant) = (0..=self.len as u32)
-            .map(K::nth)
-            .find(|k| self.get(*k).is_none())
-        else {
-            return;
-        };
-        self.keys = self
-            .slots
-            .iter()
-            .map(|&(k, v)| if v == EMPTY { vacant } else { k })
-            .collect();
-        self.vacant = vacant;
-        self.uniform = first;
-        self.slots = Vec::new();
+        for i in 1..index.len() {
+            index[i] += index[i - 1];
+        }
+        self.frozen = Some(Sorted {
+            keys,
+            values,
+            index,
+            bits,
+        });
     }
 
     /// The value at `slot`, for updating what an entry points at.
     pub fn value_mut(&mut self, slot: usize) -> Option<&mut u32> {
+        if self.frozen.is_some() {
+            return None;
+        }
         self.at(slot)?;
         if self.keyed() {
             self.split_values();
@@ -286,6 +347,10 @@ impl<K: FlatKey> Table<K> {
     /// The entry at `slot`, if occupied.
     #[inline]
     pub fn at(&self, slot: usize) -> Option<(K, u32)> {
+        if let Some(f) = &self.frozen {
+            let k = *f.keys.get(slot)?;
+            return Some((k, f.values.get(slot).copied().unwrap_or(self.uniform)));
+        }
         if self.keyed() {
             return self
                 .keys
@@ -298,7 +363,10 @@ impl<K: FlatKey> Table<K> {
 
     /// Occupied slots: (slot, key, value).
     pub fn iter(&self) -> impl Iterator<Item = (usize, K, u32)> + '_ {
-        let cap = self.keys.len().max(self.slots.len());
+        let cap = match &self.frozen {
+            Some(f) => f.keys.len(),
+            None => self.keys.len().max(self.slots.len()),
+        };
         (0..cap).filter_map(|i| self.at(i).map(|(k, v)| (i, k, v)))
     }
 
@@ -312,8 +380,13 @@ impl<K: FlatKey> Table<K> {
 
     /// Bytes the table holds.
     pub fn bytes(&self) -> usize {
+        let frozen = self.frozen.as_ref().map_or(0, |f| {
+            f.keys.capacity() * std::mem::size_of::<K>()
+                + (f.values.capacity() + f.index.capacity()) * 4
+        });
         self.slots.capacity() * std::mem::size_of::<(K, u32)>()
             + self.keys.capacity() * std::mem::size_of::<K>()
+            + frozen
     }
 }
 
@@ -321,8 +394,9 @@ impl<K: FlatKey> Table<K> {
 /// as `[length: u16][bytes][value: u32]`.
 #[derive(Clone, Debug, Default)]
 pub struct StrTable {
-    /// Arena offset + 1 of each entry; 0 = empty.
-    slots: Vec<u32>,
+    /// Per slot: 0 = empty, else the key's hash tag (high half) and its arena offset + 1
+    /// (low half). The tag spares reading the arena for most keys that differ.
+    slots: Vec<u64>,
     arena: Vec<u8>,
     len: usize,
     /// (slots, arena bytes) to start with: the same table's size in the last build.
@@ -360,14 +434,18 @@ impl StrTable {
             return None;
         }
         let mask = self.slots.len() - 1;
-        let mut i = self.home(SEED.hash_one(key));
+        let hash = SEED.hash_one(key);
+        let tag = hash << 32;
+        let mut i = self.home(hash);
         loop {
-            let off = *self.slots.get(i)?;
-            if off == 0 {
+            let slot = *self.slots.get(i)?;
+            if slot == 0 {
                 return None;
             }
-            let (k, v) = self.entry_at(off as usize - 1)?;
-            if k == key {
+            if slot & !0xFFFF_FFFF == tag
+                && let Some((k, v)) = self.entry_at((slot & 0xFFFF_FFFF) as usize - 1)
+                && k == key
+            {
                 return Some((i, v));
             }
             i = (i + 1) & mask;
@@ -382,10 +460,12 @@ impl StrTable {
             self.grow();
         }
         let mask = self.slots.len() - 1;
-        let mut i = self.home(SEED.hash_one(key));
+        let hash = SEED.hash_one(key);
+        let tag = hash << 32;
+        let mut i = self.home(hash);
         loop {
-            let off = self.slots[i];
-            if off == 0 {
+            let slot = self.slots[i];
+            if slot == 0 {
                 let at = u32::try_from(self.arena.len() + 1).ok()?;
                 if self.arena.capacity() == 0 && self.hint.1 > 0 {
                     // About the last build's size, plus room to grow a little.
@@ -394,13 +474,14 @@ impl StrTable {
                 self.arena.extend_from_slice(&klen.to_le_bytes());
                 self.arena.extend_from_slice(key);
                 self.arena.extend_from_slice(&value.to_le_bytes());
-                self.slots[i] = at;
+                self.slots[i] = tag | u64::from(at);
                 self.len += 1;
                 return Some((i, true));
             }
-            if self
-                .entry_at(off as usize - 1)
-                .is_some_and(|(k, _)| k == key)
+            if slot & !0xFFFF_FFFF == tag
+                && self
+                    .entry_at((slot & 0xFFFF_FFFF) as usize - 1)
+                    .is_some_and(|(k, _)| k == key)
             {
                 return Some((i, false));
             }
@@ -412,25 +493,25 @@ impl StrTable {
         let cap = capacity_for((self.len + 1).max(self.slots.len())).max(self.hint.0);
         let old = std::mem::replace(&mut self.slots, vec![0; cap]);
         let mask = cap - 1;
-        for off in old.into_iter().filter(|&o| o != 0) {
-            let Some((k, _)) = self.entry_at(off as usize - 1) else {
+        for slot in old.into_iter().filter(|&o| o != 0) {
+            let Some((k, _)) = self.entry_at((slot & 0xFFFF_FFFF) as usize - 1) else {
                 continue;
             };
             let mut i = self.home(SEED.hash_one(k));
             while self.slots[i] != 0 {
                 i = (i + 1) & mask;
             }
-            self.slots[i] = off;
+            self.slots[i] = slot;
         }
     }
 
     /// The value at `slot`, for updating.
     pub fn set_value(&mut self, slot: usize, value: u32) {
-        if let Some(&off) = self.slots.get(slot)
-            && off != 0
-            && let Some((k, _)) = self.entry_at(off as usize - 1)
+        if let Some(&s) = self.slots.get(slot)
+            && s != 0
+            && let Some((k, _)) = self.entry_at((s & 0xFFFF_FFFF) as usize - 1)
         {
-            let at = off as usize - 1 + 2 + k.len();
+            let at = (s & 0xFFFF_FFFF) as usize - 1 + 2 + k.len();
             if let Some(dst) = self.arena.get_mut(at..at + 4) {
                 dst.copy_from_slice(&value.to_le_bytes());
             }
@@ -439,11 +520,11 @@ impl StrTable {
 
     /// The entry at `slot`, if occupied.
     pub fn at(&self, slot: usize) -> Option<(&[u8], u32)> {
-        let off = *self.slots.get(slot)?;
-        if off == 0 {
+        let s = *self.slots.get(slot)?;
+        if s == 0 {
             return None;
         }
-        self.entry_at(off as usize - 1)
+        self.entry_at((s & 0xFFFF_FFFF) as usize - 1)
     }
 
     /// Occupied slots: (slot, key, value).
@@ -466,7 +547,7 @@ impl StrTable {
 
     /// Bytes the table holds.
     pub fn bytes(&self) -> usize {
-        self.slots.capacity() * 4 + self.arena.capacity()
+        self.slots.capacity() * 8 + self.arena.capacity()
     }
 }
 
@@ -497,7 +578,15 @@ mod tests {
         assert_eq!(t.iter().count(), 10_000);
         assert!(t.bytes() <= 16_384 * 8, "at most 3/4 full, power of two");
         t.freeze();
-        assert_eq!(t.bytes(), 16_384 * 8, "values differ: kept");
+        for k in 0..10_000u32 {
+            let (slot, v) = t.get(k.wrapping_mul(2_654_435_761)).unwrap();
+            assert_eq!((v, t.at(slot).map(|e| e.1)), (k, Some(k)));
+        }
+        assert_eq!(t.get(1), None);
+        assert!(
+            t.bytes() < 10_000 * 13,
+            "sorted: keys, values and a small index"
+        );
     }
 
     #[test]
@@ -530,14 +619,15 @@ mod tests {
         for k in 0..1_000u32 {
             t.entry(k, 5);
         }
-        let before: Vec<_> = t.iter().collect();
+        assert_eq!(t.bytes(), 2_048 * 4, "keys alone while building");
         t.freeze();
-        assert_eq!(t.bytes(), 2_048 * 4);
-        assert_eq!(
-            t.iter().collect::<Vec<_>>(),
-            before,
-            "same slots, same entries"
+        assert!(
+            t.bytes() < 1_000 * 6,
+            "keys and a small index: {}",
+            t.bytes()
         );
+        let all: Vec<u32> = t.iter().map(|(_, k, _)| k).collect();
+        assert_eq!(all, (0..1_000).collect::<Vec<u32>>(), "in key order");
         for k in 0..1_000u32 {
             assert_eq!(t.get(k).map(|e| e.1), Some(5));
         }
