@@ -144,20 +144,7 @@ fn replay_with_reload(workers: &str, by_signal: bool) {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let alerts: Vec<(String, String, u64)> = events
-        .iter()
-        .filter(|e| e["event_type"] == "alert")
-        .map(|a| {
-            (
-                a["victim"]["ip"].as_str().unwrap().to_string(),
-                a["threat"]["indicator"]["value"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-                a["threat"]["generation"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let alerts = alerts(&events);
     // After the reload: the new indicator alerts, the removed one does not.
     assert!(
         alerts.contains(&("10.0.0.6".into(), "203.0.113.20".into(), 2)),

@@ -384,3 +384,75 @@ fn http_feed_with_a_bearer_token_from_a_file() {
         r.stderr
     );
 }
+
+/// An HTTP server that tags its one feed with an ETag and answers a matching If-None-Match
+/// with 304 (as CDNs in front of feed publishers do; Python's http.server sends no ETag).
+fn start_etag_server(dir: &Path) -> Server {
+    let script = r#"
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        inm = self.headers.get("If-None-Match", "")
+        body = open("feed.txt", "rb").read()
+        tag = '"v%d"' % len(body)
+        sys.stderr.write("inm=%s tag=%s\n" % (inm, tag)); sys.stderr.flush()
+        if inm == tag:
+            self.send_response(304); self.send_header("ETag", tag); self.end_headers(); return
+        self.send_response(200); self.send_header("ETag", tag)
+        self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+    std::fs::write(dir.join("etag_server.py"), script).unwrap();
+    let port = free_port();
+    Server::start(
+        "python3",
+        &["etag_server.py", &port.to_string()],
+        dir,
+        port,
+        dir.join("etag.log"),
+    )
+}
+
+#[test]
+fn http_feed_revalidates_with_its_etag() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("feed.txt"), "203.0.113.70\n203.0.113.71\n").unwrap();
+    let server = start_etag_server(dir.path());
+    let cfg = dir.path().join("c2watch.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "cache_dir = \"{}\"\n[[feed]]\nname = \"cdn\"\nsource = \"http://127.0.0.1:{}/feed.txt\"\n",
+            dir.path().join("cache").display(),
+            server.port
+        ),
+    )
+    .unwrap();
+    let cfg = cfg.display().to_string();
+    let check = || c2watch(&["intel", "check", "--config", &cfg]);
+    let r = check();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("2 entries"), "{}", r.stdout);
+    // The second run sends the ETag back and gets 304: the cached copy is used.
+    let r = check();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("2 entries") && !r.stdout.contains("STALE"),
+        "{}",
+        r.stdout
+    );
+    let log = server.requests();
+    assert!(log.contains("inm= tag=\"v26\""), "{log}");
+    assert!(log.contains("inm=\"v26\" tag=\"v26\""), "{log}");
+    // A new version (new ETag) is downloaded.
+    std::fs::write(
+        dir.path().join("feed.txt"),
+        "203.0.113.70\n203.0.113.71\n203.0.113.72\n",
+    )
+    .unwrap();
+    let r = check();
+    assert!(r.stdout.contains("3 entries"), "{}", r.stdout);
+}
