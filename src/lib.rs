@@ -1,9 +1,10 @@
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 //! c2watch: flags traffic to known command-and-control infrastructure and names the victim.
 //!
 //! Data flow, one module each: [`capture`] (packet sources) → [`decode`] (L2–L4 and tunnels)
 //! → [`detect`] (flows, indicator matching, victims) → [`alert`] (events and output), with the
-//! indicators in [`intel`].
+//! indicators in [`intel`]. `unsafe` is denied everywhere but [`sys`], which wraps the few
+//! system calls std lacks.
 
 pub mod alert;
 pub mod app;
@@ -14,8 +15,10 @@ pub mod detect;
 pub mod fuzzing;
 pub mod input;
 pub mod intel;
+pub mod live;
 pub mod progress;
 pub mod replay;
 pub mod summary;
 pub mod synth;
+pub mod sys;
 pub mod time;

@@ -307,6 +307,9 @@ pub fn run(
         workers,
         dedup_window: cfg.detect.dedup_window,
         dedup_capacity: cfg.dedup_capacity,
+        ordered: true,
+        flush_when_idle: false,
+        gauges: None,
     };
     let output = std::thread::Builder::new()
         .name("output".into())

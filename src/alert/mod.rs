@@ -3,5 +3,6 @@
 
 pub mod community_id;
 pub mod eve;
+pub mod logfile;
 pub mod output;
 pub mod record;

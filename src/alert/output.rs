@@ -14,6 +14,8 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::io::{self, Write};
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// A message to the output thread.
 pub enum OutputMsg {
@@ -34,6 +36,32 @@ pub struct OutputConfig {
     pub dedup_window: u64,
     /// Most (victim, indicator) pairs remembered; older ones are dropped first when full.
     pub dedup_capacity: usize,
+    /// Restore input order across workers (replay). Live capture writes records as they
+    /// arrive: its workers read independent links, there is no input order to restore.
+    pub ordered: bool,
+    /// Flush after every message when no other is waiting (live: alerts reach the SIEM at
+    /// once rather than when a buffer fills).
+    pub flush_when_idle: bool,
+    /// Counters published as they change (for metrics and periodic stats).
+    pub gauges: Option<Arc<OutputGauges>>,
+}
+
+/// The output thread's counters, readable while it runs.
+#[derive(Debug, Default)]
+pub struct OutputGauges {
+    pub alerts: AtomicU64,
+    pub suppressed: AtomicU64,
+    pub expired: AtomicU64,
+    pub events: AtomicU64,
+}
+
+impl OutputGauges {
+    fn publish(&self, s: &OutputStats) {
+        self.alerts.store(s.alerts, Relaxed);
+        self.suppressed.store(s.suppressed, Relaxed);
+        self.expired.store(s.expired, Relaxed);
+        self.events.store(s.events, Relaxed);
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -142,13 +170,13 @@ pub fn run(
         let msg = match &events {
             Some(ev) => crossbeam_channel::select_biased! {
                 recv(ev) -> e => {
+                    let idle = ev.is_empty() && rx.is_empty();
                     match e {
-                        Ok(v) => {
-                            serde_json::to_writer(&mut out, &v)?;
-                            out.write_all(b"\n")?;
-                            stats.events += 1;
-                        }
+                        Ok(v) => write_event(&mut out, v, &mut stats, &dedup, victims.len())?,
                         Err(_) => events = None,
+                    }
+                    if cfg.flush_when_idle && idle {
+                        out.flush()?;
                     }
                     continue;
                 }
@@ -164,8 +192,12 @@ pub fn run(
                 records,
             } => {
                 for r in records {
-                    arrival += 1;
-                    heap.push(Pending(r, arrival));
+                    if cfg.ordered {
+                        arrival += 1;
+                        heap.push(Pending(r, arrival));
+                    } else {
+                        write_record(&mut out, r, &mut dedup, &mut stats, &mut victims)?;
+                    }
                 }
                 if let Some(slot) = upto.get_mut(worker) {
                     *slot = (*slot).max(u);
@@ -179,6 +211,12 @@ pub fn run(
                 write_record(&mut out, r, &mut dedup, &mut stats, &mut victims)?;
             }
         }
+        if let Some(g) = &cfg.gauges {
+            g.publish(&stats);
+        }
+        if cfg.flush_when_idle && rx.is_empty() {
+            out.flush()?;
+        }
         if finish.is_some() && low == u64::MAX {
             break;
         }
@@ -186,9 +224,7 @@ pub fn run(
     // Warnings raised at the very end still go out, before the final stats.
     if let Some(ev) = &events {
         while let Ok(v) = ev.try_recv() {
-            serde_json::to_writer(&mut out, &v)?;
-            out.write_all(b"\n")?;
-            stats.events += 1;
+            write_event(&mut out, v, &mut stats, &dedup, victims.len())?;
         }
     }
     // Workers that died early leave records behind: write them rather than lose them.
@@ -198,19 +234,50 @@ pub fn run(
     stats.victims = victims.len() as u64;
     stats.dedup_evictions = dedup.evictions;
     if let Some(mut v) = finish {
-        if let Some(s) = v.get_mut("stats") {
-            s["alerts"] = serde_json::json!({
-                "written": stats.alerts, "suppressed_duplicates": stats.suppressed,
-                "expired_indicator": stats.expired,
-                "distinct_victims": stats.victims, "dedup_evictions": stats.dedup_evictions,
-            });
-            s["flow_records"] = serde_json::json!(stats.flow_records);
-        }
+        fill_stats(&mut v, &stats);
         serde_json::to_writer(&mut out, &v)?;
         out.write_all(b"\n")?;
     }
     out.flush()?;
+    if let Some(g) = &cfg.gauges {
+        g.publish(&stats);
+    }
     Ok(stats)
+}
+
+/// Adds the output thread's own counters to a `stats` event.
+fn fill_stats(v: &mut Value, stats: &OutputStats) {
+    if let Some(s) = v.get_mut("stats") {
+        s["alerts"] = serde_json::json!({
+            "written": stats.alerts, "suppressed_duplicates": stats.suppressed,
+            "expired_indicator": stats.expired,
+            "distinct_victims": stats.victims, "dedup_evictions": stats.dedup_evictions,
+        });
+        s["flow_records"] = serde_json::json!(stats.flow_records);
+    }
+}
+
+/// Writes an event from outside the packet path: a feed warning, or a periodic `stats`
+/// event (which gets the counters so far).
+fn write_event(
+    out: &mut Box<dyn Write + Send>,
+    mut v: Value,
+    stats: &mut OutputStats,
+    dedup: &Dedup,
+    victims: usize,
+) -> io::Result<()> {
+    if v.get("event_type").and_then(Value::as_str) == Some("stats") {
+        let now = OutputStats {
+            victims: victims as u64,
+            dedup_evictions: dedup.evictions,
+            ..stats.clone()
+        };
+        fill_stats(&mut v, &now);
+    } else {
+        stats.events += 1;
+    }
+    serde_json::to_writer(&mut **out, &v)?;
+    out.write_all(b"\n")
 }
 
 fn write_record(

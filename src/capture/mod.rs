@@ -1,9 +1,13 @@
 //! Packet sources. Files (pcap, pcapng, optionally gzip- or zstd-compressed, or `-` for
 //! stdin) are read by a pure-Rust parser over one large buffer: no per-record allocation or copy.
+//! Live interfaces (`live`) are read through libpcap, one handle per worker joined to a
+//! `PACKET_FANOUT` group.
 
 mod buffer;
+mod fanout;
 mod file;
 mod iface;
+pub mod live;
 
 mod pcap;
 mod pcapng;

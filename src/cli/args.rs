@@ -21,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Read pcap/pcapng files (or - for stdin) and write alerts as NDJSON.
     Replay(ReplayArgs),
+    /// Capture from network interfaces and write alerts as NDJSON until SIGTERM or SIGINT.
+    Capture(CaptureArgs),
     /// Validate feeds, show counts, explain a match.
     Intel {
         #[command(subcommand)]
@@ -67,6 +69,63 @@ pub struct ReplayArgs {
     /// Capture files (pcap or pcapng, optionally gzip/zstd); - reads stdin.
     #[arg(required = true, value_name = "PCAP")]
     pub pcaps: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CaptureArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Interface to capture on; repeatable.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: Vec<String>,
+    /// Write alerts here (appended; reopened on SIGHUP) instead of stdout.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Workers per interface, each with its own handle in one PACKET_FANOUT group [default: one per core].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// One alert per (victim, indicator) in this much packet time [default: 1h].
+    #[arg(long, value_name = "DURATION")]
+    pub dedup_window: Option<String>,
+    /// Flow table size (all workers together) [default: 1048576].
+    #[arg(long, value_name = "N")]
+    pub max_flows: Option<usize>,
+    /// Bytes kept of each packet [default: 65535].
+    #[arg(long, value_name = "BYTES")]
+    pub snaplen: Option<u32>,
+    /// Kernel capture ring per worker, in MiB [default: 64].
+    #[arg(long, value_name = "MIB")]
+    pub buffer_size: Option<u32>,
+    /// Do not put the interfaces in promiscuous mode.
+    #[arg(long)]
+    pub no_promisc: bool,
+    /// Hand each packet over at once instead of in blocks (lower latency, more CPU).
+    #[arg(long)]
+    pub immediate: bool,
+    /// Longest wait for a block of packets, in ms [default: 100].
+    #[arg(long, value_name = "MS")]
+    pub timeout: Option<u32>,
+    /// Capture filter (tcpdump syntax); the trailing words are the same.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// A `stats` event in the alert stream this often; 0 turns them off [default: 60s].
+    #[arg(long, value_name = "DURATION")]
+    pub stats_interval: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<String>,
+    /// Become this user once the interfaces are open (no capabilities kept).
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// With --user: this group instead of the user's own.
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Check the config, interfaces, filter and feeds, then exit without capturing.
+    #[arg(long)]
+    pub check: bool,
+    /// Capture filter as trailing words, as with tcpdump (`tcp port 443 or udp`).
+    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    pub filter_words: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -30,6 +30,31 @@ pub struct ConfigFile {
     /// Declared feeds (`[[feed]]`), loaded with `intel`.
     #[serde(default)]
     pub feed: Vec<FeedSection>,
+    /// `c2watch capture` settings (`[capture]`); the same names as its flags.
+    #[serde(default)]
+    pub capture: CaptureSection,
+}
+
+/// `[capture]`: live capture. Each key is the flag of the same name.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureSection {
+    #[serde(default)]
+    pub interface: Vec<String>,
+    /// Workers per interface (default: one per core).
+    pub workers: Option<usize>,
+    pub filter: Option<String>,
+    pub snaplen: Option<u32>,
+    /// Kernel ring per worker, in MiB.
+    pub buffer_size: Option<u32>,
+    pub promisc: Option<bool>,
+    pub immediate: Option<bool>,
+    pub timeout_ms: Option<u32>,
+    /// Seconds between `stats` events (integer or duration string; 0 turns them off).
+    pub stats_interval: Option<toml::Value>,
+    pub metrics_listen: Option<String>,
+    pub user: Option<String>,
+    pub group: Option<String>,
 }
 
 /// One `[[feed]]` entry: a named source with options.

@@ -1,6 +1,7 @@
 //! The command line: parse (`args`), resolve against the config file (`settings`), run.
 
 pub mod args;
+mod capture;
 pub mod config;
 pub mod settings;
 
@@ -10,7 +11,7 @@ use crate::replay::{self, ReplayConfig};
 use arc_swap::ArcSwap;
 use args::{Cli, Command, IntelCommand};
 use serde_json::json;
-use settings::{IntelSettings, ReplaySettings};
+use settings::{CaptureSettings, IntelSettings, ReplaySettings};
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Replay(a) => {
             ReplaySettings::resolve(a, cli.quiet).and_then(|s| run_replay(s, cli.quiet))
         }
+        Command::Capture(a) => CaptureSettings::resolve(a).and_then(|s| capture::run(s, cli.quiet)),
         Command::Intel { command } => run_intel(command),
     };
     match result {

@@ -1,10 +1,13 @@
 //! The checked, resolved settings the program runs on: flags over config file over defaults.
 
-use super::args::{CommonArgs, ReplayArgs};
-use super::config::{ConfigFile, parse_duration};
+use super::args::{CaptureArgs, CommonArgs, ReplayArgs};
+use super::config::{ConfigFile, duration_value, parse_duration};
+use crate::capture::live::LiveOptions;
 use crate::detect::flow::Timeouts;
 use crate::detect::{DetectConfig, HomeNet};
+use crate::live::privileges::{self, Ids};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Feeds and home net: what every command that loads indicators needs.
 #[derive(Debug)]
@@ -83,48 +86,67 @@ impl IntelSettings {
     }
 }
 
+/// Flow and dedup settings shared by `replay` and `capture`.
+fn detect_config(
+    dedup_flag: Option<&str>,
+    max_flows_flag: Option<usize>,
+    cfg: &ConfigFile,
+    home_net: &HomeNet,
+) -> Result<DetectConfig, String> {
+    let dedup_window = match (dedup_flag, &cfg.dedup_window) {
+        (Some(s), _) => parse_duration(s)?,
+        (None, Some(toml::Value::Integer(n))) if *n >= 0 => *n as u64,
+        (None, Some(toml::Value::String(s))) => parse_duration(s)?,
+        (None, Some(other)) => {
+            return Err(format!(
+                "config: dedup_window = {other}: expected seconds or a duration such as \"1h\""
+            ));
+        }
+        (None, None) => 3600,
+    };
+    let max_flows = max_flows_flag.or(cfg.flow.max_flows).unwrap_or(1 << 20);
+    if max_flows == 0 {
+        return Err("--max-flows must be at least 1".into());
+    }
+    let d = Timeouts::default();
+    let timeouts = Timeouts {
+        tcp: cfg.flow.tcp_timeout.unwrap_or(d.tcp),
+        tcp_closed: cfg.flow.tcp_closed_timeout.unwrap_or(d.tcp_closed),
+        udp: cfg.flow.udp_timeout.unwrap_or(d.udp),
+        other: cfg.flow.other_timeout.unwrap_or(d.other),
+    };
+    Ok(DetectConfig {
+        home_net: home_net.clone(),
+        dedup_window,
+        max_flows,
+        timeouts,
+        dns_cache: cfg.dns_cache.unwrap_or(1 << 18),
+    })
+}
+
+fn check_workers(workers: usize) -> Result<usize, String> {
+    if workers == 0 || workers > 256 {
+        return Err(format!("--workers {workers}: must be between 1 and 256"));
+    }
+    Ok(workers)
+}
+
 impl ReplaySettings {
     pub fn resolve(args: &ReplayArgs, quiet: bool) -> Result<ReplaySettings, String> {
         let cfg = load_config(&args.common)?;
         let intel = intel_settings(&args.common, &cfg)?;
-        let workers = args.workers.or(cfg.workers).unwrap_or(1);
-        if workers == 0 || workers > 256 {
-            return Err(format!("--workers {workers}: must be between 1 and 256"));
-        }
-        let dedup_window = match (&args.dedup_window, &cfg.dedup_window) {
-            (Some(s), _) => parse_duration(s)?,
-            (None, Some(toml::Value::Integer(n))) if *n >= 0 => *n as u64,
-            (None, Some(toml::Value::String(s))) => parse_duration(s)?,
-            (None, Some(other)) => {
-                return Err(format!(
-                    "config: dedup_window = {other}: expected seconds or a duration such as \"1h\""
-                ));
-            }
-            (None, None) => 3600,
-        };
-        let max_flows = args.max_flows.or(cfg.flow.max_flows).unwrap_or(1 << 20);
-        if max_flows == 0 {
-            return Err("--max-flows must be at least 1".into());
-        }
-        let d = Timeouts::default();
-        let timeouts = Timeouts {
-            tcp: cfg.flow.tcp_timeout.unwrap_or(d.tcp),
-            tcp_closed: cfg.flow.tcp_closed_timeout.unwrap_or(d.tcp_closed),
-            udp: cfg.flow.udp_timeout.unwrap_or(d.udp),
-            other: cfg.flow.other_timeout.unwrap_or(d.other),
-        };
+        let workers = check_workers(args.workers.or(cfg.workers).unwrap_or(1))?;
+        let detect = detect_config(
+            args.dedup_window.as_deref(),
+            args.max_flows,
+            &cfg,
+            &intel.home_net,
+        )?;
         let output = args
             .output
             .clone()
             .or_else(|| cfg.output.as_ref().map(PathBuf::from))
             .filter(|p| p.as_os_str() != "-");
-        let detect = DetectConfig {
-            home_net: intel.home_net.clone(),
-            dedup_window,
-            max_flows,
-            timeouts,
-            dns_cache: cfg.dns_cache.unwrap_or(1 << 18),
-        };
         Ok(ReplaySettings {
             intel,
             inputs: args.pcaps.clone(),
@@ -133,6 +155,123 @@ impl ReplaySettings {
             detect,
             dedup_capacity: cfg.dedup_capacity.unwrap_or(1 << 20),
             progress: !args.no_progress && !quiet,
+        })
+    }
+}
+
+/// `c2watch capture`, resolved.
+#[derive(Debug)]
+pub struct CaptureSettings {
+    pub intel: IntelSettings,
+    pub interfaces: Vec<String>,
+    pub output: Option<PathBuf>,
+    /// Per interface.
+    pub workers: usize,
+    pub detect: DetectConfig,
+    pub dedup_capacity: usize,
+    pub live: LiveOptions,
+    pub stats_interval: Option<Duration>,
+    pub metrics_listen: Option<String>,
+    /// Become this user (and group) once the handles are open.
+    pub user: Option<Ids>,
+    pub check: bool,
+}
+
+impl CaptureSettings {
+    pub fn resolve(args: &CaptureArgs) -> Result<CaptureSettings, String> {
+        let cfg = load_config(&args.common)?;
+        let c = &cfg.capture;
+        let intel = intel_settings(&args.common, &cfg)?;
+        let interfaces = pick(&args.interface, &c.interface);
+        if interfaces.is_empty() {
+            return Err("no interface: give -i <IFACE> (repeatable), or `interface = [\"eth1\"]` under [capture] in the --config file".into());
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = check_workers(args.workers.or(c.workers).or(cfg.workers).unwrap_or(cores))?;
+        let detect = detect_config(
+            args.dedup_window.as_deref(),
+            args.max_flows,
+            &cfg,
+            &intel.home_net,
+        )?;
+        let filter = if !args.filter_words.is_empty() {
+            if args.filter.is_some() {
+                return Err(
+                    "give the capture filter either with --filter or as trailing words, not both"
+                        .into(),
+                );
+            }
+            Some(args.filter_words.join(" "))
+        } else {
+            args.filter.clone().or_else(|| c.filter.clone())
+        };
+        let d = LiveOptions::default();
+        let int =
+            |v: Option<u32>, what: &str, lo: u32, hi: u32, default: i32| -> Result<i32, String> {
+                match v {
+                    None => Ok(default),
+                    Some(n) if (lo..=hi).contains(&n) => Ok(n as i32),
+                    Some(n) => Err(format!("--{what} {n}: must be between {lo} and {hi}")),
+                }
+            };
+        let buffer_mib = int(
+            args.buffer_size.or(c.buffer_size),
+            "buffer-size",
+            1,
+            2047,
+            d.buffer_bytes >> 20,
+        )?;
+        let live = LiveOptions {
+            snaplen: int(
+                args.snaplen.or(c.snaplen),
+                "snaplen",
+                64,
+                262_144,
+                d.snaplen,
+            )?,
+            buffer_bytes: buffer_mib << 20,
+            promisc: !args.no_promisc && c.promisc.unwrap_or(d.promisc),
+            immediate: args.immediate || c.immediate.unwrap_or(d.immediate),
+            timeout_ms: int(
+                args.timeout.or(c.timeout_ms),
+                "timeout",
+                1,
+                10_000,
+                d.timeout_ms,
+            )?,
+            filter,
+        };
+        let stats_secs = match (&args.stats_interval, &c.stats_interval) {
+            (Some(s), _) => parse_duration(s)?,
+            (None, Some(v)) => duration_value("[capture] stats_interval", v)?,
+            (None, None) => 60,
+        };
+        let output = args
+            .output
+            .clone()
+            .or_else(|| cfg.output.as_ref().map(PathBuf::from))
+            .filter(|p| p.as_os_str() != "-");
+        let group = args.group.clone().or_else(|| c.group.clone());
+        let user = match args.user.clone().or_else(|| c.user.clone()) {
+            Some(u) => Some(privileges::resolve(&u, group.as_deref())?),
+            None if group.is_some() => return Err("--group needs --user".into()),
+            None => None,
+        };
+        Ok(CaptureSettings {
+            intel,
+            interfaces,
+            output,
+            workers,
+            detect,
+            dedup_capacity: cfg.dedup_capacity.unwrap_or(1 << 20),
+            live,
+            stats_interval: (stats_secs > 0).then(|| Duration::from_secs(stats_secs)),
+            metrics_listen: args
+                .metrics_listen
+                .clone()
+                .or_else(|| c.metrics_listen.clone()),
+            user,
+            check: args.check,
         })
     }
 }

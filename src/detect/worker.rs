@@ -130,6 +130,11 @@ impl Worker {
         }
     }
 
+    /// Flows in the table now.
+    pub fn active_flows(&self) -> usize {
+        self.table.len()
+    }
+
     pub fn stats(&self) -> WorkerStats {
         let mut s = self.stats.clone();
         s.flows_created = self.table.created;
@@ -267,6 +272,13 @@ impl Worker {
                 report(out, stats, flow, seq, p.ts, contact);
             }
         }
+    }
+
+    /// Moves the clock to `now` without a packet (a quiet live link): flows idle past their
+    /// timeout end, their records appended to `out`.
+    pub fn idle(&mut self, seq: u64, now: Timestamp, out: &mut Vec<Sequenced>) {
+        let Worker { table, stats, .. } = self;
+        table.advance(now, |_k, f, r| end_flow(out, stats, seq, f, r));
     }
 
     /// Ends every flow (end of input); `seq` orders the records after all packets, `clock` is

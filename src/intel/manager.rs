@@ -60,7 +60,12 @@ pub struct FeedManager {
     /// What each feed (indicator feeds, then allowlists) last built, and its reports.
     parts: Vec<Option<Arc<Part>>>,
     last_reports: Vec<Vec<FeedReport>>,
+    /// The reports of the last successful load, for readers on other threads (metrics).
+    published: FeedBoard,
 }
+
+/// The feed reports of the set in use (updated at every successful load).
+pub type FeedBoard = Arc<std::sync::Mutex<Vec<FeedReport>>>;
 
 impl FeedManager {
     /// A manager for these feeds and allowlist specs. With `keep_dir`, local feeds are read
@@ -88,12 +93,18 @@ impl FeedManager {
             generation: 0,
             parts: Vec::new(),
             last_reports: Vec::new(),
+            published: FeedBoard::default(),
         })
     }
 
     /// Sends `warning` events to the alert stream from now on.
     pub fn send_events(&mut self, events: Sender<Value>) {
         self.events = Some(events);
+    }
+
+    /// Where each successful load publishes its feed reports.
+    pub fn board(&self) -> FeedBoard {
+        self.published.clone()
     }
 
     /// The generation the last successful load built.
@@ -177,6 +188,10 @@ impl FeedManager {
                 Refresh::Due(due) => due.contains(&i),
             };
             self.note(i, r, fetched, now);
+        }
+        match self.published.lock() {
+            Ok(mut b) => *b = reports.clone(),
+            Err(poisoned) => *poisoned.into_inner() = reports.clone(),
         }
         Ok(Loaded {
             set: IndicatorSet::assemble(self.generation, parts),

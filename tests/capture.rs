@@ -1,0 +1,442 @@
+//! Live capture on a real veth pair between two network namespaces the test creates (root
+//! needed; `.ci/run` sets C2WATCH_REQUIRE_NETNS=1 so a missing privilege fails there instead
+//! of skipping). The victim namespace talks to the C2 namespace over TCP, UDP and ICMP while
+//! `c2watch capture` with 2 workers watches the victim's side of the veth.
+//!
+//! The namespaces (and the veth with them) are removed when the test ends, pass or fail.
+
+mod common;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .map(|v| v.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// True when the test can run; false (after saying why) when it is skipped outside CI.
+fn can_run(name: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("C2WATCH_REQUIRE_NETNS").is_none(),
+        "{name}: needs root to create network namespaces (C2WATCH_REQUIRE_NETNS is set)"
+    );
+    eprintln!("{name}: SKIPPED: needs root to create network namespaces");
+    false
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Two namespaces joined by a veth pair: `victim` (10.x.y.1, `va`) and `c2` (10.x.y.2 and
+/// 10.x.y.3, `vb`). Removed on drop, with every process the test started in them.
+struct Lab {
+    victim: String,
+    c2: String,
+    net: String,
+    children: Vec<Child>,
+}
+
+impl Lab {
+    fn new(tag: &str) -> Lab {
+        let pid = std::process::id();
+        let net = format!("10.{}.{}", 100 + pid % 100, (pid / 100) % 250);
+        let lab = Lab {
+            victim: format!("c2w-{tag}-{pid}-v"),
+            c2: format!("c2w-{tag}-{pid}-c"),
+            net,
+            children: Vec::new(),
+        };
+        ip(&["netns", "add", &lab.victim]);
+        ip(&["netns", "add", &lab.c2]);
+        ip(&[
+            "link",
+            "add",
+            "va",
+            "netns",
+            &lab.victim,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "vb",
+            "netns",
+            &lab.c2,
+        ]);
+        let (v, c) = (lab.victim.clone(), lab.c2.clone());
+        ip(&[
+            "-n",
+            &v,
+            "addr",
+            "add",
+            &format!("{}.1/24", lab.net),
+            "dev",
+            "va",
+        ]);
+        ip(&[
+            "-n",
+            &c,
+            "addr",
+            "add",
+            &format!("{}.2/24", lab.net),
+            "dev",
+            "vb",
+        ]);
+        ip(&[
+            "-n",
+            &c,
+            "addr",
+            "add",
+            &format!("{}.3/24", lab.net),
+            "dev",
+            "vb",
+        ]);
+        for (ns, dev) in [(&v, "va"), (&c, "vb"), (&v, "lo"), (&c, "lo")] {
+            ip(&["-n", ns, "link", "set", dev, "up"]);
+        }
+        lab
+    }
+
+    fn addr(&self, host: u8) -> String {
+        format!("{}.{host}", self.net)
+    }
+
+    fn exec(&self, ns: &str, cmd: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns]).args(cmd);
+        c
+    }
+
+    /// Runs `cmd` in `ns` to the end; panics with its output when it fails.
+    fn run(&self, ns: &str, cmd: &[&str]) -> String {
+        let out = self.exec(ns, cmd).output().expect("run in namespace");
+        assert!(
+            out.status.success(),
+            "{} in {ns}: {}{}",
+            cmd.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Starts `cmd` in `ns` and waits for its first stdout line (`ready`, `held`).
+    fn start_until_line(&mut self, ns: &str, cmd: &[&str]) {
+        let mut child = self
+            .exec(ns, cmd)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start in namespace");
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = BufReader::new(out).read_line(&mut line);
+        }
+        self.children.push(child);
+        assert!(!line.is_empty(), "{} gave no first line", cmd.join(" "));
+    }
+
+    fn mac(&self) -> String {
+        self.run(&self.victim, &["cat", "/sys/class/net/va/address"])
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for ns in [&self.victim, &self.c2] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+fn traffic_script() -> String {
+    common::root()
+        .join("tests/servers/netns_traffic.py")
+        .display()
+        .to_string()
+}
+
+/// The c2watch process, killed on drop if the test failed before stopping it.
+struct Sensor {
+    child: Child,
+    stderr: PathBuf,
+    alerts: PathBuf,
+}
+
+impl Sensor {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    fn events(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.alerts)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Waits until `pred` holds for the log (stderr) or the events.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str, &[Value]) -> bool) {
+        let until = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < until {
+            if pred(&self.log(), &self.events()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out waiting for {what}\nlog:\n{}", self.log());
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+    }
+}
+
+impl Drop for Sensor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_sensor(lab: &Lab, dir: &Path, feed: &Path, extra: &[&str]) -> Sensor {
+    let stderr = dir.join("stderr.log");
+    let alerts = dir.join("alerts.json");
+    let bin = env!("CARGO_BIN_EXE_c2watch");
+    let feed_arg = feed.display().to_string();
+    let alerts_arg = alerts.display().to_string();
+    let mut args = vec![
+        bin,
+        "capture",
+        "-i",
+        "va",
+        "--workers",
+        "2",
+        "--intel",
+        &feed_arg,
+        "-o",
+        &alerts_arg,
+    ];
+    args.extend_from_slice(extra);
+    let child = lab
+        .exec(&lab.victim, &args)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+        .spawn()
+        .expect("start c2watch capture");
+    let sensor = Sensor {
+        child,
+        stderr,
+        alerts,
+    };
+    sensor.wait_for("capture to start", |log, _| log.contains("capturing on va"));
+    // The handles are open; the feeds load right after.
+    sensor.wait_for("feeds to load", |log, _| {
+        log.contains("loaded 1 indicators")
+    });
+    sensor
+}
+
+fn stop(mut sensor: Sensor) -> (i32, Vec<Value>, String) {
+    sensor.signal("TERM");
+    let until = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Ok(Some(status)) = sensor.child.try_wait() {
+            break status.code().unwrap_or(-1);
+        }
+        assert!(
+            Instant::now() < until,
+            "c2watch did not stop after SIGTERM\n{}",
+            sensor.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (code, sensor.events(), sensor.log())
+}
+
+fn of_type<'a>(events: &'a [Value], t: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["event_type"] == t).collect()
+}
+
+#[test]
+fn live_capture_on_a_veth_pair_with_two_fanout_workers() {
+    if !can_run("live_capture_on_a_veth_pair_with_two_fanout_workers") {
+        return;
+    }
+    let mut lab = Lab::new("cap");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let feed = dir.path().join("c2.txt");
+    let (victim, c2, c2_new) = (lab.addr(1), lab.addr(2), lab.addr(3));
+    std::fs::write(&feed, format!("{c2}\n")).expect("feed");
+    let script = traffic_script();
+    let c2_ns = lab.c2.clone();
+    let victim_ns = lab.victim.clone();
+    lab.start_until_line(&c2_ns, &["python3", &script, "serve", "0.0.0.0"]);
+    let mac = lab.mac();
+
+    let sensor = start_sensor(
+        &lab,
+        dir.path(),
+        &feed,
+        &[
+            "--stats-interval",
+            "1s",
+            "--metrics-listen",
+            "127.0.0.1:9477",
+            "ip",
+        ],
+    );
+
+    // TCP, UDP and ICMP from the victim to the C2: 40 flows, both directions each.
+    lab.run(&victim_ns, &["python3", &script, "udp", &c2, "24"]);
+    lab.run(&victim_ns, &["python3", &script, "tcp", &c2, "16"]);
+    lab.run(
+        &victim_ns,
+        &["ping", "-c", "3", "-i", "0.2", "-W", "2", &c2],
+    );
+    // Alerts reach the file while capture runs (not only at the stop).
+    sensor.wait_for("the live alert", |_, ev| !of_type(ev, "alert").is_empty());
+    sensor.wait_for("a periodic stats event", |_, ev| {
+        of_type(ev, "stats")
+            .iter()
+            .any(|s| s["stats"]["packets"].as_u64().unwrap_or(0) >= 40)
+    });
+
+    // Metrics, read from inside the victim namespace where the endpoint listens.
+    let metrics = lab.run(
+        &victim_ns,
+        &[
+            "python3",
+            "-c",
+            "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9477/metrics').read().decode())",
+        ],
+    );
+    assert!(
+        metrics.contains("c2watch_packets_total{interface=\"va\",worker=\"0\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("c2watch_indicators 1"), "{metrics}");
+    assert!(
+        metrics.contains("c2watch_indicator_generation 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("c2watch_feed_entries{feed=\"c2\""),
+        "{metrics}"
+    );
+
+    // SIGHUP: a new C2 appears in the feed mid-run and alerts once reloaded.
+    std::fs::write(&feed, format!("{c2}\n{c2_new}\n")).expect("feed update");
+    sensor.signal("HUP");
+    sensor.wait_for("the reload", |log, _| log.contains("generation 2"));
+    lab.run(&victim_ns, &["python3", &script, "tcp", &c2_new, "2"]);
+    sensor.wait_for("the new C2's alert", |_, ev| {
+        of_type(ev, "alert").iter().any(|a| a["dest_ip"] == c2_new)
+    });
+
+    // A connection still open at SIGTERM: its flow record must be flushed at the stop.
+    lab.start_until_line(&victim_ns, &["python3", &script, "hold", &c2]);
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, events, log) = stop(sensor);
+    assert_eq!(code, 0, "a SIGTERM stop exits 0\n{log}");
+
+    let alerts = of_type(&events, "alert");
+    let first = alerts
+        .iter()
+        .find(|a| a["dest_ip"] == c2)
+        .expect("an alert for the C2");
+    assert_eq!(first["victim"]["ip"], victim, "{first}");
+    assert_eq!(first["victim"]["mac"], mac, "{first}");
+    assert_eq!(first["in_iface"], "va");
+    let new = alerts
+        .iter()
+        .find(|a| a["dest_ip"] == c2_new)
+        .expect("new C2 alert");
+    assert_eq!(new["victim"]["ip"], victim);
+    assert_eq!(new["threat"]["generation"], 2, "{new}");
+    let protos: std::collections::BTreeSet<&str> = of_type(&events, "flow")
+        .iter()
+        .filter_map(|f| f["proto"].as_str())
+        .collect();
+    assert_eq!(
+        protos.into_iter().collect::<Vec<_>>(),
+        ["ICMP", "TCP", "UDP"],
+        "flows of all three protocols"
+    );
+
+    // No flow split across workers: every flow has exactly one record, with packets in both
+    // directions (a split flow would give two one-way records).
+    let flows = of_type(&events, "flow");
+    let mut seen = std::collections::HashMap::new();
+    for f in &flows {
+        *seen
+            .entry(f["community_id"].as_str().unwrap_or_default().to_string())
+            .or_insert(0) += 1;
+        assert!(
+            f["flow"]["pkts_toserver"].as_u64() > Some(0)
+                && f["flow"]["pkts_toclient"].as_u64() > Some(0),
+            "a one-way flow record: {f}"
+        );
+    }
+    assert!(
+        seen.values().all(|n| *n == 1),
+        "a flow seen twice: {seen:?}"
+    );
+    // 24 UDP + 16 TCP + 2 TCP to the new C2 + 1 ICMP + the held connection.
+    let expected = 44;
+    assert!(flows.len() >= expected, "{} flows", flows.len());
+    let held = flows
+        .iter()
+        .find(|f| f["flow"]["state"] != "closed" && f["proto"] == "TCP")
+        .expect("the held connection's record, flushed at the stop");
+    assert!(held["flow"]["pkts_toclient"].as_u64() > Some(0), "{held}");
+
+    // The final stats: last line, both workers busy, no drops at this rate.
+    let last = events.last().expect("events");
+    assert_eq!(last["event_type"], "stats", "final stats last");
+    let cap = &last["stats"]["capture"];
+    assert_eq!(cap["kernel_drops"], 0, "{cap}");
+    let workers = cap["workers"].as_array().expect("workers");
+    assert_eq!(workers.len(), 2, "{cap}");
+    for w in workers {
+        assert_eq!(w["fanout"], true, "{w}");
+        assert!(w["packets"].as_u64() > Some(0), "worker idle: {cap}");
+        assert!(w["flows"]["created"].as_u64() > Some(0), "{cap}");
+    }
+    let created: u64 = workers
+        .iter()
+        .filter_map(|w| w["flows"]["created"].as_u64())
+        .sum();
+    assert_eq!(created, flows.len() as u64, "flows created = flow records");
+    assert!(log.contains("va worker 1:"), "end-of-run summary\n{log}");
+}
