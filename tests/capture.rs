@@ -262,7 +262,7 @@ fn start_sensor(lab: &Lab, dir: &Path, feed: &Path, extra: &[&str]) -> Sensor {
     sensor.wait_for("capture to start", |log, _| log.contains("capturing on va"));
     // The handles are open; the feeds load right after.
     sensor.wait_for("feeds to load", |log, _| {
-        log.contains("loaded 1 indicators")
+        log.contains("loaded ") && log.contains(" indicators and ")
     });
     sensor
 }
@@ -439,4 +439,144 @@ fn live_capture_on_a_veth_pair_with_two_fanout_workers() {
         .sum();
     assert_eq!(created, flows.len() as u64, "flows created = flow records");
     assert!(log.contains("va worker 1:"), "end-of-run summary\n{log}");
+}
+
+#[test]
+fn a_syn_flood_is_bounded_by_the_flow_table_and_its_c2_contact_still_alerts() {
+    use c2watch::synth::flood::{FloodConfig, VICTIM_MAC, write_flood};
+    if !can_run("a_syn_flood_is_bounded_by_the_flow_table_and_its_c2_contact_still_alerts") {
+        return;
+    }
+    let lab = Lab::new("fld");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let feed = dir.path().join("c2.txt");
+    std::fs::write(&feed, "198.51.100.7\n").expect("feed");
+    let pcap = dir.path().join("flood.pcap");
+    let syns = 60_000u64;
+    let cfg = FloodConfig {
+        syns,
+        target: [192, 0, 2, 80],
+        victim: [10, 9, 8, 7],
+        c2: [198, 51, 100, 7],
+        seed: 11,
+    };
+    write_flood(std::fs::File::create(&pcap).expect("pcap"), &cfg).expect("write flood");
+
+    // 4096 flows in all: 2048 per worker.
+    let sensor = start_sensor(&lab, dir.path(), &feed, &["--max-flows", "4096", "tcp"]);
+    let pcap_arg = pcap.display().to_string();
+    lab.run(
+        &lab.c2,
+        &["tcpreplay", "-q", "-i", "vb", "--pps", "20000", &pcap_arg],
+    );
+    sensor.wait_for("the C2 contact's alert", |_, ev| {
+        of_type(ev, "alert")
+            .iter()
+            .any(|a| a["dest_ip"] == "198.51.100.7")
+    });
+    let hwm_kib: u64 = std::fs::read_to_string(format!("/proc/{}/status", sensor.child.id()))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    let (code, events, log) = stop(sensor);
+    assert_eq!(code, 0, "{log}");
+    let alert = of_type(&events, "alert")
+        .into_iter()
+        .find(|a| a["dest_ip"] == "198.51.100.7")
+        .cloned()
+        .expect("alert");
+    assert_eq!(alert["victim"]["ip"], "10.9.8.7");
+    let mac: Vec<String> = VICTIM_MAC.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(alert["victim"]["mac"], mac.join(":"));
+
+    let stats = &events.last().expect("events")["stats"];
+    let workers = stats["capture"]["workers"].as_array().expect("workers");
+    let sum = |f: &dyn Fn(&Value) -> Option<u64>| workers.iter().filter_map(f).sum::<u64>();
+    let packets = sum(&|w| w["packets"].as_u64());
+    assert_eq!(packets, syns + 2, "every packet read: {stats}");
+    assert_eq!(stats["capture"]["kernel_drops"], 0, "{stats}");
+    let created = sum(&|w| w["flows"]["created"].as_u64());
+    let evicted = sum(&|w| w["flows"]["evicted"].as_u64());
+    assert!(created >= syns, "{stats}");
+    assert!(evicted >= syns - 4096, "evictions counted: {stats}");
+    for w in workers {
+        // Active flows at the stop were flushed; the table never held more than its share.
+        assert!(w["flows"]["created"].as_u64() > Some(2048), "{w}");
+    }
+    eprintln!(
+        "flood: {packets} packets, {created} flows, {evicted} evicted, peak RSS {} MiB",
+        hwm_kib / 1024
+    );
+}
+
+#[test]
+fn drops_root_after_opening_and_reopens_its_log_on_sighup() {
+    use std::os::unix::fs::PermissionsExt;
+    if !can_run("drops_root_after_opening_and_reopens_its_log_on_sighup") {
+        return;
+    }
+    let mut lab = Lab::new("usr");
+    // A folder the service user can read and write (its log, the feed).
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let feed = dir.path().join("c2.txt");
+    let (c2, c2_other) = (lab.addr(2), lab.addr(3));
+    std::fs::write(&feed, format!("{c2}\n{c2_other}\n")).expect("feed");
+    let script = traffic_script();
+    let (c2_ns, victim_ns) = (lab.c2.clone(), lab.victim.clone());
+    lab.start_until_line(&c2_ns, &["python3", &script, "serve", "0.0.0.0"]);
+    let sensor = start_sensor(
+        &lab,
+        dir.path(),
+        &feed,
+        &["--user", "nobody", "--group", "nogroup", "ip"],
+    );
+    sensor.wait_for("the privilege drop", |log, _| {
+        log.contains("running as uid 65534")
+    });
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", sensor.child.id())).expect("status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.split_whitespace().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    assert_eq!(field("Uid:"), ["65534"; 4], "{status}");
+    assert_eq!(field("Gid:"), ["65534"; 4], "{status}");
+    assert_eq!(field("CapEff:"), ["0000000000000000"], "{status}");
+    assert_eq!(field("CapPrm:"), ["0000000000000000"], "{status}");
+
+    lab.run(&victim_ns, &["python3", &script, "tcp", &c2, "1"]);
+    sensor.wait_for("the first alert", |_, ev| !of_type(ev, "alert").is_empty());
+    // logrotate: move the log away, then SIGHUP; the next alert goes to a new file.
+    let rotated = dir.path().join("alerts.json.1");
+    std::fs::rename(&sensor.alerts, &rotated).expect("rotate");
+    sensor.signal("HUP");
+    sensor.wait_for("the SIGHUP reload", |log, _| log.contains("generation 2"));
+    lab.run(&victim_ns, &["python3", &script, "tcp", &c2_other, "1"]);
+    sensor.wait_for("an alert in the new file", |_, ev| {
+        !of_type(ev, "alert").is_empty()
+    });
+    let (code, events, log) = stop(sensor);
+    assert_eq!(code, 0, "{log}");
+    let old: Vec<Value> = std::fs::read_to_string(&rotated)
+        .expect("rotated")
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(
+        of_type(&old, "alert").len(),
+        1,
+        "the rotated file kept its alert"
+    );
+    assert_eq!(
+        of_type(&events, "alert").len(),
+        1,
+        "the new file has the next one"
+    );
+    assert_eq!(events.last().expect("events")["event_type"], "stats");
 }

@@ -4,7 +4,8 @@
 //!
 //! Invariants: a flow is seen by one worker only (fanout hash mode is symmetric); no shared
 //! state is touched per packet (workers publish their counters a few times a second); a stop
-//! request ends every flow, writes what is pending and the final stats before returning.
+//! request reads what the kernel already holds, ends every flow, writes what is pending and
+//! the final stats before returning.
 
 pub mod board;
 pub mod metrics;
@@ -31,6 +32,8 @@ const BATCH: usize = 256;
 const PUBLISH: Duration = Duration::from_millis(200);
 /// Records a worker holds while the output queue is full before it drops (and counts) them.
 const MAX_HELD: usize = 1 << 16;
+/// On a link still busy at a stop request, how much longer than the drain the reading goes on.
+const MAX_DRAIN: Duration = Duration::from_secs(1);
 /// Sequence number of records written at the end.
 const END_SEQ: u64 = u64::MAX - 1;
 
@@ -192,6 +195,8 @@ impl Ctx {
         let mut seq: u64 = 0;
         let mut last_publish = Instant::now();
         let linktype = h.linktype;
+        let mut drain_until: Option<Instant> = None;
+        let drain = Duration::from_millis(2 * self.timeout_ms.max(1) as u64 + 50);
         loop {
             let mut n = 0;
             while n < BATCH {
@@ -226,7 +231,15 @@ impl Ctx {
                     Err(issue) => report.decode[issue.index()] += 1,
                 }
             }
-            let stopping = self.stop.load(Ordering::Relaxed);
+            if drain_until.is_none() && self.stop.load(Ordering::Relaxed) {
+                // What the kernel already holds is read before stopping: a partly filled
+                // block is handed over within one timeout.
+                drain_until = Some(Instant::now() + drain);
+            }
+            let stopping = drain_until.is_some_and(|t| {
+                let now = Instant::now();
+                now >= t && (n < BATCH || now >= t + MAX_DRAIN)
+            });
             if n == 0 {
                 // A quiet link: time still passes for the flows.
                 worker.idle(seq, wall_clock(), &mut records);
@@ -248,7 +261,8 @@ impl Ctx {
             }
         }
         // Stop: every open flow ends now, and everything goes to the output (waiting, this
-        // time: nothing may be lost at a clean stop).
+        // time: nothing may be lost at a clean stop). Packets the kernel received after the
+        // drain stay counted in `pcap.received`, not in `packets`.
         let clock = report.last_ts.unwrap_or_else(wall_clock);
         worker.finish(END_SEQ, clock, &mut records);
         report.work = worker.stats();

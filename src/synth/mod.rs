@@ -3,5 +3,6 @@
 
 pub mod bench;
 pub mod fixtures;
+pub mod flood;
 pub mod frame;
 pub mod writer;
