@@ -580,3 +580,59 @@ fn drops_root_after_opening_and_reopens_its_log_on_sighup() {
     );
     assert_eq!(events.last().expect("events")["event_type"], "stats");
 }
+
+fn c2watch(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_c2watch"))
+        .args(args)
+        .output()
+        .expect("run c2watch");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_validates_config_interfaces_filter_and_feeds_without_capturing() {
+    let cfg = common::root()
+        .join("rules/c2watch.example.toml")
+        .display()
+        .to_string();
+    let (code, out, err) = c2watch(&["capture", "--config", &cfg, "--check", "tcp", "port", "443"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("interface lo: ok"), "{out}");
+    assert!(out.contains("filter `tcp port 443`: ok"), "{out}");
+    assert!(out.contains("ok: would capture on lo"), "{out}");
+
+    let (code, _, err) = c2watch(&["capture", "--config", &cfg, "-i", "c2w-none9", "--check"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no interface named c2w-none9"), "{err}");
+    let (code, _, err) = c2watch(&["capture", "--config", &cfg, "--check", "port", "and"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("invalid capture filter `port and`"), "{err}");
+    let (code, _, err) = c2watch(&["capture", "--intel", &common::fixture("feeds"), "--check"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no interface: give -i"), "{err}");
+    let (code, _, err) = c2watch(&[
+        "capture",
+        "--config",
+        &cfg,
+        "--user",
+        "no-such-user-c2w",
+        "--check",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--user no-such-user-c2w: no such user"),
+        "{err}"
+    );
+    let (code, _, err) = c2watch(&[
+        "capture", "--config", &cfg, "--filter", "tcp", "--check", "udp",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("either with --filter or as trailing words"),
+        "{err}"
+    );
+}
