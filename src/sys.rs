@@ -35,6 +35,24 @@ pub fn setsockopt_u32(
     })
 }
 
+/// `getsockopt(fd, level, name)` of a 4-byte option.
+pub fn getsockopt_u32(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::Result<u32> {
+    let mut value: u32 = 0;
+    let mut len = std::mem::size_of::<u32>() as libc::socklen_t;
+    // SAFETY: `value` and `len` live on this frame; `len` tells the kernel the buffer's size
+    // and it writes at most that many bytes into `value`, and the actual length into `len`.
+    check(unsafe {
+        libc::getsockopt(
+            fd,
+            level,
+            name,
+            std::ptr::from_mut(&mut value).cast(),
+            &mut len,
+        )
+    })?;
+    Ok(value)
+}
+
 /// Waits until `fd` is readable, for at most `timeout_ms`. Interruptions (a signal) end the
 /// wait early; callers loop.
 pub fn wait_readable(fd: RawFd, timeout_ms: i32) {

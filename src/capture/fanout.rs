@@ -4,6 +4,9 @@
 //! same socket — the same c2watch worker. With the defrag flag, IP fragments are reassembled
 //! before hashing, so a fragmented datagram is not split either.
 //!
+//! The first handle creates the group with `PACKET_FANOUT_FLAG_UNIQUEID`, so the kernel picks
+//! an id no other socket uses (two processes with the same id would silently share traffic).
+//!
 //! libpcap opens and binds the socket; joining the group happens afterwards on its descriptor
 //! (`pcap_fileno`), which is what the kernel allows: a socket joins once it is bound.
 
@@ -17,17 +20,47 @@ const PACKET_FANOUT_HASH: u32 = 0;
 /// Flag: reassemble IP fragments before hashing.
 const PACKET_FANOUT_FLAG_DEFRAG: u32 = 0x8000;
 
-/// Fanout group id for an interface: unique to this process and interface, so two c2watch
-/// instances (or another fanout user) on one interface never join each other's group.
+/// Flag: the kernel picks a group id no other socket uses (Linux 4.19 and later).
+const PACKET_FANOUT_FLAG_UNIQUEID: u32 = 0x2000;
+
+/// Fallback group id for kernels without unique ids: derived from this process and the
+/// interface, so two c2watch instances on one interface do not share a group by accident.
 pub fn group_id(ifindex: u32) -> u16 {
     let pid = std::process::id();
     ((pid.wrapping_mul(0x9e37) ^ ifindex.wrapping_mul(0x2f1)) & 0xffff) as u16
 }
 
+fn arg(group: u16, flags: u32) -> u32 {
+    u32::from(group) | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG | flags) << 16
+}
+
+/// Makes `fd` the first member of a new fanout group in hash mode and returns the group's
+/// id, for the interface's other handles to [`join`]. The kernel picks an id no other
+/// socket (of any process) uses; older kernels get one from [`group_id`].
+pub fn create(fd: RawFd, ifindex: u32) -> io::Result<u16> {
+    let unique = crate::sys::setsockopt_u32(
+        fd,
+        libc::SOL_PACKET,
+        PACKET_FANOUT,
+        arg(0, PACKET_FANOUT_FLAG_UNIQUEID),
+    );
+    match unique {
+        Ok(()) => {
+            let v = crate::sys::getsockopt_u32(fd, libc::SOL_PACKET, PACKET_FANOUT)?;
+            Ok((v & 0xffff) as u16)
+        }
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            let id = group_id(ifindex);
+            join(fd, id)?;
+            Ok(id)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Joins the packet socket `fd` to fanout group `group` in hash mode.
 pub fn join(fd: RawFd, group: u16) -> io::Result<()> {
-    let arg: u32 = u32::from(group) | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
-    crate::sys::setsockopt_u32(fd, libc::SOL_PACKET, PACKET_FANOUT, arg)
+    crate::sys::setsockopt_u32(fd, libc::SOL_PACKET, PACKET_FANOUT, arg(group, 0))
 }
 
 /// The interface's index, from sysfs (0 when unknown).
@@ -48,6 +81,7 @@ mod tests {
         let fd = std::os::fd::AsRawFd::as_raw_fd(&sock);
         assert!(join(fd, 7).is_err());
         assert!(join(-1, 7).is_err());
+        assert!(create(fd, 1).is_err());
     }
 
     #[test]

@@ -106,13 +106,19 @@ fn open_one(iface: &str, opts: &LiveOptions) -> Result<pcap::Capture<pcap::Activ
 /// Opens `workers` handles on `iface` joined to one fanout group. Where fanout is not
 /// available, warns and returns one handle.
 pub fn open(iface: &str, workers: usize, opts: &LiveOptions) -> Result<Vec<LiveHandle>, String> {
-    let group = fanout::group_id(fanout::ifindex(iface));
+    let ifindex = fanout::ifindex(iface);
+    let mut group: Option<u16> = None;
     let mut handles = Vec::with_capacity(workers);
     for index in 0..workers.max(1) {
         let cap = open_one(iface, opts)?;
         let linktype = cap.get_datalink().0 as u32;
         let joined = if workers > 1 {
-            match fanout::join(cap.as_raw_fd(), group) {
+            let fd = cap.as_raw_fd();
+            let result = match group {
+                Some(id) => fanout::join(fd, id),
+                None => fanout::create(fd, ifindex).map(|id| group = Some(id)),
+            };
+            match result {
                 Ok(()) => true,
                 Err(e) if index == 0 => {
                     tracing::warn!(
