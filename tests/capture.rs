@@ -47,8 +47,8 @@ fn ip(args: &[&str]) {
     );
 }
 
-/// Two namespaces joined by a veth pair: `victim` (10.x.y.1, `va`) and `c2` (10.x.y.2 and
-/// 10.x.y.3, `vb`). Removed on drop, with every process the test started in them.
+/// Two namespaces joined by a veth pair: `victim` (10.x.y.1, `va`) and `c2` (10.x.y.2 to
+/// 10.x.y.5, `vb`). Removed on drop, with every process the test started in them.
 struct Lab {
     victim: String,
     c2: String,
@@ -92,24 +92,10 @@ impl Lab {
             "dev",
             "va",
         ]);
-        ip(&[
-            "-n",
-            &c,
-            "addr",
-            "add",
-            &format!("{}.2/24", lab.net),
-            "dev",
-            "vb",
-        ]);
-        ip(&[
-            "-n",
-            &c,
-            "addr",
-            "add",
-            &format!("{}.3/24", lab.net),
-            "dev",
-            "vb",
-        ]);
+        for host in 2..=5 {
+            let a = format!("{}.{host}/24", lab.net);
+            ip(&["-n", &c, "addr", "add", &a, "dev", "vb"]);
+        }
         for (ns, dev) in [(&v, "va"), (&c, "vb"), (&v, "lo"), (&c, "lo")] {
             ip(&["-n", ns, "link", "set", dev, "up"]);
         }
@@ -297,11 +283,14 @@ fn live_capture_on_a_veth_pair_with_two_fanout_workers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let feed = dir.path().join("c2.txt");
     let (victim, c2, c2_new) = (lab.addr(1), lab.addr(2), lab.addr(3));
-    std::fs::write(&feed, format!("{c2}\n")).expect("feed");
+    // A listed name that resolves to an unlisted address (.4), served by a resolver (.5).
+    let (resolved, resolver) = (lab.addr(4), lab.addr(5));
+    std::fs::write(&feed, format!("{c2}\nc2.lab.example\n")).expect("feed");
     let script = traffic_script();
     let c2_ns = lab.c2.clone();
     let victim_ns = lab.victim.clone();
     lab.start_until_line(&c2_ns, &["python3", &script, "serve", "0.0.0.0"]);
+    lab.start_until_line(&c2_ns, &["python3", &script, "dns", &resolver, &resolved]);
     let mac = lab.mac();
 
     let sensor = start_sensor(
@@ -324,6 +313,13 @@ fn live_capture_on_a_veth_pair_with_two_fanout_workers() {
         &victim_ns,
         &["ping", "-c", "3", "-i", "0.2", "-W", "2", &c2],
     );
+    // The victim resolves the listed name, then connects to the answer 8 times: whichever
+    // worker each connection lands on, it is matched through the shared answer cache.
+    lab.run(
+        &victim_ns,
+        &["python3", &script, "query", &resolver, "c2.lab.example"],
+    );
+    lab.run(&victim_ns, &["python3", &script, "tcp", &resolved, "8"]);
     // Alerts reach the file while capture runs (not only at the stop).
     sensor.wait_for("the live alert", |_, ev| !of_type(ev, "alert").is_empty());
     sensor.wait_for("a periodic stats event", |_, ev| {
@@ -345,7 +341,7 @@ fn live_capture_on_a_veth_pair_with_two_fanout_workers() {
         metrics.contains("c2watch_packets_total{interface=\"va\",worker=\"0\"}"),
         "{metrics}"
     );
-    assert!(metrics.contains("c2watch_indicators 1"), "{metrics}");
+    assert!(metrics.contains("c2watch_indicators 2"), "{metrics}");
     assert!(
         metrics.contains("c2watch_indicator_generation 1"),
         "{metrics}"
@@ -356,7 +352,7 @@ fn live_capture_on_a_veth_pair_with_two_fanout_workers() {
     );
 
     // SIGHUP: a new C2 appears in the feed mid-run and alerts once reloaded.
-    std::fs::write(&feed, format!("{c2}\n{c2_new}\n")).expect("feed update");
+    std::fs::write(&feed, format!("{c2}\nc2.lab.example\n{c2_new}\n")).expect("feed update");
     sensor.signal("HUP");
     sensor.wait_for("the reload", |log, _| log.contains("generation 2"));
     lab.run(&victim_ns, &["python3", &script, "tcp", &c2_new, "2"]);
@@ -394,6 +390,20 @@ fn live_capture_on_a_veth_pair_with_two_fanout_workers() {
         "flows of all three protocols"
     );
 
+    let query = alerts
+        .iter()
+        .find(|a| a["threat"]["indicator"]["matched_on"] == "dns.query")
+        .expect("the DNS question alerts");
+    assert_eq!(query["victim"]["ip"], victim);
+    let via_answer = of_type(&events, "flow")
+        .iter()
+        .filter(|f| f["dest_ip"] == resolved && f["proto"] == "TCP")
+        .count();
+    assert_eq!(
+        via_answer, 8,
+        "every connection to the resolved address matched"
+    );
+
     // No flow split across workers: every flow has exactly one record, with packets in both
     // directions (a split flow would give two one-way records).
     let flows = of_type(&events, "flow");
@@ -413,7 +423,8 @@ fn live_capture_on_a_veth_pair_with_two_fanout_workers() {
         "a flow seen twice: {seen:?}"
     );
     // 24 UDP + 16 TCP + 2 TCP to the new C2 + 1 ICMP + the held connection.
-    let expected = 44;
+    // ... plus 1 DNS query and 8 connections to the resolved address.
+    let expected = 53;
     assert!(flows.len() >= expected, "{} flows", flows.len());
     let held = flows
         .iter()

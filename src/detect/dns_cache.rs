@@ -7,6 +7,8 @@ use crate::time::Timestamp;
 use foldhash::HashMap;
 use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 /// Shortest time an answer is remembered, whatever its TTL: the connection that follows a
 /// lookup can come a little after a very short TTL.
@@ -95,6 +97,59 @@ impl DnsCache {
     }
 }
 
+/// A [`DnsCache`] that several workers can share. Live capture needs it: the kernel's flow
+/// hash may hand a client's DNS answer and its next connection to different workers. Replay
+/// gives each worker its own (it dispatches by client, so both reach one worker in order).
+/// Lookups skip the lock while the cache is empty, which is nearly always: only answers for
+/// listed names are kept.
+pub struct SharedDnsCache {
+    cache: Mutex<DnsCache>,
+    entries: AtomicUsize,
+}
+
+impl SharedDnsCache {
+    pub fn new(capacity: usize) -> SharedDnsCache {
+        SharedDnsCache {
+            cache: Mutex::new(DnsCache::new(capacity)),
+            entries: AtomicUsize::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, DnsCache> {
+        match self.cache.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// See [`DnsCache::insert`].
+    pub fn insert(
+        &self,
+        key: CacheKey,
+        indicator: IndicatorId,
+        generation: u64,
+        name: &str,
+        now: Timestamp,
+        ttl: u32,
+    ) {
+        let mut c = self.lock();
+        c.insert(key, indicator, generation, name, now, ttl);
+        self.entries.store(c.len(), Ordering::Relaxed);
+    }
+
+    /// See [`DnsCache::get`].
+    pub fn get(&self, key: &CacheKey, now: Timestamp) -> Option<Resolved> {
+        if self.entries.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        self.lock().get(key, now).cloned()
+    }
+
+    pub fn evictions(&self) -> u64 {
+        self.lock().evictions
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +178,18 @@ mod tests {
         c.insert(k(2), 6, 1, "b.example", t(103), 300);
         c.insert(k(4), 5, 1, "a.example", t(104), 300);
         assert!(c.get(&k(2), t(105)).is_some_and(|r| r.indicator == 6));
+    }
+
+    #[test]
+    fn shared_cache_is_seen_by_every_holder() {
+        let t = |s| Timestamp::new(s, 0);
+        let shared = std::sync::Arc::new(SharedDnsCache::new(4));
+        let other = shared.clone();
+        assert!(other.get(&k(1), t(100)).is_none());
+        std::thread::spawn(move || shared.insert(k(1), 9, 1, "c2.example", t(100), 300))
+            .join()
+            .expect("thread");
+        assert_eq!(other.get(&k(1), t(101)).map(|r| r.indicator), Some(9));
+        assert!(other.get(&k(1), t(500)).is_none(), "expired");
     }
 }

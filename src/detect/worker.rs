@@ -1,7 +1,7 @@
 //! A detection worker: owns a flow table and matches each new flow against the current
 //! indicator snapshot. No locks on the per-packet path; records go out in batches.
 
-use super::dns_cache::DnsCache;
+use super::dns_cache::SharedDnsCache;
 use super::flow::{EndReason, Flow, FlowKey, FlowTable, Lookup, Side, TCP_ACK, TCP_SYN, Timeouts};
 use super::homenet::HomeNet;
 use super::inspect::Finding;
@@ -99,7 +99,7 @@ pub struct Matched {
 }
 
 pub struct Worker {
-    dns: DnsCache,
+    dns: Arc<SharedDnsCache>,
     cfg: Arc<DetectConfig>,
     snapshot: Snapshot,
     current: Arc<IndicatorSet>,
@@ -110,10 +110,21 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(cfg: Arc<DetectConfig>, snapshot: Snapshot, ifaces: Interfaces) -> Worker {
+        let dns = Arc::new(SharedDnsCache::new(cfg.dns_cache));
+        Worker::with_dns(cfg, snapshot, ifaces, dns)
+    }
+
+    /// A worker whose DNS answer cache is `dns`, shared with other workers (live capture).
+    pub fn with_dns(
+        cfg: Arc<DetectConfig>,
+        snapshot: Snapshot,
+        ifaces: Interfaces,
+        dns: Arc<SharedDnsCache>,
+    ) -> Worker {
         let current = snapshot.load_full();
         let table = FlowTable::new(cfg.max_flows, cfg.timeouts);
         Worker {
-            dns: DnsCache::new(cfg.dns_cache),
+            dns,
             cfg,
             snapshot,
             current,
@@ -416,7 +427,7 @@ fn match_flow(
     ctx: &Ctx<'_>,
     set: &Arc<IndicatorSet>,
     home: &HomeNet,
-    dns: &DnsCache,
+    dns: &SharedDnsCache,
     now: Timestamp,
 ) -> Option<Arc<Contact>> {
     let (init, resp) = (ctx.init, ctx.resp);
@@ -463,7 +474,7 @@ fn match_flow(
 fn dns_message(
     ctx: &Ctx<'_>,
     set: &Arc<IndicatorSet>,
-    cache: &mut DnsCache,
+    cache: &SharedDnsCache,
     stats: &mut WorkerStats,
     payload: &[u8],
     now: Timestamp,

@@ -16,6 +16,7 @@ use crate::alert::record::Sequenced;
 use crate::capture::Interfaces;
 use crate::capture::live::{LiveHandle, Read};
 use crate::decode::{Decoded, decode};
+use crate::detect::dns_cache::SharedDnsCache;
 use crate::detect::{DetectConfig, PacketInfo, Worker};
 use crate::replay::ReplayError;
 use board::{Board, WorkerReport, wall_clock};
@@ -84,10 +85,18 @@ pub fn run(
         .spawn(move || output::run(out_rx, events, out, out_cfg))
         .map_err(|e| ReplayError::Internal(format!("cannot start output thread: {e}")))?;
 
+    // One DNS answer cache for all workers: the kernel's flow hash may hand a client's DNS
+    // answer and its next connection to different workers.
+    let dns = Arc::new(SharedDnsCache::new(detect.dns_cache));
     let mut threads = Vec::with_capacity(n);
     for (slot, h) in handles.into_iter().enumerate() {
         let iface = ifaces.register(&h.iface);
-        let worker = Worker::new(detect.clone(), board.snapshot.clone(), ifaces.clone());
+        let worker = Worker::with_dns(
+            detect.clone(),
+            board.snapshot.clone(),
+            ifaces.clone(),
+            dns.clone(),
+        );
         let ctx = Ctx {
             slot,
             iface,

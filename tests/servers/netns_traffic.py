@@ -5,8 +5,11 @@
   udp DST N           N UDP flows (source ports 20000..), one datagram each way
   tcp DST N           N TCP connections: handshake, one message each way, close
   hold DST            one TCP connection left open (until killed)
+  dns ADDR ANSWER     a DNS server on ADDR:53 answering every A question with ANSWER
+  query SERVER NAME   one A question for NAME to SERVER:53, waits for the answer
 """
 import socket
+import struct
 import sys
 import threading
 import time
@@ -68,6 +71,29 @@ def hold(dst):
         time.sleep(60)
 
 
+def dns(addr, answer):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, 53))
+    print("ready", flush=True)
+    while True:
+        q, peer = s.recvfrom(512)
+        end = 12
+        while q[end] != 0:
+            end += q[end] + 1
+        question = q[12:end + 5]
+        head = q[:2] + struct.pack(">HHHHH", 0x8180, 1, 1, 0, 0)
+        rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 300, 4) + socket.inet_aton(answer)
+        s.sendto(head + question + rr, peer)
+
+
+def query(server, name):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    qname = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+    s.sendto(struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + qname + struct.pack(">HH", 1, 1), (server, 53))
+    s.recvfrom(512)
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "serve":
@@ -78,5 +104,9 @@ if __name__ == "__main__":
         tcp(sys.argv[2], int(sys.argv[3]))
     elif mode == "hold":
         hold(sys.argv[2])
+    elif mode == "dns":
+        dns(sys.argv[2], sys.argv[3])
+    elif mode == "query":
+        query(sys.argv[2], sys.argv[3])
     else:
         sys.exit("unknown mode " + mode)
