@@ -542,7 +542,8 @@ fn drops_root_after_opening_and_reopens_its_log_on_sighup() {
         &lab,
         dir.path(),
         &feed,
-        &["--user", "nobody", "--group", "nogroup", "ip"],
+        // Two interfaces: the veth and the namespace's loopback.
+        &["-i", "lo", "--user", "nobody", "--group", "nogroup", "ip"],
     );
     sensor.wait_for("the privilege drop", |log, _| {
         log.contains("running as uid 65534")
@@ -561,6 +562,7 @@ fn drops_root_after_opening_and_reopens_its_log_on_sighup() {
     assert_eq!(field("CapEff:"), ["0000000000000000"], "{status}");
     assert_eq!(field("CapPrm:"), ["0000000000000000"], "{status}");
 
+    lab.run(&victim_ns, &["ping", "-c", "2", "-i", "0.2", "127.0.0.1"]);
     lab.run(&victim_ns, &["python3", &script, "tcp", &c2, "1"]);
     sensor.wait_for("the first alert", |_, ev| !of_type(ev, "alert").is_empty());
     // logrotate: move the log away, then SIGHUP; the next alert goes to a new file.
@@ -589,7 +591,23 @@ fn drops_root_after_opening_and_reopens_its_log_on_sighup() {
         1,
         "the new file has the next one"
     );
-    assert_eq!(events.last().expect("events")["event_type"], "stats");
+    let last = events.last().expect("events");
+    assert_eq!(last["event_type"], "stats");
+    let workers = last["stats"]["capture"]["workers"]
+        .as_array()
+        .expect("workers");
+    let on = |iface: &str| {
+        workers
+            .iter()
+            .filter(|w| w["interface"] == iface)
+            .filter_map(|w| w["packets"].as_u64())
+            .sum::<u64>()
+    };
+    assert_eq!(workers.len(), 4, "2 workers on each interface: {workers:?}");
+    assert!(
+        on("va") > 0 && on("lo") >= 2,
+        "both interfaces read: {workers:?}"
+    );
 }
 
 fn c2watch(args: &[&str]) -> (i32, String, String) {
