@@ -26,13 +26,19 @@ pub struct ReadStats {
     pub last_ts: Option<Timestamp>,
 }
 
+/// Frames that could not be decoded, from counts by [`DecodeIssue`]: every kind but
+/// `not_ip` (ARP and the like are not errors).
+pub fn decode_errors(decode: &[u64; DecodeIssue::ALL.len()]) -> u64 {
+    DecodeIssue::ALL
+        .iter()
+        .filter(|i| **i != DecodeIssue::NotIp)
+        .map(|i| decode[i.index()])
+        .sum()
+}
+
 impl ReadStats {
     pub fn decode_errors(&self) -> u64 {
-        DecodeIssue::ALL
-            .iter()
-            .filter(|i| **i != DecodeIssue::NotIp)
-            .map(|i| self.decode[i.index()])
-            .sum()
+        decode_errors(&self.decode)
     }
 }
 

@@ -47,6 +47,17 @@ pub struct CommonArgs {
     pub config: Option<PathBuf>,
 }
 
+/// Detection options shared by `replay` and `capture`.
+#[derive(Args, Debug, Default, Clone)]
+pub struct DetectArgs {
+    /// One alert per (victim, indicator) in this much packet time: 3600, 90s, 30m, 1h, 1d [default: 1h].
+    #[arg(long, value_name = "DURATION")]
+    pub dedup_window: Option<String>,
+    /// Flow table size (all workers together) [default: 1048576].
+    #[arg(long, value_name = "N")]
+    pub max_flows: Option<usize>,
+}
+
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
     #[command(flatten)]
@@ -57,12 +68,8 @@ pub struct ReplayArgs {
     /// Detection workers [default: 1].
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
-    /// One alert per (victim, indicator) in this much packet time: 3600, 90s, 30m, 1h, 1d [default: 1h].
-    #[arg(long, value_name = "DURATION")]
-    pub dedup_window: Option<String>,
-    /// Flow table size (all workers together) [default: 1048576].
-    #[arg(long, value_name = "N")]
-    pub max_flows: Option<usize>,
+    #[command(flatten)]
+    pub detect: DetectArgs,
     /// No progress line on stderr.
     #[arg(long)]
     pub no_progress: bool,
@@ -84,12 +91,8 @@ pub struct CaptureArgs {
     /// Workers per interface, each with its own handle in one PACKET_FANOUT group [default: one per core].
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
-    /// One alert per (victim, indicator) in this much packet time [default: 1h].
-    #[arg(long, value_name = "DURATION")]
-    pub dedup_window: Option<String>,
-    /// Flow table size (all workers together) [default: 1048576].
-    #[arg(long, value_name = "N")]
-    pub max_flows: Option<usize>,
+    #[command(flatten)]
+    pub detect: DetectArgs,
     /// Bytes kept of each packet [default: 65535].
     #[arg(long, value_name = "BYTES")]
     pub snaplen: Option<u32>,

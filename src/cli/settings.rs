@@ -137,8 +137,8 @@ impl ReplaySettings {
         let intel = intel_settings(&args.common, &cfg)?;
         let workers = check_workers(args.workers.or(cfg.workers).unwrap_or(1))?;
         let detect = detect_config(
-            args.dedup_window.as_deref(),
-            args.max_flows,
+            args.detect.dedup_window.as_deref(),
+            args.detect.max_flows,
             &cfg,
             &intel.home_net,
         )?;
@@ -189,8 +189,8 @@ impl CaptureSettings {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let workers = check_workers(args.workers.or(c.workers).or(cfg.workers).unwrap_or(cores))?;
         let detect = detect_config(
-            args.dedup_window.as_deref(),
-            args.max_flows,
+            args.detect.dedup_window.as_deref(),
+            args.detect.max_flows,
             &cfg,
             &intel.home_net,
         )?;

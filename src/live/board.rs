@@ -42,11 +42,7 @@ pub struct WorkerReport {
 
 impl WorkerReport {
     pub fn decode_errors(&self) -> u64 {
-        DecodeIssue::ALL
-            .iter()
-            .filter(|i| **i != DecodeIssue::NotIp)
-            .map(|i| self.decode[i.index()])
-            .sum()
+        crate::summary::decode_errors(&self.decode)
     }
 
     fn json(&self) -> Value {
