@@ -215,12 +215,24 @@ impl Drop for Sensor {
 }
 
 fn start_sensor(lab: &Lab, dir: &Path, feed: &Path, extra: &[&str]) -> Sensor {
+    start_sensor_with(lab, dir, feed, &[], extra)
+}
+
+/// Starts c2watch in the victim namespace, through `wrapper` (e.g. setpriv) when given.
+fn start_sensor_with(
+    lab: &Lab,
+    dir: &Path,
+    feed: &Path,
+    wrapper: &[&str],
+    extra: &[&str],
+) -> Sensor {
     let stderr = dir.join("stderr.log");
     let alerts = dir.join("alerts.json");
     let bin = env!("CARGO_BIN_EXE_c2watch");
     let feed_arg = feed.display().to_string();
     let alerts_arg = alerts.display().to_string();
-    let mut args = vec![
+    let mut args: Vec<&str> = wrapper.to_vec();
+    args.extend([
         bin,
         "capture",
         "-i",
@@ -231,7 +243,7 @@ fn start_sensor(lab: &Lab, dir: &Path, feed: &Path, extra: &[&str]) -> Sensor {
         &feed_arg,
         "-o",
         &alerts_arg,
-    ];
+    ]);
     args.extend_from_slice(extra);
     let child = lab
         .exec(&lab.victim, &args)
@@ -662,6 +674,74 @@ fn check_validates_config_interfaces_filter_and_feeds_without_capturing() {
     assert_eq!(code, 1);
     assert!(
         err.contains("either with --filter or as trailing words"),
+        "{err}"
+    );
+}
+
+#[test]
+fn runs_unprivileged_with_only_the_capture_capabilities() {
+    use std::os::unix::fs::PermissionsExt;
+    if !can_run("runs_unprivileged_with_only_the_capture_capabilities") {
+        return;
+    }
+    // As systemd starts it with deploy/c2watch.service: a plain user with CAP_NET_RAW and
+    // CAP_NET_ADMIN as ambient capabilities, no root at any point.
+    let mut lab = Lab::new("amb");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let feed = dir.path().join("c2.txt");
+    let c2 = lab.addr(2);
+    std::fs::write(&feed, format!("{c2}\n")).expect("feed");
+    let script = traffic_script();
+    let (c2_ns, victim_ns) = (lab.c2.clone(), lab.victim.clone());
+    lab.start_until_line(&c2_ns, &["python3", &script, "serve", "0.0.0.0"]);
+    let sensor = start_sensor_with(
+        &lab,
+        dir.path(),
+        &feed,
+        &[
+            "setpriv",
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "--inh-caps=+net_raw,+net_admin",
+            "--ambient-caps=+net_raw,+net_admin",
+        ],
+        &["ip"],
+    );
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", sensor.child.id())).expect("status");
+    assert!(status.contains("Uid:\t65534"), "{status}");
+    lab.run(&victim_ns, &["python3", &script, "tcp", &c2, "1"]);
+    sensor.wait_for("the alert", |_, ev| !of_type(ev, "alert").is_empty());
+    let (code, events, log) = stop(sensor);
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(of_type(&events, "alert")[0]["dest_ip"], c2);
+
+    // Without the capabilities: a clear error saying what is missing.
+    let feed_arg = feed.display().to_string();
+    let out = lab
+        .exec(
+            &victim_ns,
+            &[
+                "setpriv",
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+                env!("CARGO_BIN_EXE_c2watch"),
+                "capture",
+                "-i",
+                "va",
+                "--intel",
+                &feed_arg,
+            ],
+        )
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot capture on va") && err.contains("CAP_NET_RAW"),
         "{err}"
     );
 }

@@ -88,7 +88,8 @@ fn open_one(iface: &str, opts: &LiveOptions) -> Result<pcap::Capture<pcap::Activ
         .timeout(opts.timeout_ms)
         .precision(pcap::Precision::Nano);
     let mut cap = inactive.open().map_err(|e| {
-        let hint = if e.to_string().contains("ermission") {
+        let text = e.to_string();
+        let hint = if text.contains("ermission") || text.contains("not permitted") {
             " (capture needs root, or CAP_NET_RAW and CAP_NET_ADMIN: see deploy/c2watch.service)"
         } else {
             ""
