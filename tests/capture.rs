@@ -745,3 +745,40 @@ fn runs_unprivileged_with_only_the_capture_capabilities() {
         "{err}"
     );
 }
+
+#[test]
+fn an_interface_that_goes_away_stops_capture_with_an_error_and_keeps_the_alerts() {
+    if !can_run("an_interface_that_goes_away_stops_capture_with_an_error_and_keeps_the_alerts") {
+        return;
+    }
+    let mut lab = Lab::new("gone");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let feed = dir.path().join("c2.txt");
+    let c2 = lab.addr(2);
+    std::fs::write(&feed, format!("{c2}\n")).expect("feed");
+    let script = traffic_script();
+    let (c2_ns, victim_ns) = (lab.c2.clone(), lab.victim.clone());
+    lab.start_until_line(&c2_ns, &["python3", &script, "serve", "0.0.0.0"]);
+    let mut sensor = start_sensor(&lab, dir.path(), &feed, &["ip"]);
+    lab.run(&victim_ns, &["python3", &script, "tcp", &c2, "1"]);
+    sensor.wait_for("the alert", |_, ev| !of_type(ev, "alert").is_empty());
+    ip(&["-n", &victim_ns, "link", "del", "va"]);
+    let until = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Ok(Some(status)) = sensor.child.try_wait() {
+            break status.code();
+        }
+        assert!(
+            Instant::now() < until,
+            "c2watch kept running without its interface\n{}",
+            sensor.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = sensor.log();
+    assert_eq!(code, Some(1), "{log}");
+    assert!(log.contains("capture stopped: reading from va"), "{log}");
+    let events = sensor.events();
+    assert_eq!(of_type(&events, "alert").len(), 1);
+    assert_eq!(events.last().expect("events")["event_type"], "stats");
+}

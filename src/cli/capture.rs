@@ -126,5 +126,12 @@ pub fn run(s: CaptureSettings, quiet: bool) -> Result<ExitCode, String> {
             o.alerts, o.suppressed, o.victims, o.flow_records
         );
     }
+    if !summary.errors.is_empty() {
+        eprintln!(
+            "c2watch: error: capture stopped: {}",
+            summary.errors.join("; ")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }

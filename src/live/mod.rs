@@ -56,6 +56,8 @@ pub struct LiveConfig {
 pub struct LiveSummary {
     pub output: OutputStats,
     pub elapsed: Duration,
+    /// Why capture stopped, when it was not asked to (an interface went down, ...).
+    pub errors: Vec<String>,
 }
 
 /// Runs until `cfg.stop` is set, then flushes and returns.
@@ -114,9 +116,12 @@ pub fn run(
 
     let ticker = spawn_ticker(&cfg, board.clone())?;
     let mut failed = None;
+    let mut errors = Vec::new();
     for t in threads {
-        if t.join().is_err() {
-            failed = Some("a capture thread panicked");
+        match t.join() {
+            Ok(Some(e)) => errors.push(e),
+            Ok(None) => {}
+            Err(_) => failed = Some("a capture thread panicked"),
         }
     }
     // Every worker has stopped: the ticker stops too, then the final stats go out.
@@ -144,6 +149,7 @@ pub fn run(
     Ok(LiveSummary {
         output: output_stats,
         elapsed,
+        errors,
     })
 }
 
@@ -196,8 +202,10 @@ struct Ctx {
 }
 
 impl Ctx {
-    /// Reads `h` until stopped; returns when its records are all handed over.
-    fn capture(self, mut h: LiveHandle, mut worker: Worker) {
+    /// Reads `h` until stopped; returns when its records are all handed over, with the read
+    /// error that stopped it, if one did (it stops every other worker too).
+    fn capture(self, mut h: LiveHandle, mut worker: Worker) -> Option<String> {
+        let mut failure: Option<String> = None;
         let mut decoded = Decoded::default();
         let mut records: Vec<Sequenced> = Vec::new();
         let mut report = WorkerReport::default();
@@ -213,8 +221,9 @@ impl Ctx {
                     Ok(Read::Packet(p)) => p,
                     Ok(Read::Empty) => break,
                     Err(e) => {
-                        tracing::error!("{e}: this worker stops");
+                        tracing::error!("{e}: capture stops");
                         self.stop_all();
+                        failure = Some(e);
                         break;
                     }
                 };
@@ -245,10 +254,11 @@ impl Ctx {
                 // block is handed over within one timeout.
                 drain_until = Some(Instant::now() + drain);
             }
-            let stopping = drain_until.is_some_and(|t| {
-                let now = Instant::now();
-                now >= t && (n < BATCH || now >= t + MAX_DRAIN)
-            });
+            let stopping = failure.is_some()
+                || drain_until.is_some_and(|t| {
+                    let now = Instant::now();
+                    now >= t && (n < BATCH || now >= t + MAX_DRAIN)
+                });
             if n == 0 {
                 // A quiet link: time still passes for the flows.
                 worker.idle(seq, wall_clock(), &mut records);
@@ -283,6 +293,7 @@ impl Ctx {
             upto: u64::MAX,
             records,
         });
+        failure
     }
 
     /// Hands records to the output thread without blocking capture: when its queue is full
