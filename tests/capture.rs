@@ -166,6 +166,19 @@ fn traffic_script() -> String {
         .to_string()
 }
 
+/// A lab whose C2 namespace runs the echo servers, a folder any user may write (for the tests
+/// that drop root) and the traffic script's path.
+fn lab_with_servers(tag: &str) -> (Lab, tempfile::TempDir, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut lab = Lab::new(tag);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let script = traffic_script();
+    let c2_ns = lab.c2.clone();
+    lab.start_until_line(&c2_ns, &["python3", &script, "serve", "0.0.0.0"]);
+    (lab, dir, script)
+}
+
 /// The c2watch process, killed on drop if the test failed before stopping it.
 struct Sensor {
     child: Child,
@@ -265,20 +278,21 @@ fn start_sensor_with(
     sensor
 }
 
+/// Waits (at most 20 s) for c2watch to exit; its exit status.
+fn wait_exit(sensor: &mut Sensor, what: &str) -> i32 {
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(Some(status)) = sensor.child.try_wait() {
+            return status.code().unwrap_or(-1);
+        }
+        assert!(Instant::now() < until, "{what}\n{}", sensor.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn stop(mut sensor: Sensor) -> (i32, Vec<Value>, String) {
     sensor.signal("TERM");
-    let until = Instant::now() + Duration::from_secs(20);
-    let code = loop {
-        if let Ok(Some(status)) = sensor.child.try_wait() {
-            break status.code().unwrap_or(-1);
-        }
-        assert!(
-            Instant::now() < until,
-            "c2watch did not stop after SIGTERM\n{}",
-            sensor.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let code = wait_exit(&mut sensor, "c2watch did not stop after SIGTERM");
     (code, sensor.events(), sensor.log())
 }
 
@@ -536,20 +550,15 @@ fn a_syn_flood_is_bounded_by_the_flow_table_and_its_c2_contact_still_alerts() {
 
 #[test]
 fn drops_root_after_opening_and_reopens_its_log_on_sighup() {
-    use std::os::unix::fs::PermissionsExt;
     if !can_run("drops_root_after_opening_and_reopens_its_log_on_sighup") {
         return;
     }
-    let mut lab = Lab::new("usr");
-    // A folder the service user can read and write (its log, the feed).
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    // The folder is one the service user can read and write (its log, the feed).
+    let (lab, dir, script) = lab_with_servers("usr");
     let feed = dir.path().join("c2.txt");
     let (c2, c2_other) = (lab.addr(2), lab.addr(3));
     std::fs::write(&feed, format!("{c2}\n{c2_other}\n")).expect("feed");
-    let script = traffic_script();
-    let (c2_ns, victim_ns) = (lab.c2.clone(), lab.victim.clone());
-    lab.start_until_line(&c2_ns, &["python3", &script, "serve", "0.0.0.0"]);
+    let victim_ns = lab.victim.clone();
     let sensor = start_sensor(
         &lab,
         dir.path(),
@@ -680,21 +689,15 @@ fn check_validates_config_interfaces_filter_and_feeds_without_capturing() {
 
 #[test]
 fn runs_unprivileged_with_only_the_capture_capabilities() {
-    use std::os::unix::fs::PermissionsExt;
     if !can_run("runs_unprivileged_with_only_the_capture_capabilities") {
         return;
     }
     // As systemd starts it with deploy/c2watch.service: a plain user with CAP_NET_RAW and
     // CAP_NET_ADMIN as ambient capabilities, no root at any point.
-    let mut lab = Lab::new("amb");
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let (lab, dir, script) = lab_with_servers("amb");
     let feed = dir.path().join("c2.txt");
-    let c2 = lab.addr(2);
+    let (c2, victim_ns) = (lab.addr(2), lab.victim.clone());
     std::fs::write(&feed, format!("{c2}\n")).expect("feed");
-    let script = traffic_script();
-    let (c2_ns, victim_ns) = (lab.c2.clone(), lab.victim.clone());
-    lab.start_until_line(&c2_ns, &["python3", &script, "serve", "0.0.0.0"]);
     let sensor = start_sensor_with(
         &lab,
         dir.path(),
@@ -751,32 +754,17 @@ fn an_interface_that_goes_away_stops_capture_with_an_error_and_keeps_the_alerts(
     if !can_run("an_interface_that_goes_away_stops_capture_with_an_error_and_keeps_the_alerts") {
         return;
     }
-    let mut lab = Lab::new("gone");
-    let dir = tempfile::tempdir().expect("tempdir");
+    let (lab, dir, script) = lab_with_servers("gone");
     let feed = dir.path().join("c2.txt");
-    let c2 = lab.addr(2);
+    let (c2, victim_ns) = (lab.addr(2), lab.victim.clone());
     std::fs::write(&feed, format!("{c2}\n")).expect("feed");
-    let script = traffic_script();
-    let (c2_ns, victim_ns) = (lab.c2.clone(), lab.victim.clone());
-    lab.start_until_line(&c2_ns, &["python3", &script, "serve", "0.0.0.0"]);
     let mut sensor = start_sensor(&lab, dir.path(), &feed, &["ip"]);
     lab.run(&victim_ns, &["python3", &script, "tcp", &c2, "1"]);
     sensor.wait_for("the alert", |_, ev| !of_type(ev, "alert").is_empty());
     ip(&["-n", &victim_ns, "link", "del", "va"]);
-    let until = Instant::now() + Duration::from_secs(20);
-    let code = loop {
-        if let Ok(Some(status)) = sensor.child.try_wait() {
-            break status.code();
-        }
-        assert!(
-            Instant::now() < until,
-            "c2watch kept running without its interface\n{}",
-            sensor.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let code = wait_exit(&mut sensor, "c2watch kept running without its interface");
     let log = sensor.log();
-    assert_eq!(code, Some(1), "{log}");
+    assert_eq!(code, 1, "{log}");
     assert!(log.contains("capture stopped: reading from va"), "{log}");
     let events = sensor.events();
     assert_eq!(of_type(&events, "alert").len(), 1);
