@@ -20,6 +20,15 @@ impl Timestamp {
         }
     }
 
+    /// The machine's clock now (for events not tied to a packet: live capture's periodic
+    /// stats, idle flow expiry on a quiet link).
+    pub fn now() -> Timestamp {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp::new(d.as_secs() as i64, d.subsec_nanos())
+    }
+
     pub fn from_nanos(total: i128) -> Timestamp {
         let secs = total.div_euclid(1_000_000_000);
         let nanos = total.rem_euclid(1_000_000_000) as u32;

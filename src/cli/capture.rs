@@ -3,13 +3,12 @@
 //! opened and the feeds read (as the service user), and capture starts.
 
 use super::settings::CaptureSettings;
-use super::{load, load_with};
+use super::{RunningFeeds, load, start_feeds};
 use crate::alert::logfile::LogFile;
 use crate::capture::live::{self, LiveHandle};
-use crate::intel::manager::{FeedManager, Hangup, Reloader};
+use crate::intel::manager::Reloader;
 use crate::live::board::Board;
 use crate::live::{self as runner, LiveConfig, metrics, privileges};
-use arc_swap::ArcSwap;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
@@ -83,15 +82,13 @@ pub fn run(s: CaptureSettings, quiet: bool) -> Result<ExitCode, String> {
         Some(p) => Box::new(LogFile::open(p, reopen)?),
         None => Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout())),
     };
-    let keep_dir = std::env::temp_dir();
-    let mut manager = FeedManager::new(s.intel.intel.clone(), &s.intel.allow, Some(&keep_dir))?;
-    let (events_tx, events) = crossbeam_channel::unbounded();
-    manager.send_events(events_tx.clone());
-    let hangup =
-        Hangup::catch(&manager).map_err(|e| format!("cannot install the SIGHUP handler: {e}"))?;
-    let loaded = load_with(&mut manager)?;
-    manager.check_ages(std::time::SystemTime::now());
-    let snapshot = Arc::new(ArcSwap::from_pointee(loaded.set));
+    let RunningFeeds {
+        manager,
+        hangup,
+        snapshot,
+        events_tx,
+        events,
+    } = start_feeds(&s.intel)?;
     let labels: Vec<(String, usize, bool)> = handles
         .iter()
         .map(|h| (h.iface.clone(), h.index, h.fanout))

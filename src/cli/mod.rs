@@ -6,7 +6,7 @@ pub mod config;
 pub mod settings;
 
 use crate::intel::manager::{FeedManager, Hangup, Refresh, Reloader};
-use crate::intel::{self, IndicatorSet};
+use crate::intel::{self, IndicatorSet, Snapshot};
 use crate::replay::{self, ReplayConfig};
 use arc_swap::ArcSwap;
 use args::{Cli, Command, IntelCommand};
@@ -81,18 +81,44 @@ fn load(s: &IntelSettings) -> Result<intel::Loaded, String> {
     load_with(&mut FeedManager::new(s.intel.clone(), &s.allow, None)?)
 }
 
-fn run_replay(s: ReplaySettings, quiet: bool) -> Result<ExitCode, String> {
-    // Local feeds are read through last good copies, so a file broken while the replay runs
+/// The feeds of a command that runs for a while (replay, capture): loaded once, with the
+/// manager that keeps them fresh, the SIGHUP watch, and the channel of its warning events.
+struct RunningFeeds {
+    manager: FeedManager,
+    hangup: Hangup,
+    snapshot: Snapshot,
+    events_tx: crossbeam_channel::Sender<serde_json::Value>,
+    events: crossbeam_channel::Receiver<serde_json::Value>,
+}
+
+fn start_feeds(s: &IntelSettings) -> Result<RunningFeeds, String> {
+    // Local feeds are read through last good copies, so a file broken while c2watch runs
     // does not cost its indicators at the next reload.
     let keep_dir = std::env::temp_dir();
-    let mut manager = FeedManager::new(s.intel.intel.clone(), &s.intel.allow, Some(&keep_dir))?;
+    let mut manager = FeedManager::new(s.intel.clone(), &s.allow, Some(&keep_dir))?;
     let (events_tx, events) = crossbeam_channel::unbounded();
-    manager.send_events(events_tx);
+    manager.send_events(events_tx.clone());
     let hangup =
         Hangup::catch(&manager).map_err(|e| format!("cannot install the SIGHUP handler: {e}"))?;
     let loaded = load_with(&mut manager)?;
     manager.check_ages(std::time::SystemTime::now());
-    let snapshot = Arc::new(ArcSwap::from_pointee(loaded.set));
+    Ok(RunningFeeds {
+        manager,
+        hangup,
+        snapshot: Arc::new(ArcSwap::from_pointee(loaded.set)),
+        events_tx,
+        events,
+    })
+}
+
+fn run_replay(s: ReplaySettings, quiet: bool) -> Result<ExitCode, String> {
+    let RunningFeeds {
+        manager,
+        hangup,
+        snapshot,
+        events,
+        ..
+    } = start_feeds(&s.intel)?;
     let out: Box<dyn Write + Send> = match &s.output {
         Some(p) => Box::new(BufWriter::with_capacity(
             1 << 20,
@@ -188,12 +214,7 @@ fn run_intel(cmd: &IntelCommand) -> Result<ExitCode, String> {
                 "match": m.as_ref().map(|i| json!({
                     "value": i.value, "type": i.type_name(),
                     // Whether it alerts on traffic seen now (validity window, max_age).
-                    "valid_now": i.valid_at(&crate::time::Timestamp::new(
-                        std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map_or(0, |d| d.as_secs() as i64),
-                        0,
-                    ).rfc3339_secs()),
+                    "valid_now": i.valid_at(&crate::time::Timestamp::now().rfc3339_secs()),
                     "sources": i.sources.iter().map(|m| crate::alert::eve::source(m)).collect::<Vec<_>>(),
                 })),
             });

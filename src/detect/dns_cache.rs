@@ -144,10 +144,6 @@ impl SharedDnsCache {
         }
         self.lock().get(key, now).cloned()
     }
-
-    pub fn evictions(&self) -> u64 {
-        self.lock().evictions
-    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// One worker's totals since start.
 #[derive(Clone, Debug, Default)]
@@ -80,14 +80,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     }
 }
 
-/// Seconds since the Unix epoch, as a packet-style timestamp (for events not tied to a packet).
-pub fn wall_clock() -> Timestamp {
-    let d = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp::new(d.as_secs() as i64, d.subsec_nanos())
-}
-
 impl Board {
     /// A board with one slot per worker, given as (interface, index, fanout).
     pub fn new(workers: &[(String, usize, bool)], snapshot: Snapshot, feeds: FeedBoard) -> Board {
@@ -110,10 +102,6 @@ impl Board {
             drop_ratio: AtomicU64::new(0f64.to_bits()),
             interval: Mutex::new((0, 0)),
         }
-    }
-
-    pub fn workers(&self) -> usize {
-        self.workers.len()
     }
 
     /// Worker `slot` replaces its report (keeping its labels).

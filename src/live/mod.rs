@@ -19,7 +19,8 @@ use crate::decode::{Decoded, decode};
 use crate::detect::dns_cache::SharedDnsCache;
 use crate::detect::{DetectConfig, PacketInfo, Worker};
 use crate::replay::ReplayError;
-use board::{Board, WorkerReport, wall_clock};
+use crate::time::Timestamp;
+use board::{Board, WorkerReport};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use serde_json::Value;
 use std::io::Write;
@@ -134,7 +135,7 @@ pub fn run(
         .iter()
         .filter_map(|r| r.last_ts)
         .max()
-        .unwrap_or_else(wall_clock);
+        .unwrap_or_else(Timestamp::now);
     let final_stats = board.stats_event(last, elapsed);
     // Every worker sent its last batch; the final stats are written after them.
     let _ = out_tx.send(OutputMsg::Finish(Box::new(final_stats)));
@@ -184,7 +185,7 @@ fn spawn_ticker(
                     && last_event.elapsed() >= e
                 {
                     last_event = Instant::now();
-                    let _ = tx.send(board.stats_event(wall_clock(), board.started.elapsed()));
+                    let _ = tx.send(board.stats_event(Timestamp::now(), board.started.elapsed()));
                 }
             }
         })
@@ -261,11 +262,16 @@ impl Ctx {
                 });
             if n == 0 {
                 // A quiet link: time still passes for the flows.
-                worker.idle(seq, wall_clock(), &mut records);
+                worker.idle(seq, Timestamp::now(), &mut records);
             }
-            if n < BATCH || stopping || last_publish.elapsed() >= PUBLISH {
+            // Records go out whenever the kernel has nothing more for now; counters (a copy
+            // under a lock, and a getsockopt for libpcap's) only a few times a second.
+            let publish = stopping || last_publish.elapsed() >= PUBLISH;
+            if n < BATCH || publish {
                 worker.begin_batch();
                 self.hand_over(&mut records, &mut report);
+            }
+            if publish {
                 report.work = worker.stats();
                 report.active_flows = worker.active_flows() as u64;
                 report.pcap = h.counts();
@@ -282,7 +288,7 @@ impl Ctx {
         // Stop: every open flow ends now, and everything goes to the output (waiting, this
         // time: nothing may be lost at a clean stop). Packets the kernel received after the
         // drain stay counted in `pcap.received`, not in `packets`.
-        let clock = report.last_ts.unwrap_or_else(wall_clock);
+        let clock = report.last_ts.unwrap_or_else(Timestamp::now);
         worker.finish(END_SEQ, clock, &mut records);
         report.work = worker.stats();
         report.active_flows = 0;
