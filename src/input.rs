@@ -61,7 +61,12 @@ pub fn open(path: &str, progress: &Progress) -> io::Result<(Box<dyn Read + Send>
     let mut buffered = BufReader::with_capacity(1 << 20, counted);
     let compression = Compression::sniff(buffered.fill_buf()?);
     let reader: Box<dyn Read + Send> = match compression {
-        Compression::None => Box::new(buffered),
+        // Plain files are read straight into the caller's (large) buffer: a BufReader in
+        // between would copy every byte twice.
+        Compression::None => {
+            let head = buffered.buffer().to_vec();
+            Box::new(io::Cursor::new(head).chain(buffered.into_inner()))
+        }
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
     };

@@ -25,6 +25,10 @@ use std::time::Instant;
 const BATCH: usize = 256;
 /// Every this many packets all workers get a watermark, even those that got no packets.
 const TICK: u64 = 4096;
+/// With one worker: records handed to the output thread at once, at the latest.
+const INLINE_RECORDS: usize = 512;
+/// With one worker: packets between hand-offs when few records are produced.
+const INLINE_TICK: u64 = 1 << 16;
 /// Sequence number given to records written when input ends.
 const END_SEQ: u64 = u64::MAX - 1;
 
@@ -78,8 +82,13 @@ impl PacketSink for Inline {
         true
     }
 
-    fn tick(&mut self, upto: u64, _force: bool) -> bool {
+    fn tick(&mut self, upto: u64, force: bool) -> bool {
         self.worker.begin_batch();
+        // One worker's records are already in input order: they go out in batches, so the
+        // output thread is woken once per batch of records, not once per batch of packets.
+        if !force && self.records.len() < INLINE_RECORDS && !upto.is_multiple_of(INLINE_TICK) {
+            return true;
+        }
         let records = std::mem::take(&mut self.records);
         self.out
             .send(OutputMsg::Batch {

@@ -2,7 +2,8 @@
 
 use std::io::{self, Read};
 
-/// Reads a stream in big chunks and lets a parser look at the next `n` bytes in place.
+/// Reads a stream in chunks of 1 MiB (measured against 256 KiB and 4 MiB: no difference
+/// beyond noise) and lets a parser look at the next `n` bytes in place.
 pub struct ChunkBuffer {
     src: Box<dyn Read + Send>,
     buf: Vec<u8>,
@@ -13,7 +14,7 @@ pub struct ChunkBuffer {
     offset: u64,
 }
 
-const CHUNK: usize = 4 << 20;
+const CHUNK: usize = 1 << 20;
 
 impl ChunkBuffer {
     pub fn new(src: Box<dyn Read + Send>) -> ChunkBuffer {

@@ -389,7 +389,8 @@ impl<M> FlowTable<M> {
         self.wheel.clear();
         self.next_due = i64::MAX;
         let mut all: Vec<(FlowKey, Flow<M>)> = self.flows.drain().collect();
-        all.sort_by_key(|(_, f)| (f.start, f.id));
+        // No two entries share a key, so the order is total and the same in every run.
+        all.sort_unstable_by_key(|(k, f)| (f.start, f.id, k.lo, k.hi, k.proto, k.zone));
         for (k, f) in all {
             let due = f
                 .last

@@ -1,0 +1,153 @@
+//! The per-packet path on one core, over the files `gen_bench` writes, with the issue #4 feed
+//! shape loaded through the same feed loader as the command line:
+//!
+//!     cargo run --release --example bench_path -- [DIR] [ROUNDS]
+//!
+//! DIR (default `target/bench`) holds `mix.pcap`, `feed.txt`, `cidrs.txt`, `domains.txt` and
+//! `ja3.txt`. Each round times three loops over the mix: the floor (the replay's reader,
+//! reading every record), read + decode, and the whole per-packet path (read, decode, flow,
+//! match, application layer; records are produced but not written). Printed: the median of
+//! the rounds in ns per packet, thread CPU time (less disturbed by other processes than wall
+//! time on a shared machine), and the ratio to the floor. See BENCHMARKS.md.
+
+use c2watch::capture::{CaptureFile, Interfaces, Progress};
+use c2watch::decode::{Decoded, decode};
+use c2watch::detect::{DetectConfig, PacketInfo, Worker};
+use c2watch::intel::feed::FeedDef;
+use c2watch::intel::manager::{FeedManager, Refresh};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// CPU time of the calling thread, in seconds.
+fn thread_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let ns: f64 = stat
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.0);
+    ns / 1e9
+}
+
+fn open(path: &Path) -> CaptureFile {
+    CaptureFile::open(&path.display().to_string(), &Progress::default()).expect("open the mix")
+}
+
+fn floor(path: &Path) -> u64 {
+    let mut f = open(path);
+    let mut bytes = 0u64;
+    while let Ok(Some(p)) = f.next_packet() {
+        bytes += u64::from(p.data.first().copied().unwrap_or(0)) + p.data.len() as u64;
+    }
+    black_box(bytes)
+}
+
+fn read_decode(path: &Path) -> u64 {
+    let mut f = open(path);
+    let mut d = Decoded::default();
+    let mut ok = 0u64;
+    while let Ok(Some(p)) = f.next_packet() {
+        ok += u64::from(decode(p.linktype, p.data, &mut d).is_ok());
+    }
+    black_box(ok)
+}
+
+fn whole(path: &Path, worker: &mut Worker) -> u64 {
+    let mut f = open(path);
+    let mut d = Decoded::default();
+    let mut out = Vec::new();
+    let (mut seq, mut records) = (0u64, 0u64);
+    while let Ok(Some(p)) = f.next_packet() {
+        if decode(p.linktype, p.data, &mut d).is_ok() {
+            let payload = p
+                .data
+                .get(d.payload.0 as usize..(d.payload.0 + d.payload.1) as usize)
+                .unwrap_or(&[]);
+            let info = PacketInfo {
+                seq,
+                ts: p.ts,
+                iface: 0,
+                orig_len: p.orig_len,
+            };
+            worker.process(&info, &d, payload, &mut out);
+        }
+        seq += 1;
+        if seq.is_multiple_of(256) {
+            records += out.len() as u64;
+            out.clear();
+        }
+    }
+    worker.finish(seq, c2watch::time::Timestamp::default(), &mut out);
+    black_box(records + out.len() as u64)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = PathBuf::from(args.get(1).map(String::as_str).unwrap_or("target/bench"));
+    let rounds: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let specs = ["feed.txt", "cidrs.txt", "domains.txt", "ja3.txt"].map(|f| {
+        let p = dir.join(f).display().to_string();
+        if f == "ja3.txt" {
+            format!("ja3:{p}")
+        } else {
+            p
+        }
+    });
+    let defs = specs
+        .iter()
+        .map(|s| FeedDef::from_spec(s).expect("feed spec"))
+        .collect();
+    let mut manager = FeedManager::new(defs, &[], None).expect("feed manager");
+    let set = manager.load(&Refresh::All).expect("load feeds").set;
+    println!("{} indicators loaded", set.len());
+    let snapshot = Arc::new(arc_swap::ArcSwap::from_pointee(set));
+    let mix = dir.join("mix.pcap");
+    let packets = {
+        let mut f = open(&mix);
+        let mut n = 0u64;
+        while let Ok(Some(_)) = f.next_packet() {
+            n += 1;
+        }
+        n as f64
+    };
+    let mut times: [Vec<f64>; 3] = Default::default();
+    for _ in 0..rounds {
+        let t = thread_cpu();
+        floor(&mix);
+        times[0].push(thread_cpu() - t);
+        let t = thread_cpu();
+        read_decode(&mix);
+        times[1].push(thread_cpu() - t);
+        // A fresh worker each round: every round starts with an empty flow table.
+        let mut w = Worker::new(
+            Arc::new(DetectConfig::default()),
+            snapshot.clone(),
+            Interfaces::default(),
+        );
+        let t = thread_cpu();
+        whole(&mix, &mut w);
+        times[2].push(thread_cpu() - t);
+    }
+    let names = [
+        "floor: read every record",
+        "read + decode",
+        "read + decode + flow + match + app layer",
+    ];
+    let floor_ns = median(times[0].clone()) * 1e9 / packets;
+    for (name, t) in names.iter().zip(times) {
+        let lo = t.iter().copied().fold(f64::MAX, f64::min) * 1e9 / packets;
+        let hi = t.iter().copied().fold(0.0, f64::max) * 1e9 / packets;
+        let ns = median(t) * 1e9 / packets;
+        println!(
+            "{name:<44} {ns:7.1} ns/packet ({lo:.1}-{hi:.1}) {:6.2} M packets/s  {:5.2}x floor",
+            1e3 / ns,
+            ns / floor_ns
+        );
+    }
+}
