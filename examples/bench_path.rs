@@ -1,7 +1,7 @@
 //! The per-packet path on one core, over the files `gen_bench` writes, with the issue #4 feed
 //! shape loaded through the same feed loader as the command line:
 //!
-//!     cargo run --release --example bench_path -- [DIR] [ROUNDS]
+//!     cargo run --release --example bench_path -- [DIR] [ROUNDS] [whole]
 //!
 //! DIR (default `target/bench`) holds `mix.pcap`, `feed.txt`, `cidrs.txt`, `domains.txt` and
 //! `ja3.txt`. Each round times three loops over the mix: the floor (the replay's reader,
@@ -91,6 +91,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dir = PathBuf::from(args.get(1).map(String::as_str).unwrap_or("target/bench"));
     let rounds: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let only_whole = args.get(3).is_some_and(|s| s == "whole");
     let specs = ["feed.txt", "cidrs.txt", "domains.txt", "ja3.txt"].map(|f| {
         let p = dir.join(f).display().to_string();
         if f == "ja3.txt" {
@@ -118,6 +119,17 @@ fn main() {
     };
     let mut times: [Vec<f64>; 3] = Default::default();
     for _ in 0..rounds {
+        if only_whole {
+            let mut w = Worker::new(
+                Arc::new(DetectConfig::default()),
+                snapshot.clone(),
+                Interfaces::default(),
+            );
+            let t = thread_cpu();
+            whole(&mix, &mut w);
+            println!("whole path: {:.1} ns/packet", (thread_cpu() - t) * 1e9 / packets);
+            continue;
+        }
         let t = thread_cpu();
         floor(&mix);
         times[0].push(thread_cpu() - t);
@@ -133,6 +145,9 @@ fn main() {
         let t = thread_cpu();
         whole(&mix, &mut w);
         times[2].push(thread_cpu() - t);
+    }
+    if only_whole {
+        return;
     }
     let names = [
         "floor: read every record",

@@ -9,6 +9,7 @@ pub mod keep;
 pub mod manager;
 pub mod name;
 pub mod net;
+pub mod prefilter;
 pub mod set;
 pub mod table;
 pub mod taxii;

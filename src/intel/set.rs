@@ -13,6 +13,7 @@
 use super::indicator::{Indicator, IndicatorKind, Meta};
 use super::name::UrlParts;
 use super::net::{Cidr, canonical};
+use super::prefilter::V4Filter;
 use super::table::{StrTable, Table};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -114,6 +115,8 @@ struct Index {
     /// `scheme://host[:port]/path`, or that, a 0 byte and the query a listing required.
     urls: StrTable,
     hashes: [StrTable; 5],
+    /// Built with the tables: which IPv4 blocks any entry of `v4` overlaps.
+    v4_filter: Option<V4Filter>,
 }
 
 /// The table for prefix length `len`, created (in longest-first order) when absent.
@@ -166,6 +169,7 @@ impl Index {
             exact: StrTable::sized_like(&other.exact),
             urls: StrTable::sized_like(&other.urls),
             hashes: std::array::from_fn(|h| StrTable::sized_like(&other.hashes[h])),
+            v4_filter: None,
         }
     }
 
@@ -418,6 +422,9 @@ impl Index {
                 {
                     return Some((id(tag::V4_PORT, 0, slot), v));
                 }
+                if self.v4_filter.as_ref().is_some_and(|f| !f.may_contain(a)) {
+                    return None;
+                }
                 longest(&self.v4, tag::V4, |len| super::net::mask_v4(a, len))
             }
             IpAddr::V6(a) => {
@@ -509,12 +516,23 @@ impl Index {
             + self.exact.bytes()
             + self.urls.bytes()
             + self.hashes.iter().map(StrTable::bytes).sum::<usize>()
+            + self.v4_filter.as_ref().map_or(0, V4Filter::bytes)
     }
 
     fn shrink(&mut self) {
         for (_, t) in &mut self.v4 {
             t.freeze();
         }
+        let networks = self.v4.iter().map(|(_, t)| t.len()).sum::<usize>();
+        self.v4_filter = (networks > 0).then(|| {
+            let mut f = V4Filter::for_networks(networks);
+            for (len, t) in &self.v4 {
+                for (_, net, _) in t.iter() {
+                    f.insert(net, *len);
+                }
+            }
+            f
+        });
         for (_, t) in &mut self.v6 {
             t.freeze();
         }
