@@ -1,10 +1,8 @@
-//! Flows: both directions of a conversation, keyed symmetrically, in a bounded per-worker
-//! table whose timeouts run on packet time.
+//! Flows: both directions of a conversation, keyed symmetrically; their state and timeouts
+//! (the table that holds them is `flow_table`).
 
 use crate::decode::Decoded;
 use crate::time::Timestamp;
-use foldhash::HashMap;
-use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 
@@ -115,7 +113,7 @@ fn zone_of(d: &Decoded) -> u32 {
 }
 
 /// A flow's id: stable across runs and worker counts, below 2^52 (exact in JSON numbers).
-fn flow_id(key: &FlowKey, start: Timestamp) -> u64 {
+pub(super) fn flow_id(key: &FlowKey, start: Timestamp) -> u64 {
     (key.stable_hash() ^ (start.as_nanos() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
         & ((1 << 52) - 1)
 }
@@ -187,7 +185,7 @@ pub struct Flow<M> {
 }
 
 impl<M> Flow<M> {
-    fn fresh(id: u64, ts: Timestamp, initiator_is_lo: bool) -> Flow<M> {
+    pub(super) fn fresh(id: u64, ts: Timestamp, initiator_is_lo: bool) -> Flow<M> {
         Flow {
             id,
             start: ts,
@@ -231,7 +229,7 @@ impl Default for Timeouts {
 }
 
 impl Timeouts {
-    fn of<M>(&self, proto: u8, flow: &Flow<M>) -> u64 {
+    pub(super) fn of<M>(&self, proto: u8, flow: &Flow<M>) -> u64 {
         match proto {
             6 if flow.closed() => self.tcp_closed,
             6 => self.tcp,
@@ -241,188 +239,9 @@ impl Timeouts {
     }
 }
 
-/// A bounded flow table. Expiry uses a wheel of one-second buckets; each live flow has exactly
-/// one entry in it, moved forward when the flow has seen packets since.
-pub struct FlowTable<M> {
-    flows: HashMap<FlowKey, Flow<M>>,
-    wheel: BTreeMap<i64, Vec<FlowKey>>,
-    capacity: usize,
-    timeouts: Timeouts,
-    /// Earliest wheel bucket (packet seconds): `advance` returns at once before it.
-    next_due: i64,
-    pub created: u64,
-    pub timed_out: u64,
-    pub evicted: u64,
-}
-
-/// What [`FlowTable::get_or_create`] did.
-pub enum Lookup {
-    Existing,
-    /// A new flow (a timed-out predecessor, if any, was ended first).
-    Created,
-}
-
-impl<M> FlowTable<M> {
-    pub fn new(capacity: usize, timeouts: Timeouts) -> FlowTable<M> {
-        FlowTable {
-            flows: HashMap::default(),
-            wheel: BTreeMap::new(),
-            capacity: capacity.max(1),
-            timeouts,
-            next_due: i64::MAX,
-            created: 0,
-            timed_out: 0,
-            evicted: 0,
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.flows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
-    }
-
-    /// Ends every flow idle past its timeout at packet time `now`. Time is the packet's own,
-    /// not a running maximum: when inputs go back in time (several files, reordered captures),
-    /// flows are never ended early.
-    pub fn advance(&mut self, now: Timestamp, mut ended: impl FnMut(FlowKey, Flow<M>, EndReason)) {
-        let now_s = now.secs();
-        if now_s < self.next_due {
-            return;
-        }
-        while let Some(entry) = self.wheel.first_entry() {
-            if *entry.key() > now_s {
-                break;
-            }
-            let keys = entry.remove();
-            for key in keys {
-                let Some(flow) = self.flows.get(&key) else {
-                    continue;
-                };
-                let due = flow
-                    .last
-                    .secs()
-                    .saturating_add(self.timeouts.of(key.proto, flow) as i64);
-                if due > now_s {
-                    self.wheel.entry(due).or_default().push(key);
-                } else if let Some(flow) = self.flows.remove(&key) {
-                    self.timed_out += 1;
-                    ended(key, flow, EndReason::Timeout);
-                }
-            }
-        }
-        self.next_due = self.wheel.first_key_value().map_or(i64::MAX, |(k, _)| *k);
-    }
-
-    /// The flow for `key`, created if absent. When the table is full, the flow due soonest is
-    /// evicted first (reported through `ended`).
-    pub fn get_or_create(
-        &mut self,
-        key: FlowKey,
-        ts: Timestamp,
-        src_is_lo: bool,
-        mut ended: impl FnMut(FlowKey, Flow<M>, EndReason),
-    ) -> (&mut Flow<M>, Lookup) {
-        // Room for a new flow first (the only case that hashes the key twice).
-        if self.flows.len() >= self.capacity && !self.flows.contains_key(&key) {
-            while self.flows.len() >= self.capacity {
-                if !self.evict_one(&mut ended) {
-                    break;
-                }
-            }
-        }
-        let timeouts = self.timeouts;
-        match self.flows.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => {
-                let flow = e.into_mut();
-                let due = flow
-                    .last
-                    .secs()
-                    .saturating_add(timeouts.of(key.proto, flow) as i64);
-                if due > ts.secs() {
-                    return (flow, Lookup::Existing);
-                }
-                // Idle past its timeout and not swept yet: it ends here, a new flow starts.
-                // Its wheel entry stays and will find the new flow: no second entry needed.
-                self.created += 1;
-                self.timed_out += 1;
-                let old = std::mem::replace(flow, Flow::fresh(flow_id(&key, ts), ts, src_is_lo));
-                ended(key, old, EndReason::Timeout);
-                (flow, Lookup::Created)
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                self.created += 1;
-                let flow = Flow::fresh(flow_id(&key, ts), ts, src_is_lo);
-                let due = ts
-                    .secs()
-                    .saturating_add(timeouts.of(key.proto, &flow) as i64);
-                self.wheel.entry(due).or_default().push(key);
-                if due < self.next_due {
-                    self.next_due = due;
-                }
-                (v.insert(flow), Lookup::Created)
-            }
-        }
-    }
-
-    fn evict_one(&mut self, ended: &mut impl FnMut(FlowKey, Flow<M>, EndReason)) -> bool {
-        while let Some(mut entry) = self.wheel.first_entry() {
-            let Some(key) = entry.get_mut().pop() else {
-                entry.remove();
-                continue;
-            };
-            if let Some(flow) = self.flows.remove(&key) {
-                self.evicted += 1;
-                ended(key, flow, EndReason::Evicted);
-                return true;
-            }
-        }
-        false
-    }
-
-    /// Ends every flow (end of input). `clock` is the latest packet time of the whole input:
-    /// flows idle past their timeout by then are reported as timed out, the rest as ended by
-    /// shutdown — the same labels whichever worker held them.
-    pub fn drain(&mut self, clock: Timestamp, mut ended: impl FnMut(FlowKey, Flow<M>, EndReason)) {
-        self.wheel.clear();
-        self.next_due = i64::MAX;
-        let mut all: Vec<(FlowKey, Flow<M>)> = self.flows.drain().collect();
-        // No two entries share a key, so the order is total and the same in every run.
-        all.sort_unstable_by_key(|(k, f)| (f.start, f.id, k.lo, k.hi, k.proto, k.zone));
-        for (k, f) in all {
-            let due = f
-                .last
-                .secs()
-                .saturating_add(self.timeouts.of(k.proto, &f) as i64);
-            if due <= clock.secs() {
-                self.timed_out += 1;
-                ended(k, f, EndReason::Timeout);
-            } else {
-                ended(k, f, EndReason::Shutdown);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
-
-    fn key(n: u8) -> FlowKey {
-        FlowKey {
-            lo: (IpAddr::V4(Ipv4Addr::new(10, 0, 0, n)), 1000),
-            hi: (IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 80),
-            proto: 17,
-            zone: 0,
-        }
-    }
-
-    fn t(s: i64) -> Timestamp {
-        Timestamp::new(s, 0)
-    }
 
     #[test]
     fn symmetric_keys() {
@@ -443,62 +262,5 @@ mod tests {
         d.vlans[0] = 100;
         d.vlan_count = 1;
         assert_ne!(FlowKey::of(&d).0, k2);
-    }
-
-    #[test]
-    fn timeouts_follow_packet_time() {
-        let mut table: FlowTable<()> = FlowTable::new(
-            10,
-            Timeouts {
-                udp: 10,
-                ..Timeouts::default()
-            },
-        );
-        let mut ended = Vec::new();
-        table.get_or_create(key(1), t(100), true, |k, _, r| ended.push((k, r)));
-        table.advance(t(105), |k, _, r| ended.push((k, r)));
-        assert!(ended.is_empty());
-        // Activity at 108 pushes expiry to 118.
-        table
-            .get_or_create(key(1), t(108), true, |k, _, r| ended.push((k, r)))
-            .0
-            .last = t(108);
-        table.advance(t(111), |k, _, r| ended.push((k, r)));
-        assert!(ended.is_empty());
-        table.advance(t(119), |k, _, r| ended.push((k, r)));
-        assert_eq!(ended, vec![(key(1), EndReason::Timeout)]);
-        assert_eq!(table.len(), 0);
-    }
-
-    #[test]
-    fn bounded_with_eviction() {
-        let mut table: FlowTable<()> = FlowTable::new(3, Timeouts::default());
-        let mut evicted = 0;
-        for n in 0..10 {
-            table.get_or_create(key(n), t(100 + i64::from(n)), true, |_, _, r| {
-                assert_eq!(r, EndReason::Evicted);
-                evicted += 1;
-            });
-        }
-        assert_eq!(table.len(), 3);
-        assert_eq!(evicted, 7);
-        assert_eq!(table.evicted, 7);
-    }
-
-    #[test]
-    fn stale_flow_is_replaced_on_lookup() {
-        let mut table: FlowTable<()> = FlowTable::new(
-            10,
-            Timeouts {
-                udp: 10,
-                ..Timeouts::default()
-            },
-        );
-        table.get_or_create(key(1), t(100), true, |_, _, _| {});
-        let mut ended = 0;
-        let (flow, how) = table.get_or_create(key(1), t(200), false, |_, _, _| ended += 1);
-        assert!(matches!(how, Lookup::Created));
-        assert_eq!(flow.start, t(200));
-        assert_eq!(ended, 1);
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod dns_cache;
 pub mod flow;
+pub mod flow_table;
 pub mod homenet;
 pub mod inspect;
 pub mod victim;

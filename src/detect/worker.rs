@@ -2,7 +2,8 @@
 //! indicator snapshot. No locks on the per-packet path; records go out in batches.
 
 use super::dns_cache::SharedDnsCache;
-use super::flow::{EndReason, Flow, FlowKey, FlowTable, Lookup, Side, TCP_ACK, TCP_SYN, Timeouts};
+use super::flow::{EndReason, Flow, FlowKey, Side, TCP_ACK, TCP_SYN, Timeouts};
+use super::flow_table::{FlowTable, Lookup};
 use super::homenet::HomeNet;
 use super::inspect::Finding;
 use super::victim::infer;
