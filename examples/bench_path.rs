@@ -127,7 +127,10 @@ fn main() {
             );
             let t = thread_cpu();
             whole(&mix, &mut w);
-            println!("whole path: {:.1} ns/packet", (thread_cpu() - t) * 1e9 / packets);
+            println!(
+                "whole path: {:.1} ns/packet",
+                (thread_cpu() - t) * 1e9 / packets
+            );
             continue;
         }
         let t = thread_cpu();

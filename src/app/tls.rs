@@ -140,25 +140,56 @@ fn sni_name(b: &[u8]) -> Option<String> {
     (s.parse::<std::net::IpAddr>().is_err()).then_some(s)
 }
 
-fn join<T: ToString>(v: impl Iterator<Item = T>, sep: &str) -> String {
-    v.map(|x| x.to_string()).collect::<Vec<_>>().join(sep)
+/// Appends the decimal values of `v`, separated by `-`, without allocating per value.
+fn push_joined<T: std::fmt::Display>(out: &mut String, v: impl Iterator<Item = T>) {
+    use std::fmt::Write;
+    for (i, x) in v.enumerate() {
+        if i > 0 {
+            out.push('-');
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{x}");
+    }
+}
+
+/// Appends each value as four lower-case hex digits, separated by `,` (JA4's lists).
+fn push_hex4(out: &mut String, v: impl Iterator<Item = u16>) {
+    use std::fmt::Write;
+    for (i, x) in v.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{x:04x}");
+    }
 }
 
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        s.push(char::from(DIGITS[usize::from(x >> 4)]));
+        s.push(char::from(DIGITS[usize::from(x & 0xf)]));
+    }
+    s
 }
 
 impl ClientHello {
     /// JA3 string and its MD5 (feed-formats.md §12.3).
     pub fn ja3(&self) -> (String, String) {
-        let s = format!(
-            "{},{},{},{},{}",
-            self.legacy_version,
-            join(self.ciphers.iter().filter(|c| !is_grease(**c)), "-"),
-            join(self.extensions.iter().filter(|c| !is_grease(**c)), "-"),
-            join(self.groups.iter().filter(|c| !is_grease(**c)), "-"),
-            join(self.point_formats.iter(), "-"),
+        let mut s = String::with_capacity(
+            8 + 6 * (self.ciphers.len() + self.extensions.len() + self.groups.len())
+                + 4 * self.point_formats.len(),
         );
+        s.push_str(&self.legacy_version.to_string());
+        s.push(',');
+        push_joined(&mut s, self.ciphers.iter().filter(|c| !is_grease(**c)));
+        s.push(',');
+        push_joined(&mut s, self.extensions.iter().filter(|c| !is_grease(**c)));
+        s.push(',');
+        push_joined(&mut s, self.groups.iter().filter(|c| !is_grease(**c)));
+        s.push(',');
+        push_joined(&mut s, self.point_formats.iter());
         let h = hex(&Md5::digest(s.as_bytes()));
         (s, h)
     }
@@ -224,7 +255,9 @@ impl ClientHello {
         let b = if sorted_c.is_empty() {
             "000000000000".to_string()
         } else {
-            trunc(&join(sorted_c.iter().map(|c| format!("{c:04x}")), ","))
+            let mut s = String::with_capacity(5 * sorted_c.len());
+            push_hex4(&mut s, sorted_c.iter().copied());
+            trunc(&s)
         };
         let mut sorted_e: Vec<u16> = exts
             .iter()
@@ -235,10 +268,11 @@ impl ClientHello {
         let c = if sorted_e.is_empty() {
             "000000000000".to_string()
         } else {
-            let mut s = join(sorted_e.iter().map(|e| format!("{e:04x}")), ",");
+            let mut s = String::with_capacity(5 * (sorted_e.len() + self.sig_algs.len() + 1));
+            push_hex4(&mut s, sorted_e.iter().copied());
             if !self.sig_algs.is_empty() {
                 s.push('_');
-                s.push_str(&join(self.sig_algs.iter().map(|a| format!("{a:04x}")), ","));
+                push_hex4(&mut s, self.sig_algs.iter().copied());
             }
             trunc(&s)
         };
@@ -272,7 +306,8 @@ pub fn ja3s(body: &[u8]) -> Result<(String, String), TlsError> {
             }
         }
     }
-    let s = format!("{version},{cipher},{}", join(exts.iter(), "-"));
+    let mut s = format!("{version},{cipher},");
+    push_joined(&mut s, exts.iter());
     let h = hex(&Md5::digest(s.as_bytes()));
     Ok((s, h))
 }

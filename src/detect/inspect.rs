@@ -210,8 +210,14 @@ impl Inspect {
             }
         }
         let done = match self.kind {
+            // The server's side matters only to JA3S and certificate indicators: without
+            // them, the ClientHello ends inspection and no server bytes are reassembled.
             Kind::Tls => {
-                self.hello && (self.server_hs.ended || self.tls13 || self.info.cert_sha1.is_some())
+                self.hello
+                    && (!server_side_listed(set)
+                        || self.server_hs.ended
+                        || self.tls13
+                        || self.info.cert_sha1.is_some())
             }
             _ => false,
         } || self.client.overflow && self.server.overflow
@@ -220,6 +226,9 @@ impl Inspect {
     }
 
     fn tls(&mut self, set: &IndicatorSet, from_client: bool, found: &mut Vec<Finding>) {
+        if !from_client && !server_side_listed(set) {
+            return;
+        }
         if from_client && !self.hello {
             let Ok(msgs) = self.client_hs.feed(self.client.data()) else {
                 self.hello = true;
@@ -428,4 +437,10 @@ fn server_selects_tls13(body: &[u8]) -> bool {
         at += 4 + l;
     }
     false
+}
+/// Whether any indicator is read from the server's side of a TLS handshake.
+fn server_side_listed(set: &IndicatorSet) -> bool {
+    set.has_hashes(HashKind::Ja3s)
+        || set.has_hashes(HashKind::CertSha1)
+        || set.has_hashes(HashKind::CertSha256)
 }

@@ -118,6 +118,9 @@ mod tests {
             f.insert(next(), 32);
         }
         let passed = (0..100_000).filter(|_| f.may_contain(next())).count();
-        assert!(passed < 100_000 / 8, "{passed} of 100000 random addresses passed");
+        assert!(
+            passed < 100_000 / 8,
+            "{passed} of 100000 random addresses passed"
+        );
     }
 }
