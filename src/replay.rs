@@ -15,7 +15,7 @@ use crate::intel::Snapshot;
 use crate::progress::ProgressLine;
 use crate::summary::{ReadStats, RunSummary, stats_event};
 use crate::time::Timestamp;
-use crossbeam_channel::{Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded};
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +29,8 @@ const TICK: u64 = 4096;
 const INLINE_RECORDS: usize = 512;
 /// With one worker: packets between hand-offs when few records are produced.
 const INLINE_TICK: u64 = 1 << 16;
+/// With N workers: packets between watermarks a worker without records sends the output.
+const WATERMARK: u64 = 1 << 16;
 /// Sequence number given to records written when input ends.
 const END_SEQ: u64 = u64::MAX - 1;
 
@@ -59,11 +61,19 @@ impl std::fmt::Display for ReplayError {
     }
 }
 
+/// A packet's bytes where the reader read them: a shared buffer (no copy) and where in it.
+struct Raw<'a> {
+    buf: &'a Arc<Vec<u8>>,
+    at: usize,
+    len: usize,
+    linktype: u32,
+}
+
 /// Where decoded packets go.
 trait PacketSink {
     /// `payload` is the packet's transport payload (empty when none was captured). Returns
     /// false to stop reading (the consumer is gone).
-    fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8]) -> bool;
+    fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8], raw: Raw<'_>) -> bool;
     /// `upto`: no later packet has a smaller sequence number.
     fn tick(&mut self, upto: u64, force: bool) -> bool;
 }
@@ -77,7 +87,7 @@ struct Inline {
 
 impl PacketSink for Inline {
     #[inline]
-    fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8]) -> bool {
+    fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8], _raw: Raw<'_>) -> bool {
         self.worker.process(&info, d, payload, &mut self.records);
         true
     }
@@ -100,10 +110,21 @@ impl PacketSink for Inline {
     }
 }
 
-/// Packets for one worker: decoded summaries, and their payloads copied into one buffer.
+/// One packet for a worker: where its bytes are. The worker decodes them again (cheaper
+/// than copying the decoded form, and it runs in parallel with the reader).
+struct WorkItem {
+    info: PacketInfo,
+    linktype: u32,
+    /// Index into the batch's buffers.
+    buf: u32,
+    at: u32,
+    len: u32,
+}
+
+/// Packets for one worker, with the read buffers their bytes are in.
 struct WorkBatch {
-    items: Vec<(PacketInfo, Decoded, (u32, u32))>,
-    data: Vec<u8>,
+    items: Vec<WorkItem>,
+    bufs: Vec<Arc<Vec<u8>>>,
     upto: u64,
     /// Latest packet time read so far (all workers end the run with the same clock).
     clock: Timestamp,
@@ -113,16 +134,37 @@ impl WorkBatch {
     fn new() -> WorkBatch {
         WorkBatch {
             items: Vec::with_capacity(BATCH),
-            data: Vec::with_capacity(BATCH * 256),
+            bufs: Vec::new(),
             upto: 0,
             clock: Timestamp::default(),
         }
     }
 
-    fn payload(&self, range: (u32, u32)) -> &[u8] {
-        self.data
-            .get(range.0 as usize..(range.0 + range.1) as usize)
+    /// Empties the batch (its buffers are released) for reuse.
+    fn clear(&mut self) {
+        self.items.clear();
+        self.bufs.clear();
+    }
+
+    fn bytes(&self, item: &WorkItem) -> &[u8] {
+        let start = item.at as usize;
+        self.bufs
+            .get(item.buf as usize)
+            .and_then(|b| b.get(start..start + item.len as usize))
             .unwrap_or(&[])
+    }
+
+    /// Decodes and processes every packet of the batch.
+    fn process(&self, worker: &mut Worker, d: &mut Decoded, records: &mut Vec<Sequenced>) {
+        for item in &self.items {
+            let data = self.bytes(item);
+            // The reader decoded these bytes already and sent only packets that decode.
+            if decode(item.linktype, data, d).is_ok() {
+                let (off, len) = (d.payload.0 as usize, d.payload.1 as usize);
+                let payload = data.get(off..off + len).unwrap_or(&[]);
+                worker.process(&item.info, d, payload, records);
+            }
+        }
     }
 }
 
@@ -131,17 +173,17 @@ impl WorkBatch {
 struct Dispatch {
     senders: Vec<Sender<WorkBatch>>,
     pending: Vec<WorkBatch>,
+    /// Batches the workers are done with.
+    spare: Receiver<WorkBatch>,
     home: HomeNet,
-    /// TCP payloads and QUIC-sized UDP payloads travel too: the indicators include names or
-    /// fingerprints.
-    tcp_payload: bool,
     next_seq: u64,
     clock: Timestamp,
 }
 
 impl Dispatch {
     fn send(&mut self, w: usize, upto: u64) -> bool {
-        let mut batch = std::mem::replace(&mut self.pending[w], WorkBatch::new());
+        let fresh = self.spare.try_recv().unwrap_or_else(|_| WorkBatch::new());
+        let mut batch = std::mem::replace(&mut self.pending[w], fresh);
         batch.upto = upto;
         batch.clock = self.clock;
         self.senders[w].send(batch).is_ok()
@@ -150,22 +192,23 @@ impl Dispatch {
 
 impl PacketSink for Dispatch {
     #[inline]
-    fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8]) -> bool {
+    fn packet(&mut self, info: PacketInfo, d: &Decoded, _payload: &[u8], raw: Raw<'_>) -> bool {
         let w = (dispatch_hash(d, &self.home) % self.senders.len() as u64) as usize;
         self.next_seq = info.seq + 1;
         if info.ts > self.clock {
             self.clock = info.ts;
         }
         let batch = &mut self.pending[w];
-        let start = batch.data.len() as u32;
-        // Payload bytes travel only when an application-layer parser may read them.
-        let wanted = crate::detect::worker::wants_payload(d)
-            || self.tcp_payload
-                && (d.proto == 6
-                    || d.proto == 17 && d.payload.1 as usize >= crate::app::quic::MIN_INITIAL);
-        let payload = if wanted { payload } else { &[] };
-        batch.data.extend_from_slice(payload);
-        batch.items.push((info, *d, (start, payload.len() as u32)));
+        if !batch.bufs.last().is_some_and(|b| Arc::ptr_eq(b, raw.buf)) {
+            batch.bufs.push(raw.buf.clone());
+        }
+        batch.items.push(WorkItem {
+            info,
+            linktype: raw.linktype,
+            buf: (batch.bufs.len() - 1) as u32,
+            at: raw.at as u32,
+            len: raw.len as u32,
+        });
         if batch.items.len() >= BATCH {
             return self.send(w, self.next_seq);
         }
@@ -259,7 +302,7 @@ fn read_inputs(
                     id
                 }
             };
-            let (ts, orig_len) = (p.ts, p.orig_len);
+            let (ts, orig_len, linktype, len) = (p.ts, p.orig_len, p.linktype, p.data.len());
             let info = PacketInfo {
                 seq,
                 ts,
@@ -278,9 +321,17 @@ fn read_inputs(
             }
             match result {
                 Ok(()) => {
-                    let (off, len) = (decoded.payload.0 as usize, decoded.payload.1 as usize);
-                    let payload = p.data.get(off..off + len).unwrap_or(&[]);
-                    if !sink.packet(info, &decoded, payload) {
+                    let (buf, at) = file.last_packet_buffer();
+                    let data = buf.get(at..at + len).unwrap_or(&[]);
+                    let (off, plen) = (decoded.payload.0 as usize, decoded.payload.1 as usize);
+                    let payload = data.get(off..off + plen).unwrap_or(&[]);
+                    let raw = Raw {
+                        buf,
+                        at,
+                        len,
+                        linktype,
+                    };
+                    if !sink.packet(info, &decoded, payload, raw) {
                         break 'files;
                     }
                 }
@@ -366,9 +417,13 @@ pub fn run(
     } else {
         let mut senders = Vec::with_capacity(workers);
         let mut handles = Vec::with_capacity(workers);
+        // Emptied batches go back to the reader, which refills them: no allocation (and no
+        // fresh pages to fault in) per batch.
+        let (back, spare) = bounded::<WorkBatch>(16 * workers + workers);
         for id in 0..workers {
             let (tx, rx) = bounded::<WorkBatch>(16);
             senders.push(tx);
+            let back = back.clone();
             let mut worker = Worker::new(detect.clone(), snapshot.clone(), ifaces.clone());
             let out = out_tx.clone();
             let handle = std::thread::Builder::new()
@@ -376,16 +431,25 @@ pub fn run(
                 .spawn(move || {
                     let mut records = Vec::new();
                     let mut clock = Timestamp::default();
-                    for batch in rx.iter() {
+                    let mut told = 0u64;
+                    let mut decoded = Decoded::default();
+                    for mut batch in rx.iter() {
                         clock = clock.max(batch.clock);
                         worker.begin_batch();
-                        for (info, d, range) in &batch.items {
-                            worker.process(info, d, batch.payload(*range), &mut records);
+                        batch.process(&mut worker, &mut decoded, &mut records);
+                        // The output thread hears from a worker when it has records, and
+                        // otherwise once per WATERMARK packets: every message wakes it.
+                        let upto = batch.upto;
+                        batch.clear();
+                        let _ = back.try_send(batch);
+                        if records.is_empty() && upto / WATERMARK == told / WATERMARK {
+                            continue;
                         }
+                        told = upto;
                         if out
                             .send(OutputMsg::Batch {
                                 worker: id,
-                                upto: batch.upto,
+                                upto,
                                 records: std::mem::take(&mut records),
                             })
                             .is_err()
@@ -407,8 +471,8 @@ pub fn run(
         let mut sink = Dispatch {
             senders,
             pending: (0..workers).map(|_| WorkBatch::new()).collect(),
+            spare,
             home: cfg.detect.home_net.clone(),
-            tcp_payload: snapshot.load().inspects_tcp(),
             next_seq: 0,
             clock: Timestamp::default(),
         };

@@ -24,6 +24,8 @@ pub struct CaptureFile {
     buf: ChunkBuffer,
     state: State,
     pending: usize,
+    /// Where the last packet's bytes start, from the start of its record.
+    data_start: usize,
     done: bool,
     compression: Compression,
 }
@@ -75,6 +77,7 @@ impl CaptureFile {
             buf,
             state,
             pending: 0,
+            data_start: 0,
             done: false,
             compression,
         })
@@ -101,6 +104,14 @@ impl CaptureFile {
             State::Pcap(_) => None,
             State::Pcapng { interfaces, .. } => interfaces.get(idx as usize)?.name.as_deref(),
         }
+    }
+
+    /// The buffer holding the last packet [`Self::next_packet`] returned, and where its bytes
+    /// start in it. Cloning the handle keeps those bytes readable (no copy) after the file
+    /// moves on: what a reader thread hands its workers.
+    pub fn last_packet_buffer(&self) -> (&std::sync::Arc<Vec<u8>>, usize) {
+        let (buf, record) = self.buf.shared();
+        (buf, record + self.data_start)
     }
 
     /// Next frame, `Ok(None)` at the end. An error ends the file; frames already returned stay valid.
@@ -163,6 +174,7 @@ impl CaptureFile {
                 }
                 Ok(Some((ts, iface, linktype, orig_len, start, len, total))) => {
                     self.pending = total;
+                    self.data_start = start;
                     let data = &self.buf.available()[start..start + len];
                     let iface_name = self.interface_name(iface).filter(|n| !n.is_empty());
                     Ok(Some(RawPacket {
