@@ -140,15 +140,30 @@ fn sni_name(b: &[u8]) -> Option<String> {
     (s.parse::<std::net::IpAddr>().is_err()).then_some(s)
 }
 
-/// Appends the decimal values of `v`, separated by `-`, without allocating per value.
-fn push_joined<T: std::fmt::Display>(out: &mut String, v: impl Iterator<Item = T>) {
-    use std::fmt::Write;
+/// Appends the decimal values of `v`, separated by `-` (JA3's lists). Digits are written
+/// directly: formatting machinery cost more than the MD5 of the whole string.
+fn push_joined<T: Into<u32>>(out: &mut String, v: impl Iterator<Item = T>) {
     for (i, x) in v.enumerate() {
         if i > 0 {
             out.push('-');
         }
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{x}");
+        push_decimal(out, x.into());
+    }
+}
+
+fn push_decimal(out: &mut String, mut v: u32) {
+    let mut digits = [0u8; 10];
+    let mut n = digits.len();
+    loop {
+        n -= 1;
+        digits[n] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for d in &digits[n..] {
+        out.push(char::from(*d));
     }
 }
 
@@ -181,15 +196,24 @@ impl ClientHello {
             8 + 6 * (self.ciphers.len() + self.extensions.len() + self.groups.len())
                 + 4 * self.point_formats.len(),
         );
-        s.push_str(&self.legacy_version.to_string());
+        push_decimal(&mut s, self.legacy_version.into());
         s.push(',');
-        push_joined(&mut s, self.ciphers.iter().filter(|c| !is_grease(**c)));
+        push_joined(
+            &mut s,
+            self.ciphers.iter().copied().filter(|c| !is_grease(*c)),
+        );
         s.push(',');
-        push_joined(&mut s, self.extensions.iter().filter(|c| !is_grease(**c)));
+        push_joined(
+            &mut s,
+            self.extensions.iter().copied().filter(|c| !is_grease(*c)),
+        );
         s.push(',');
-        push_joined(&mut s, self.groups.iter().filter(|c| !is_grease(**c)));
+        push_joined(
+            &mut s,
+            self.groups.iter().copied().filter(|c| !is_grease(*c)),
+        );
         s.push(',');
-        push_joined(&mut s, self.point_formats.iter());
+        push_joined(&mut s, self.point_formats.iter().copied());
         let h = hex(&Md5::digest(s.as_bytes()));
         (s, h)
     }
@@ -307,7 +331,7 @@ pub fn ja3s(body: &[u8]) -> Result<(String, String), TlsError> {
         }
     }
     let mut s = format!("{version},{cipher},");
-    push_joined(&mut s, exts.iter());
+    push_joined(&mut s, exts.iter().copied());
     let h = hex(&Md5::digest(s.as_bytes()));
     Ok((s, h))
 }
@@ -582,5 +606,15 @@ mod tests {
             h.feed(&[22, 9, 9, 0, 5, 1, 2, 3, 4, 5]),
             Err(TlsError::Malformed)
         );
+    }
+
+    #[test]
+    fn decimal_lists_as_ja3_writes_them() {
+        let mut s = String::new();
+        push_joined(&mut s, [0u16, 7, 10, 771, 65535].into_iter());
+        assert_eq!(s, "0-7-10-771-65535");
+        s.clear();
+        push_joined(&mut s, std::iter::empty::<u8>());
+        assert_eq!(s, "");
     }
 }
