@@ -130,6 +130,23 @@ pub fn parse_client_hello(body: &[u8]) -> Result<ClientHello, TlsError> {
     Ok(ch)
 }
 
+/// Fingerprints a thread computed lately (see [`ClientHello::ja3_memo`]).
+struct Ja3Memo {
+    seed: foldhash::quality::RandomState,
+    slots: Vec<Option<(u64, (String, String))>>,
+}
+
+const JA3_MEMO_SLOTS: usize = 256;
+
+impl Ja3Memo {
+    fn new() -> Ja3Memo {
+        Ja3Memo {
+            seed: foldhash::quality::RandomState::default(),
+            slots: vec![None; JA3_MEMO_SLOTS],
+        }
+    }
+}
+
 /// A host name from SNI: printable, no NUL, not an IP literal (feed-formats.md §12.2).
 fn sni_name(b: &[u8]) -> Option<String> {
     if b.is_empty() || b.len() > 253 || !b.iter().all(|c| c.is_ascii_graphic()) {
@@ -216,6 +233,39 @@ impl ClientHello {
         push_joined(&mut s, self.point_formats.iter().copied());
         let h = hex(&Md5::digest(s.as_bytes()));
         (s, h)
+    }
+
+    /// [`Self::ja3`], remembered per thread for the last few hundred distinct hellos: most
+    /// clients on a link share a handful of TLS stacks, so most hellos repeat a fingerprint
+    /// and skip building the string and its MD5. Entries are keyed by a 64-bit hash (seeded
+    /// at random per thread) of exactly the fields JA3 reads.
+    pub fn ja3_memo(&self) -> (String, String) {
+        use std::hash::{BuildHasher, Hasher};
+        thread_local! {
+            static MEMO: std::cell::RefCell<Ja3Memo> = std::cell::RefCell::new(Ja3Memo::new());
+        }
+        MEMO.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            let mut h = memo.seed.build_hasher();
+            h.write_u16(self.legacy_version);
+            for list in [&self.ciphers, &self.extensions, &self.groups] {
+                h.write_usize(list.len());
+                for v in list.iter() {
+                    h.write_u16(*v);
+                }
+            }
+            h.write(&self.point_formats);
+            let key = h.finish();
+            let slot = (key % JA3_MEMO_SLOTS as u64) as usize;
+            if let Some((k, v)) = &memo.slots[slot]
+                && *k == key
+            {
+                return v.clone();
+            }
+            let v = self.ja3();
+            memo.slots[slot] = Some((key, v.clone()));
+            v
+        })
     }
 
     /// JA4 (feed-formats.md §12.5); `transport` is `t` (TCP) or `q` (QUIC).
@@ -616,5 +666,23 @@ mod tests {
         s.clear();
         push_joined(&mut s, std::iter::empty::<u8>());
         assert_eq!(s, "");
+    }
+
+    #[test]
+    fn remembered_ja3_is_the_ja3_of_each_hello() {
+        let hello = |ciphers: Vec<u16>| ClientHello {
+            legacy_version: 0x0303,
+            ciphers,
+            extensions: vec![0, 10, 11],
+            groups: vec![29, 23],
+            point_formats: vec![0],
+            ..ClientHello::default()
+        };
+        let (a, b) = (hello(vec![4865, 4866]), hello(vec![4866, 4865]));
+        for _ in 0..3 {
+            assert_eq!(a.ja3_memo(), a.ja3());
+            assert_eq!(b.ja3_memo(), b.ja3());
+        }
+        assert_ne!(a.ja3_memo(), b.ja3_memo());
     }
 }

@@ -6,32 +6,36 @@ use crate::time::Timestamp;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 
-/// The same for both directions of a conversation: endpoints are stored in a fixed order.
-/// `zone` separates identical inner 5-tuples seen in different VLANs or tunnels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The same for both directions of a conversation: endpoints are stored in a fixed order
+/// (the lower address and port first). `zone` separates identical inner 5-tuples seen in
+/// different VLANs or tunnels. Addresses are kept as plain integers, so comparing and
+/// hashing a key (done for every packet) is a few word operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FlowKey {
-    pub lo: (IpAddr, u16),
-    pub hi: (IpAddr, u16),
-    pub proto: u8,
-    pub zone: u32,
+    /// IPv4 addresses as their 32-bit value; `v6` tells the families apart.
+    lo_addr: u128,
+    hi_addr: u128,
+    lo_port: u16,
+    hi_port: u16,
+    proto: u8,
+    v6: bool,
+    zone: u32,
 }
 
 impl std::hash::Hash for FlowKey {
     /// Whole machine words, not field by field: the flow table hashes every packet's key.
+    /// (The words are those of earlier versions: flow ids, which hash the key, stay the same.)
     #[inline]
     fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        match (self.lo.0, self.hi.0) {
-            (IpAddr::V4(a), IpAddr::V4(b)) => {
-                h.write_u64(u64::from(u32::from(a)) << 32 | u64::from(u32::from(b)))
-            }
-            (a, b) => {
-                h.write_u128(addr_bits(a));
-                h.write_u128(addr_bits(b));
-            }
+        if self.v6 {
+            h.write_u128(self.lo_addr);
+            h.write_u128(self.hi_addr);
+        } else {
+            h.write_u64((self.lo_addr as u64) << 32 | self.hi_addr as u64);
         }
         h.write_u64(
-            u64::from(self.lo.1) << 48
-                | u64::from(self.hi.1) << 32
+            u64::from(self.lo_port) << 48
+                | u64::from(self.hi_port) << 32
                 | u64::from(self.proto) << 24
                 | u64::from(self.zone & 0xff_ffff),
         );
@@ -47,34 +51,60 @@ fn addr_bits(a: IpAddr) -> u128 {
     }
 }
 
+#[inline]
+fn addr_of(bits: u128, v6: bool) -> IpAddr {
+    if v6 {
+        IpAddr::V6(bits.into())
+    } else {
+        IpAddr::V4((bits as u32).into())
+    }
+}
+
 impl FlowKey {
+    /// The key of a conversation between endpoints `a` and `b` (of one address family); the
+    /// second value is true when `a` is the key's lower endpoint.
+    pub fn between(a: (IpAddr, u16), b: (IpAddr, u16), proto: u8, zone: u32) -> (FlowKey, bool) {
+        let v6 = a.0.is_ipv6() || b.0.is_ipv6();
+        let (x, y) = ((addr_bits(a.0), a.1), (addr_bits(b.0), b.1));
+        let a_is_lo = x <= y;
+        let (lo, hi) = if a_is_lo { (x, y) } else { (y, x) };
+        let key = FlowKey {
+            lo_addr: lo.0,
+            hi_addr: hi.0,
+            lo_port: lo.1,
+            hi_port: hi.1,
+            proto,
+            v6,
+            zone,
+        };
+        (key, a_is_lo)
+    }
+
     /// Key of a decoded packet; the second value is true when the packet's source is `lo`.
+    #[inline]
     pub fn of(d: &Decoded) -> (FlowKey, bool) {
         let (sp, dp) = d.ports.unwrap_or((0, 0));
-        let a = (d.src, sp);
-        let b = (d.dst, dp);
-        let zone = zone_of(d);
-        if a <= b {
-            (
-                FlowKey {
-                    lo: a,
-                    hi: b,
-                    proto: d.proto,
-                    zone,
-                },
-                true,
-            )
-        } else {
-            (
-                FlowKey {
-                    lo: b,
-                    hi: a,
-                    proto: d.proto,
-                    zone,
-                },
-                false,
-            )
-        }
+        FlowKey::between((d.src, sp), (d.dst, dp), d.proto, zone_of(d))
+    }
+
+    /// The lower endpoint.
+    pub fn lo(&self) -> (IpAddr, u16) {
+        (addr_of(self.lo_addr, self.v6), self.lo_port)
+    }
+
+    /// The higher endpoint.
+    pub fn hi(&self) -> (IpAddr, u16) {
+        (addr_of(self.hi_addr, self.v6), self.hi_port)
+    }
+
+    #[inline]
+    pub fn proto(&self) -> u8 {
+        self.proto
+    }
+
+    #[inline]
+    pub fn zone(&self) -> u32 {
+        self.zone
     }
 
     /// A hash that is the same for both directions and every run (worker dispatch, flow ids).

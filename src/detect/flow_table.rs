@@ -202,7 +202,7 @@ impl<M> FlowTable<M> {
                 let due = flow
                     .last
                     .secs()
-                    .saturating_add(self.timeouts.of(e.key.proto, flow) as i64);
+                    .saturating_add(self.timeouts.of(e.key.proto(), flow) as i64);
                 let (key, hash) = (e.key, e.hash);
                 if due > now_s {
                     self.wheel.entry(due).or_default().push((pos, serial));
@@ -236,7 +236,7 @@ impl<M> FlowTable<M> {
             let due = flow
                 .last
                 .secs()
-                .saturating_add(timeouts.of(key.proto, flow) as i64);
+                .saturating_add(timeouts.of(key.proto(), flow) as i64);
             if due > ts.secs() {
                 return (flow, Lookup::Existing);
             }
@@ -261,7 +261,7 @@ impl<M> FlowTable<M> {
         let flow = Flow::fresh(flow_id(&key, ts), ts, src_is_lo);
         let due = ts
             .secs()
-            .saturating_add(timeouts.of(key.proto, &flow) as i64);
+            .saturating_add(timeouts.of(key.proto(), &flow) as i64);
         let pos = match self.free.pop() {
             Some(p) => {
                 let e = &mut self.entries[p as usize];
@@ -330,12 +330,12 @@ impl<M> FlowTable<M> {
             .filter_map(|e| e.flow.map(|f| (e.key, f)))
             .collect();
         // No two flows share a key, so the order is total and the same in every run.
-        all.sort_unstable_by_key(|(k, f)| (f.start, f.id, k.lo, k.hi, k.proto, k.zone));
+        all.sort_unstable_by_key(|(k, f)| (f.start, f.id, *k));
         for (k, f) in all {
             let due = f
                 .last
                 .secs()
-                .saturating_add(self.timeouts.of(k.proto, &f) as i64);
+                .saturating_add(self.timeouts.of(k.proto(), &f) as i64);
             if due <= clock.secs() {
                 self.timed_out += 1;
                 ended(k, f, EndReason::Timeout);
@@ -352,12 +352,13 @@ mod tests {
     use std::net::{IpAddr, Ipv4Addr};
 
     fn key(n: u8) -> FlowKey {
-        FlowKey {
-            lo: (IpAddr::V4(Ipv4Addr::new(10, 0, 0, n)), 1000),
-            hi: (IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 80),
-            proto: 17,
-            zone: 0,
-        }
+        FlowKey::between(
+            (IpAddr::V4(Ipv4Addr::new(10, 0, 0, n)), 1000),
+            (IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 80),
+            17,
+            0,
+        )
+        .0
     }
 
     fn t(s: i64) -> Timestamp {
@@ -436,13 +437,16 @@ mod tests {
         let mut live: std::collections::HashMap<u32, i64> = Default::default();
         let mut ended = std::collections::HashMap::<u32, u32>::new();
         let mut x: u64 = 7;
-        let key_of = |n: u32| FlowKey {
-            lo: (IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | n)), 1000),
-            hi: (IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 53),
-            proto: 17,
-            zone: 0,
+        let key_of = |n: u32| {
+            FlowKey::between(
+                (IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | n)), 1000),
+                (IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 53),
+                17,
+                0,
+            )
+            .0
         };
-        let id_of = |k: &FlowKey| match k.lo.0 {
+        let id_of = |k: &FlowKey| match k.lo().0 {
             IpAddr::V4(a) => u32::from(a) & 0x00ff_ffff,
             IpAddr::V6(_) => u32::MAX,
         };

@@ -245,7 +245,7 @@ impl Inspect {
             self.info.alpn = ch.alpn_strings();
             // Fingerprints cost hashing: computed when indicators need them, or for the alert.
             if set.has_hashes(HashKind::Ja3) {
-                self.info.ja3 = Some(ch.ja3());
+                self.info.ja3 = Some(ch.ja3_memo());
             }
             if set.has_hashes(HashKind::Ja4) {
                 self.info.ja4 = Some(ch.ja4('t'));
@@ -253,7 +253,7 @@ impl Inspect {
             let before = found.len();
             client_hello_findings(set, &self.info, found);
             if found.len() > before {
-                self.info.ja3.get_or_insert_with(|| ch.ja3());
+                self.info.ja3.get_or_insert_with(|| ch.ja3_memo());
                 self.info.ja4.get_or_insert_with(|| ch.ja4('t'));
                 for f in &mut found[before..] {
                     f.tls = Some(self.info.clone());

@@ -202,7 +202,7 @@ impl Worker {
         let (init, resp) = endpoints(d, dir);
         let ctx = Ctx {
             flow_id: flow.id,
-            zone: key.zone,
+            zone: key.zone(),
             iface: p.iface,
             d,
             init,
