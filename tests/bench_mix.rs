@@ -96,4 +96,39 @@ fn generated_mix_finds_every_victim_with_any_worker_count() {
         v
     };
     assert_eq!(lines(&one), lines(&run("2")));
+    // The per-packet benchmark and the replay benchmark script run over the same files (one
+    // round each: proof that they work, not a timing).
+    let path = Command::new(env!("CARGO"))
+        .args(["run", "-q", "--example", "bench_path", "--", &d, "1"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&path.stdout);
+    assert!(
+        path.status.success(),
+        "{}",
+        String::from_utf8_lossy(&path.stderr)
+    );
+    for row in [
+        "floor: read every record",
+        "read + decode + flow + match + app layer",
+    ] {
+        assert!(out.contains(row), "no {row:?} in {out}");
+    }
+    let script = Command::new(root().join("scripts/bench-replay"))
+        .args([&d, "1"])
+        .env("C2WATCH", env!("CARGO_BIN_EXE_c2watch"))
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&script.stdout);
+    assert!(
+        script.status.success(),
+        "{}",
+        String::from_utf8_lossy(&script.stderr)
+    );
+    assert!(
+        out.contains("workers 1: median") && out.contains("workers 2: median"),
+        "{out}"
+    );
 }
