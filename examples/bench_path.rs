@@ -118,19 +118,20 @@ fn main() {
         n as f64
     };
     let mut times: [Vec<f64>; 3] = Default::default();
+    // A fresh worker each round: every round starts with an empty flow table.
+    let timed_whole = || {
+        let mut w = Worker::new(
+            Arc::new(DetectConfig::default()),
+            snapshot.clone(),
+            Interfaces::default(),
+        );
+        let t = thread_cpu();
+        whole(&mix, &mut w);
+        thread_cpu() - t
+    };
     for _ in 0..rounds {
         if only_whole {
-            let mut w = Worker::new(
-                Arc::new(DetectConfig::default()),
-                snapshot.clone(),
-                Interfaces::default(),
-            );
-            let t = thread_cpu();
-            whole(&mix, &mut w);
-            println!(
-                "whole path: {:.1} ns/packet",
-                (thread_cpu() - t) * 1e9 / packets
-            );
+            println!("whole path: {:.1} ns/packet", timed_whole() * 1e9 / packets);
             continue;
         }
         let t = thread_cpu();
@@ -139,15 +140,7 @@ fn main() {
         let t = thread_cpu();
         read_decode(&mix);
         times[1].push(thread_cpu() - t);
-        // A fresh worker each round: every round starts with an empty flow table.
-        let mut w = Worker::new(
-            Arc::new(DetectConfig::default()),
-            snapshot.clone(),
-            Interfaces::default(),
-        );
-        let t = thread_cpu();
-        whole(&mix, &mut w);
-        times[2].push(thread_cpu() - t);
+        times[2].push(timed_whole());
     }
     if only_whole {
         return;
