@@ -45,6 +45,8 @@ pub struct ReplayConfig {
     pub progress: bool,
     /// Warning events to write into the alert stream (from the feed manager).
     pub events: Option<crossbeam_channel::Receiver<serde_json::Value>>,
+    /// Subscriber maps for `victim.subscriber` (none given: always `null`).
+    pub subscribers: Option<Arc<crate::subscriber::Subscribers>>,
 }
 
 #[derive(Debug)]
@@ -412,6 +414,7 @@ pub fn run(
         ordered: true,
         flush_when_idle: false,
         gauges: None,
+        subscribers: cfg.subscribers.clone(),
     };
     let output = std::thread::Builder::new()
         .name("output".into())

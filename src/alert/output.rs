@@ -44,6 +44,8 @@ pub struct OutputConfig {
     pub flush_when_idle: bool,
     /// Counters published as they change (for metrics and periodic stats).
     pub gauges: Option<Arc<OutputGauges>>,
+    /// Subscriber maps: fill `victim.subscriber` of each record written.
+    pub subscribers: Option<Arc<crate::subscriber::Subscribers>>,
 }
 
 /// The output thread's counters, readable while it runs.
@@ -159,6 +161,7 @@ pub fn run(
     let mut arrival = 0u64;
     let mut stats = OutputStats::default();
     let mut victims: HashSet<(IpAddr, u32)> = HashSet::new();
+    let subs = cfg.subscribers.as_deref();
     let mut dedup = Dedup {
         seen: HashMap::new(),
         window: cfg.dedup_window,
@@ -196,7 +199,7 @@ pub fn run(
                         arrival += 1;
                         heap.push(Pending(r, arrival));
                     } else {
-                        write_record(&mut out, r, &mut dedup, &mut stats, &mut victims)?;
+                        write_record(&mut out, r, &mut dedup, &mut stats, &mut victims, subs)?;
                     }
                 }
                 if let Some(slot) = upto.get_mut(worker) {
@@ -208,7 +211,7 @@ pub fn run(
         let low = upto.iter().copied().min().unwrap_or(0);
         while heap.peek().is_some_and(|p| p.0.seq < low) {
             if let Some(Pending(r, _)) = heap.pop() {
-                write_record(&mut out, r, &mut dedup, &mut stats, &mut victims)?;
+                write_record(&mut out, r, &mut dedup, &mut stats, &mut victims, subs)?;
             }
         }
         if let Some(g) = &cfg.gauges {
@@ -229,7 +232,7 @@ pub fn run(
     }
     // Workers that died early leave records behind: write them rather than lose them.
     while let Some(Pending(r, _)) = heap.pop() {
-        write_record(&mut out, r, &mut dedup, &mut stats, &mut victims)?;
+        write_record(&mut out, r, &mut dedup, &mut stats, &mut victims, subs)?;
     }
     stats.victims = victims.len() as u64;
     stats.dedup_evictions = dedup.evictions;
@@ -286,8 +289,13 @@ fn write_record(
     dedup: &mut Dedup,
     stats: &mut OutputStats,
     victims: &mut HashSet<(IpAddr, u32)>,
+    subscribers: Option<&crate::subscriber::Subscribers>,
 ) -> io::Result<()> {
-    let value = match &r.record {
+    let victim = match &r.record {
+        Record::Alert(a) => a.contact.victim.ip,
+        Record::Flow(f) => f.contact.victim.ip,
+    };
+    let mut value = match &r.record {
         Record::Alert(a) => {
             let ind = &a.contact.indicator;
             if ind.has_validity() && !ind.valid_at(&a.ts.rfc3339_secs()) {
@@ -311,6 +319,11 @@ fn write_record(
             eve::flow(f)
         }
     };
+    if let Some(subs) = subscribers
+        && let Some(v) = value.get_mut("victim")
+    {
+        v["subscriber"] = subs.lookup(victim).unwrap_or(Value::Null);
+    }
     serde_json::to_writer(&mut *out, &value)?;
     out.write_all(b"\n")
 }

@@ -56,6 +56,10 @@ pub struct DetectArgs {
     /// Flow table size (all workers together) [default: 1048576].
     #[arg(long, value_name = "N")]
     pub max_flows: Option<usize>,
+    /// Subscriber map (CSV `network,subscriber,...`): names the customer behind each victim
+    /// address in `victim.subscriber`; repeatable, later maps override earlier ones.
+    #[arg(long, value_name = "PATH")]
+    pub subscribers: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -28,6 +28,10 @@ fn check(s: &CaptureSettings) -> Result<ExitCode, String> {
         addr.parse::<std::net::SocketAddr>()
             .map_err(|e| format!("--metrics-listen {addr}: not an ADDR:PORT ({e})"))?;
     }
+    if !s.subscribers.is_empty() {
+        super::load_subscribers(&s.subscribers)?;
+        println!("subscriber maps: {} file(s) ok", s.subscribers.len());
+    }
     let loaded = load(&s.intel)?;
     println!(
         "feeds: {} indicators, {} allowlist entries from {} file(s)",
@@ -47,6 +51,8 @@ pub fn run(s: CaptureSettings, quiet: bool) -> Result<ExitCode, String> {
     if s.check {
         return check(&s);
     }
+    // Before anything is opened: a bad map is an error at start, not after privileges drop.
+    let subscribers = super::load_subscribers(&s.subscribers)?;
     // Privileged part: handles and the metrics port.
     let mut handles: Vec<LiveHandle> = Vec::new();
     for iface in &s.interfaces {
@@ -107,6 +113,7 @@ pub fn run(s: CaptureSettings, quiet: bool) -> Result<ExitCode, String> {
         stop,
         events,
         events_tx,
+        subscribers,
     };
     let summary = runner::run(cfg, handles, board.clone(), out).map_err(|e| e.to_string())?;
     drop(reloader);

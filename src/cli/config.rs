@@ -13,6 +13,9 @@ pub struct ConfigFile {
     pub allow: Vec<String>,
     #[serde(default)]
     pub home_net: Vec<String>,
+    /// Subscriber maps (`--subscribers`), relative to the config's folder.
+    #[serde(default)]
+    pub subscribers: Vec<String>,
     pub output: Option<String>,
     pub workers: Option<usize>,
     /// Seconds (integer) or a duration string (`90s`, `30m`, `1h`, `1d`).
@@ -282,7 +285,7 @@ impl ConfigFile {
             toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         cfg.base = base.clone();
-        for list in [&mut cfg.intel, &mut cfg.allow] {
+        for list in [&mut cfg.intel, &mut cfg.allow, &mut cfg.subscribers] {
             for p in list.iter_mut() {
                 *p = relative_to(&base, p);
             }

@@ -111,6 +111,16 @@ fn start_feeds(s: &IntelSettings) -> Result<RunningFeeds, String> {
     })
 }
 
+/// Loads the subscriber maps given (none: no attribution).
+pub(crate) fn load_subscribers(
+    paths: &[std::path::PathBuf],
+) -> Result<Option<Arc<crate::subscriber::Subscribers>>, String> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    crate::subscriber::Subscribers::load(paths).map(|s| Some(Arc::new(s)))
+}
+
 fn run_replay(s: ReplaySettings, quiet: bool) -> Result<ExitCode, String> {
     let RunningFeeds {
         manager,
@@ -134,6 +144,7 @@ fn run_replay(s: ReplaySettings, quiet: bool) -> Result<ExitCode, String> {
         dedup_capacity: s.dedup_capacity,
         progress: s.progress,
         events: Some(events),
+        subscribers: load_subscribers(&s.subscribers)?,
     };
     // The feed manager reloads while the replay runs (a long pcap, or a pipe): on SIGHUP,
     // changed files, and each feed's refresh schedule.

@@ -26,6 +26,7 @@ pub struct ReplaySettings {
     pub detect: DetectConfig,
     pub dedup_capacity: usize,
     pub progress: bool,
+    pub subscribers: Vec<PathBuf>,
 }
 
 fn load_config(common: &CommonArgs) -> Result<ConfigFile, String> {
@@ -124,6 +125,15 @@ fn detect_config(
     })
 }
 
+/// Subscriber maps: the flags', else the config's.
+fn subscriber_maps(detect: &crate::cli::args::DetectArgs, cfg: &ConfigFile) -> Vec<PathBuf> {
+    if detect.subscribers.is_empty() {
+        cfg.subscribers.iter().map(PathBuf::from).collect()
+    } else {
+        detect.subscribers.clone()
+    }
+}
+
 fn check_workers(workers: usize) -> Result<usize, String> {
     if workers == 0 || workers > 256 {
         return Err(format!("--workers {workers}: must be between 1 and 256"));
@@ -155,6 +165,7 @@ impl ReplaySettings {
             detect,
             dedup_capacity: cfg.dedup_capacity.unwrap_or(1 << 20),
             progress: !args.no_progress && !quiet,
+            subscribers: subscriber_maps(&args.detect, &cfg),
         })
     }
 }
@@ -175,6 +186,7 @@ pub struct CaptureSettings {
     /// Become this user (and group) once the handles are open.
     pub user: Option<Ids>,
     pub check: bool,
+    pub subscribers: Vec<PathBuf>,
 }
 
 impl CaptureSettings {
@@ -272,6 +284,7 @@ impl CaptureSettings {
                 .or_else(|| c.metrics_listen.clone()),
             user,
             check: args.check,
+            subscribers: subscriber_maps(&args.detect, &cfg),
         })
     }
 }

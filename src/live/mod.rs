@@ -52,6 +52,8 @@ pub struct LiveConfig {
     pub events: Receiver<Value>,
     /// Where the ticker sends periodic `stats` events (the same stream as `events`).
     pub events_tx: Sender<Value>,
+    /// Subscriber maps for `victim.subscriber`.
+    pub subscribers: Option<Arc<crate::subscriber::Subscribers>>,
 }
 
 pub struct LiveSummary {
@@ -81,6 +83,7 @@ pub fn run(
         ordered: false,
         flush_when_idle: true,
         gauges: Some(board.output.clone()),
+        subscribers: cfg.subscribers.clone(),
     };
     let events = Some(cfg.events.clone());
     let output = std::thread::Builder::new()

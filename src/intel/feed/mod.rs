@@ -9,7 +9,7 @@ mod dataset;
 mod detect;
 mod feodo;
 mod iprep;
-mod lines;
+pub mod lines;
 mod misp;
 mod plain;
 mod spamhaus;

@@ -1,0 +1,168 @@
+//! Static subscriber maps (`--subscribers`): every alert and flow record names the customer
+//! behind its victim address, the most specific block wins, IPv6 delegations of any length
+//! work, an address no block covers says `null`, and a bad map is a clear error.
+
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let p = dir.path().join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+/// victim ip → subscriber id (or "null"), checked to agree across a run's alerts and flows.
+fn subscribers(r: &Run) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for e in r.of_type("alert").into_iter().chain(r.of_type("flow")) {
+        let sub = &e["victim"]["subscriber"];
+        let id = if sub.is_null() {
+            "null".to_string()
+        } else {
+            assert_eq!(sub["source"], "static", "{sub}");
+            s(&sub["id"])
+        };
+        let ip = s(&e["victim"]["ip"]);
+        let seen = m.entry(ip.clone()).or_insert_with(|| id.clone());
+        assert_eq!(*seen, id, "{ip} attributed two ways");
+    }
+    m
+}
+
+#[test]
+fn alerts_and_flows_name_the_subscriber() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = write(
+        &dir,
+        "static.csv",
+        "network,subscriber,name,phone\n10.0.0.42,cust-42,Ada,+965 555 0142\n10.0.0.16/29,cust-23,Grace,\n",
+    );
+    let r = c2watch(&[
+        "replay",
+        "--no-progress",
+        "--intel",
+        &fixture("feeds"),
+        "--subscribers",
+        &map,
+        &fixture("demo.pcap"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let got = subscribers(&r);
+    let want: BTreeMap<String, String> = [
+        ("10.0.0.23", "cust-23"),
+        ("10.0.0.31", "null"),
+        ("10.0.0.42", "cust-42"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(got, want);
+    let ada = r
+        .alerts()
+        .into_iter()
+        .find(|a| s(&a["victim"]["ip"]) == "10.0.0.42")
+        .unwrap()["victim"]["subscriber"]
+        .clone();
+    assert_eq!(ada["name"], "Ada");
+    assert_eq!(ada["phone"], "+965 555 0142");
+    assert_eq!(ada["network"], "10.0.0.42/32");
+    assert_eq!(ada["map"], map.as_str());
+    // Without a map the key is there and null.
+    let plain = c2watch(&[
+        "replay",
+        "--no-progress",
+        "--intel",
+        &fixture("feeds"),
+        &fixture("demo.pcap"),
+    ]);
+    assert!(
+        plain
+            .alerts()
+            .iter()
+            .all(|a| a["victim"]["subscriber"].is_null())
+    );
+}
+
+#[test]
+fn ipv6_delegations_and_later_maps_override() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = write(
+        &dir,
+        "a.csv",
+        "network,subscriber\nfd00::/56,cust-v6\nfd00::4,cust-v6-host\n",
+    );
+    let second = write(
+        &dir,
+        "b.csv",
+        "network,subscriber\nfd00::2/128,cust-moved\n",
+    );
+    let r = c2watch(&[
+        "replay",
+        "--no-progress",
+        "--intel",
+        &fixture("feeds"),
+        "--subscribers",
+        &first,
+        "--subscribers",
+        &second,
+        &fixture("ipv6.pcap"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let got = subscribers(&r);
+    assert_eq!(got.get("fd00::1").map(String::as_str), Some("cust-v6"));
+    assert_eq!(got.get("fd00::2").map(String::as_str), Some("cust-moved"));
+    assert_eq!(got.get("fd00::4").map(String::as_str), Some("cust-v6-host"));
+    assert_eq!(got.get("fd00::5").map(String::as_str), Some("cust-v6"));
+}
+
+#[test]
+fn maps_from_the_config_and_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir, "map.csv", "network,subscriber\n10.0.0.0/24,pool-a\n");
+    let config = write(&dir, "c2watch.toml", "subscribers = [\"map.csv\"]\n");
+    let r = c2watch(&[
+        "replay",
+        "--no-progress",
+        "--config",
+        &config,
+        "--intel",
+        &fixture("feeds"),
+        &fixture("demo.pcap"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(subscribers(&r).values().all(|id| id == "pool-a"));
+
+    let bad = write(&dir, "bad.csv", "ip,customer\n10.0.0.1,x\n");
+    let r = c2watch(&[
+        "replay",
+        "--no-progress",
+        "--intel",
+        &fixture("feeds"),
+        "--subscribers",
+        &bad,
+        &fixture("demo.pcap"),
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("bad.csv:1") && r.stderr.contains("network,subscriber"),
+        "{}",
+        r.stderr
+    );
+    let missing = dir.path().join("nope.csv").display().to_string();
+    let r = c2watch(&[
+        "replay",
+        "--no-progress",
+        "--intel",
+        &fixture("feeds"),
+        "--subscribers",
+        &missing,
+        &fixture("demo.pcap"),
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("nope.csv") && r.stderr.contains("cannot open"),
+        "{}",
+        r.stderr
+    );
+}
