@@ -166,3 +166,67 @@ fn maps_from_the_config_and_clear_errors() {
         r.stderr
     );
 }
+
+#[test]
+fn a_lease_that_changes_owner_mid_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    // 10.0.11.1 contacts the C2 at 22:13:20, 22:14:20, 22:15:20, 22:18:20 and two hours later;
+    // at 22:15 its address passes from one subscriber to another (01:15+03:00 is 22:15Z).
+    let leases = write(
+        &dir,
+        "leases.csv",
+        "address,start,end,subscriber,calling_station_id\n\
+         10.0.11.1,2023-11-14T22:00:00Z,2023-11-15T01:15:00+03:00,alice,02-00-00-00-0A-01\n\
+         10.0.11.1,2023-11-14T22:15:00Z,,bob,02-00-00-00-0B-01\n",
+    );
+    let r = c2watch(&[
+        "replay",
+        "--no-progress",
+        "--intel",
+        &fixture("feeds"),
+        "--dedup-window",
+        "1s",
+        "--subscribers",
+        &leases,
+        &fixture("dedup.pcap"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let seen: Vec<(String, String)> = r
+        .alerts()
+        .into_iter()
+        .filter(|a| s(&a["victim"]["ip"]) == "10.0.11.1")
+        .map(|a| {
+            let sub = &a["victim"]["subscriber"];
+            assert_eq!(sub["source"], "lease", "{sub}");
+            (s(&a["timestamp"])[11..19].to_string(), s(&sub["id"]))
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("22:13:20", "alice"),
+        ("22:14:20", "alice"),
+        ("22:15:20", "bob"),
+        ("22:18:20", "bob"),
+        ("00:13:20", "bob"),
+    ]
+    .into_iter()
+    .map(|(t, w)| (t.to_string(), w.to_string()))
+    .collect();
+    assert_eq!(seen, want);
+    let bob = r
+        .alerts()
+        .into_iter()
+        .rev()
+        .find(|a| s(&a["victim"]["ip"]) == "10.0.11.1")
+        .unwrap()["victim"]["subscriber"]
+        .clone();
+    assert_eq!(bob["lease"]["start"], "2023-11-14T22:15:00Z");
+    assert!(bob["lease"]["end"].is_null());
+    assert_eq!(bob["calling_station_id"], "02-00-00-00-0B-01");
+    // Other victims in the capture hold no lease: null, not a guess.
+    assert!(
+        r.alerts()
+            .iter()
+            .filter(|a| s(&a["victim"]["ip"]) != "10.0.11.1")
+            .all(|a| a["victim"]["subscriber"].is_null())
+    );
+}

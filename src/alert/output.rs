@@ -291,9 +291,10 @@ fn write_record(
     victims: &mut HashSet<(IpAddr, u32)>,
     subscribers: Option<&crate::subscriber::Subscribers>,
 ) -> io::Result<()> {
-    let victim = match &r.record {
-        Record::Alert(a) => a.contact.victim.ip,
-        Record::Flow(f) => f.contact.victim.ip,
+    // Who held the victim's address when the alert fired, or when the flow started.
+    let (victim, at) = match &r.record {
+        Record::Alert(a) => (a.contact.victim.ip, a.ts),
+        Record::Flow(f) => (f.contact.victim.ip, f.start),
     };
     let mut value = match &r.record {
         Record::Alert(a) => {
@@ -322,7 +323,7 @@ fn write_record(
     if let Some(subs) = subscribers
         && let Some(v) = value.get_mut("victim")
     {
-        v["subscriber"] = subs.lookup(victim).unwrap_or(Value::Null);
+        v["subscriber"] = subs.lookup(victim, at).unwrap_or(Value::Null);
     }
     serde_json::to_writer(&mut *out, &value)?;
     out.write_all(b"\n")

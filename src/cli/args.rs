@@ -56,8 +56,8 @@ pub struct DetectArgs {
     /// Flow table size (all workers together) [default: 1048576].
     #[arg(long, value_name = "N")]
     pub max_flows: Option<usize>,
-    /// Subscriber map (CSV `network,subscriber,...`): names the customer behind each victim
-    /// address in `victim.subscriber`; repeatable, later maps override earlier ones.
+    /// Subscriber map: CSV `network,subscriber,...` (static) or `address,start,end,subscriber,...`
+    /// (leases, at packet time); names the customer in `victim.subscriber`. Repeatable.
     #[arg(long, value_name = "PATH")]
     pub subscribers: Vec<PathBuf>,
 }

@@ -1,23 +1,32 @@
 //! Subscriber attribution: which customer an alert's victim address belongs to.
 //!
-//! Maps are CSV files recognised by their header line. This module reads the static kind,
-//! `network,subscriber[,more columns...]`: address blocks of any length (an IPv4 host, a
-//! customer's /29, an IPv6 /56 delegation) to a subscriber id, the extra columns kept as the
-//! subscriber's metadata. The most specific block wins; among maps, a later file's row for
-//! the same block replaces an earlier one. An address no block covers has no subscriber:
+//! Maps are CSV files recognised by their header line; extra columns are kept as the
+//! subscriber's metadata.
+//!
+//! - Static: `network,subscriber`: address blocks of any length (an IPv4 host, a customer's
+//!   /29, an IPv6 /56 delegation) to a subscriber id. The most specific block wins; among
+//!   maps, a later file's row for the same block replaces an earlier one.
+//! - Leases: `address,start,end,subscriber` (DHCP or RADIUS exports): an address or prefix
+//!   held by a subscriber from `start` until `end` (RFC 3339; an empty end is a lease still
+//!   open), looked up at the packet's time, so an address that changes hands mid-capture is
+//!   attributed to whoever held it at each moment.
+//!
+//! A lease in force at the packet's time wins over a static block (static maps are often the
+//! coarse pools leases are drawn from). An address nothing covers has no subscriber:
 //! `victim.subscriber` is `null`, never a guess.
 //!
 //! Lookups happen on the output thread when a record is written, never on capture workers.
 
 use crate::intel::feed::lines::{Line, Lines, split_csv};
 use crate::intel::net::{Cidr, canonical, mask_v4, mask_v6, parse_cidr};
+use crate::time::{Timestamp, parse_feed_time};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::net::IpAddr;
 use std::path::Path;
 
-/// One row of a static map.
+/// One row of a map.
 #[derive(Debug)]
 struct Row {
     network: Cidr,
@@ -25,15 +34,31 @@ struct Row {
     /// Extra columns, in file order: (header, value).
     extra: Vec<(String, String)>,
     file: String,
+    /// For a lease: its start and end as the map wrote them (end empty while open).
+    lease: Option<(String, String)>,
 }
+
+/// A lease's time span; `end` is exclusive, `None` while the lease is open.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: Timestamp,
+    end: Option<Timestamp>,
+    row: usize,
+}
+
+/// Tables of blocks per prefix length, longest first.
+type Blocks<K, V> = Vec<(u8, HashMap<K, V>)>;
 
 /// Every subscriber map given to a run.
 #[derive(Debug, Default)]
 pub struct Subscribers {
     rows: Vec<Row>,
-    /// Per prefix length, longest first: network → index into `rows`.
-    v4: Vec<(u8, HashMap<u32, usize>)>,
-    v6: Vec<(u8, HashMap<u128, usize>)>,
+    /// Static blocks: network → index into `rows`.
+    v4: Blocks<u32, usize>,
+    v6: Blocks<u128, usize>,
+    /// Leases: network → spans, sorted by start.
+    leases_v4: Blocks<u32, Vec<Span>>,
+    leases_v6: Blocks<u128, Vec<Span>>,
 }
 
 /// What loading one file found.
@@ -42,8 +67,15 @@ pub struct MapReport {
     pub rows: usize,
     /// Rows that could not be read (logged with file:line).
     pub skipped: usize,
-    /// Rows for a block an earlier row (or file) already named.
+    /// Static rows for a block an earlier row (or file) already named.
     pub replaced: usize,
+}
+
+/// Which kind of map a file is, from its header.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Static,
+    Lease,
 }
 
 const STATIC_HEADER: [&str; 2] = ["network", "subscriber"];
@@ -72,7 +104,7 @@ impl Subscribers {
                 .map_err(|e| format!("subscriber map {}: cannot open: {e}", p.display()))?;
             let report = s.add_csv(std::io::BufReader::new(file), &p.display().to_string())?;
             tracing::info!(
-                "{}: {} subscriber blocks ({} rows skipped, {} replaced earlier rows)",
+                "{}: {} subscriber rows ({} skipped, {} replaced earlier rows)",
                 p.display(),
                 report.rows,
                 report.skipped,
@@ -85,7 +117,7 @@ impl Subscribers {
     /// Adds one CSV map read from `src`; `name` is how errors name it.
     pub fn add_csv(&mut self, src: impl BufRead, name: &str) -> Result<MapReport, String> {
         let mut lines = Lines::new(src);
-        let mut header: Option<Vec<String>> = None;
+        let mut header: Option<(Kind, Vec<String>)> = None;
         let mut report = MapReport::default();
         while let Some((no, line)) = lines
             .next_line()
@@ -109,29 +141,15 @@ impl Subscribers {
                 report.skipped += 1;
                 continue;
             };
-            let Some(head) = &header else {
-                let h: Vec<String> = fields
-                    .iter()
-                    .map(|f| f.trim().to_ascii_lowercase())
-                    .collect();
-                if starts_with(&h, &STATIC_HEADER) {
-                    header = Some(h);
-                    continue;
-                }
-                let what = if starts_with(&h, &LEASE_HEADER) {
-                    "a lease map (address,start,end,subscriber)"
-                } else if starts_with(&h, &CGNAT_HEADER) {
-                    "a CGNAT port-block map"
-                } else {
-                    return Err(format!(
-                        "subscriber map {name}:{no}: unrecognised header {text:?}: a static map starts with the line `network,subscriber` (more columns may follow)"
-                    ));
-                };
-                return Err(format!(
-                    "subscriber map {name}:{no}: {what} is not supported yet: only static maps (`network,subscriber`) are"
-                ));
+            let Some((kind, head)) = &header else {
+                header = Some(recognise(&fields, name, no, text)?);
+                continue;
             };
-            match self.add_row(head, &fields, name) {
+            let added = match kind {
+                Kind::Static => self.add_static(head, &fields, name),
+                Kind::Lease => self.add_lease(head, &fields, name),
+            };
+            match added {
                 Ok(replaced) => {
                     report.rows += 1;
                     report.replaced += usize::from(replaced);
@@ -144,7 +162,7 @@ impl Subscribers {
         }
         if header.is_none() {
             return Err(format!(
-                "subscriber map {name}: empty: a static map starts with the line `network,subscriber`"
+                "subscriber map {name}: empty: a map starts with the line `network,subscriber` or `address,start,end,subscriber`"
             ));
         }
         if report.rows == 0 {
@@ -153,47 +171,31 @@ impl Subscribers {
                 report.skipped
             ));
         }
+        for (_, t) in &mut self.leases_v4 {
+            t.values_mut().for_each(|v| v.sort_by_key(|s| s.start));
+        }
+        for (_, t) in &mut self.leases_v6 {
+            t.values_mut().for_each(|v| v.sort_by_key(|s| s.start));
+        }
         Ok(report)
     }
 
-    /// Adds a row; true when it replaced an earlier row for the same block.
-    fn add_row(
+    /// Adds a static row; true when it replaced an earlier row for the same block.
+    fn add_static(
         &mut self,
         header: &[String],
         fields: &[String],
         file: &str,
     ) -> Result<bool, String> {
-        let net = fields.first().map(|f| f.trim()).unwrap_or_default();
-        let id = fields.get(1).map(|f| f.trim()).unwrap_or_default();
-        if id.is_empty() {
-            return Err("no subscriber id".into());
-        }
-        let network = match parse_cidr(net) {
-            Some((c, _)) => c,
-            None => match net.parse::<IpAddr>() {
-                Ok(ip) => {
-                    let ip = canonical(ip);
-                    Cidr {
-                        addr: ip,
-                        len: if ip.is_ipv4() { 32 } else { 128 },
-                    }
-                }
-                Err(_) => return Err(format!("{net:?} is not an address or CIDR block")),
-            },
-        };
-        let extra = header
-            .iter()
-            .zip(fields)
-            .skip(2)
-            .filter(|(h, _)| !h.is_empty())
-            .map(|(h, v)| (h.clone(), v.trim().to_string()))
-            .collect();
+        let network = network(fields.first())?;
+        let id = subscriber_id(fields.get(1))?;
         let index = self.rows.len();
         self.rows.push(Row {
             network,
-            id: id.to_string(),
-            extra,
+            id,
+            extra: extra(header, fields, 2),
             file: file.to_string(),
+            lease: None,
         });
         let old = match network.addr {
             IpAddr::V4(a) => table(&mut self.v4, network.len).insert(u32::from(a), index),
@@ -202,29 +204,100 @@ impl Subscribers {
         Ok(old.is_some())
     }
 
+    /// Adds a lease row (it never replaces one: an address has many leases over time).
+    fn add_lease(
+        &mut self,
+        header: &[String],
+        fields: &[String],
+        file: &str,
+    ) -> Result<bool, String> {
+        let network = network(fields.first())?;
+        let text = |i: usize| fields.get(i).map(|f| f.trim()).unwrap_or_default();
+        let start = parse_time(text(1))
+            .ok_or_else(|| format!("start {:?} is not an RFC 3339 time", text(1)))?;
+        let end = match text(2) {
+            "" => None,
+            e => Some(parse_time(e).ok_or_else(|| format!("end {e:?} is not an RFC 3339 time"))?),
+        };
+        if end.is_some_and(|e| e <= start) {
+            return Err(format!(
+                "the lease ends ({}) before it starts ({})",
+                text(2),
+                text(1)
+            ));
+        }
+        let id = subscriber_id(fields.get(3))?;
+        let row = self.rows.len();
+        self.rows.push(Row {
+            network,
+            id,
+            extra: extra(header, fields, 4),
+            file: file.to_string(),
+            lease: Some((text(1).to_string(), text(2).to_string())),
+        });
+        let span = Span { start, end, row };
+        match network.addr {
+            IpAddr::V4(a) => table(&mut self.leases_v4, network.len)
+                .entry(u32::from(a))
+                .or_default()
+                .push(span),
+            IpAddr::V6(a) => table(&mut self.leases_v6, network.len)
+                .entry(u128::from(a))
+                .or_default()
+                .push(span),
+        }
+        Ok(false)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
 
-    /// The most specific block holding `ip`, as `victim.subscriber`: `{id, source, network,
-    /// map, ...extra columns}`; `None` when no block does.
-    pub fn lookup(&self, ip: IpAddr) -> Option<Value> {
+    /// Who held `ip` at `at`, as `victim.subscriber`: `{id, source, network, map, [lease],
+    /// ...extra columns}`; `None` when no lease was in force and no static block covers it.
+    pub fn lookup(&self, ip: IpAddr, at: Timestamp) -> Option<Value> {
+        // The latest lease started by `at` that had not ended (overlaps: the newest wins).
+        let in_force = |spans: &Vec<Span>| {
+            let n = spans.partition_point(|s| s.start <= at);
+            spans[..n]
+                .iter()
+                .rev()
+                .find(|s| s.end.is_none_or(|e| at < e))
+                .map(|s| s.row)
+        };
         let row = match canonical(ip) {
             IpAddr::V4(a) => {
                 let a = u32::from(a);
-                self.v4.iter().find_map(|(len, t)| t.get(&mask_v4(a, *len)))
+                let masked = |len: &u8| mask_v4(a, *len);
+                most_specific(&self.leases_v4, masked, in_force)
+                    .or_else(|| most_specific(&self.v4, masked, |i| Some(*i)))
             }
             IpAddr::V6(a) => {
                 let a = u128::from(a);
-                self.v6.iter().find_map(|(len, t)| t.get(&mask_v6(a, *len)))
+                let masked = |len: &u8| mask_v6(a, *len);
+                most_specific(&self.leases_v6, masked, in_force)
+                    .or_else(|| most_specific(&self.v6, masked, |i| Some(*i)))
             }
         }
-        .and_then(|i| self.rows.get(*i))?;
+        .and_then(|i| self.rows.get(i))?;
         let mut m = Map::new();
         m.insert("id".into(), json!(row.id));
-        m.insert("source".into(), json!("static"));
+        let source = if row.lease.is_some() {
+            "lease"
+        } else {
+            "static"
+        };
+        m.insert("source".into(), json!(source));
         m.insert("network".into(), json!(row.network.to_string()));
         m.insert("map".into(), json!(row.file));
+        if let Some((start, end)) = &row.lease {
+            let end = if end.is_empty() {
+                Value::Null
+            } else {
+                json!(end)
+            };
+            m.insert("lease".into(), json!({"start": start, "end": end}));
+        }
         for (k, v) in &row.extra {
             // The fixed keys above keep their meaning whatever a map's columns are called.
             m.entry(k.clone()).or_insert_with(|| json!(v));
@@ -233,8 +306,98 @@ impl Subscribers {
     }
 }
 
+/// The first (longest) prefix length whose table has the masked address and whose entry
+/// `pick` accepts.
+fn most_specific<K: std::hash::Hash + Eq, V>(
+    tables: &Blocks<K, V>,
+    masked: impl Fn(&u8) -> K,
+    pick: impl Fn(&V) -> Option<usize>,
+) -> Option<usize> {
+    tables
+        .iter()
+        .find_map(|(len, t)| t.get(&masked(len)).and_then(&pick))
+}
+
+/// The header line decides the kind of map.
+fn recognise(
+    fields: &[String],
+    name: &str,
+    no: u64,
+    text: &str,
+) -> Result<(Kind, Vec<String>), String> {
+    let h: Vec<String> = fields
+        .iter()
+        .map(|f| f.trim().to_ascii_lowercase())
+        .collect();
+    if starts_with(&h, &STATIC_HEADER) {
+        return Ok((Kind::Static, h));
+    }
+    if starts_with(&h, &LEASE_HEADER) {
+        return Ok((Kind::Lease, h));
+    }
+    if starts_with(&h, &CGNAT_HEADER) {
+        return Err(format!(
+            "subscriber map {name}:{no}: a CGNAT port-block map is not supported yet: static maps (`network,subscriber`) and leases (`address,start,end,subscriber`) are"
+        ));
+    }
+    Err(format!(
+        "subscriber map {name}:{no}: unrecognised header {text:?}: a map starts with the line `network,subscriber` (static) or `address,start,end,subscriber` (leases); more columns may follow"
+    ))
+}
+
+/// A lease time: RFC 3339 with `Z` or a numeric offset (`+03:00`), or the UTC forms feeds use.
+fn parse_time(text: &str) -> Option<Timestamp> {
+    let t = text.trim();
+    let b = t.as_bytes();
+    if b.len() > 6 && matches!(b[b.len() - 6], b'+' | b'-') && b[b.len() - 3] == b':' {
+        let (local, off) = t.split_at(t.len() - 6);
+        let h: i64 = off.get(1..3)?.parse().ok()?;
+        let m: i64 = off.get(4..6)?.parse().ok()?;
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let at = parse_feed_time(local)?;
+        return Some(Timestamp::new(at.secs() - sign * (h * 3600 + m * 60), 0));
+    }
+    parse_feed_time(t)
+}
+
+/// An address (a host block) or a CIDR block.
+fn network(field: Option<&String>) -> Result<Cidr, String> {
+    let net = field.map(|f| f.trim()).unwrap_or_default();
+    if let Some((c, _)) = parse_cidr(net) {
+        return Ok(c);
+    }
+    match net.parse::<IpAddr>() {
+        Ok(ip) => {
+            let ip = canonical(ip);
+            Ok(Cidr {
+                addr: ip,
+                len: if ip.is_ipv4() { 32 } else { 128 },
+            })
+        }
+        Err(_) => Err(format!("{net:?} is not an address or CIDR block")),
+    }
+}
+
+fn subscriber_id(field: Option<&String>) -> Result<String, String> {
+    match field.map(|f| f.trim()) {
+        Some(id) if !id.is_empty() => Ok(id.to_string()),
+        _ => Err("no subscriber id".into()),
+    }
+}
+
+/// The columns after the first `fixed`, named by the header.
+fn extra(header: &[String], fields: &[String], fixed: usize) -> Vec<(String, String)> {
+    header
+        .iter()
+        .zip(fields)
+        .skip(fixed)
+        .filter(|(h, _)| !h.is_empty())
+        .map(|(h, v)| (h.clone(), v.trim().to_string()))
+        .collect()
+}
+
 /// The table for prefix length `len`, created in longest-first order when absent.
-fn table<K>(tables: &mut Vec<(u8, HashMap<K, usize>)>, len: u8) -> &mut HashMap<K, usize> {
+fn table<K, V>(tables: &mut Blocks<K, V>, len: u8) -> &mut HashMap<K, V> {
     let pos = match tables.iter().position(|(l, _)| *l <= len) {
         Some(p) if tables[p].0 == len => p,
         Some(p) => {
@@ -260,7 +423,11 @@ mod tests {
     }
 
     fn id(s: &Subscribers, ip: &str) -> Option<String> {
-        s.lookup(ip.parse().unwrap())
+        id_at(s, ip, "2026-01-01T00:00:00Z")
+    }
+
+    fn id_at(s: &Subscribers, ip: &str, at: &str) -> Option<String> {
+        s.lookup(ip.parse().unwrap(), parse_time(at).unwrap())
             .map(|v| v["id"].as_str().unwrap().to_string())
     }
 
@@ -285,7 +452,9 @@ mod tests {
         assert_eq!(id(&s, "2001:db8:aa00:ff::1").as_deref(), Some("cust-77"));
         assert_eq!(id(&s, "2001:db8:aa01::1"), None);
         assert_eq!(id(&s, "::ffff:10.1.2.3").as_deref(), Some("cust-43"));
-        let v = s.lookup("10.1.2.5".parse().unwrap()).unwrap();
+        let v = s
+            .lookup("10.1.2.5".parse().unwrap(), Timestamp::default())
+            .unwrap();
         assert_eq!(v["source"], "static");
         assert_eq!(v["network"], "10.1.2.0/29");
         assert_eq!(v["plan"], "business");
@@ -309,11 +478,67 @@ mod tests {
             e.contains("test.csv:1") && e.contains("network,subscriber"),
             "{e}"
         );
-        let e = map("address,start,end,subscriber\n").unwrap_err();
+        let e = map("public_address,port_start,port_end,start,end,subscriber\n").unwrap_err();
         assert!(e.contains("not supported yet"), "{e}");
         let e = map("# nothing\n").unwrap_err();
         assert!(e.contains("empty"), "{e}");
         let e = map("network,subscriber\nbad,x\n").unwrap_err();
         assert!(e.contains("no valid row"), "{e}");
+    }
+
+    #[test]
+    fn leases_follow_packet_time() {
+        let (s, r) = map(concat!(
+            "address,start,end,subscriber,mac\n",
+            "100.64.0.7,2026-01-01T10:00:00Z,2026-01-01T12:00:00Z,alice,aa:aa\n",
+            "100.64.0.7,2026-01-01T12:00:00Z,,bob,bb:bb\n",
+            "2001:db8:1::/56,2026-01-01T13:00:00+03:00,2026-01-01T11:00:00Z,carol,\n",
+            "100.64.0.8,2026-01-01T10:00:00Z,2026-01-01T09:00:00Z,backwards,\n",
+            "100.64.0.9,yesterday,,nobody,\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            r,
+            MapReport {
+                rows: 3,
+                skipped: 2,
+                replaced: 0
+            }
+        );
+        let at = |t: &str| id_at(&s, "100.64.0.7", t);
+        assert_eq!(at("2026-01-01T09:59:59Z"), None);
+        assert_eq!(at("2026-01-01T10:00:00Z").as_deref(), Some("alice"));
+        assert_eq!(at("2026-01-01T11:59:59Z").as_deref(), Some("alice"));
+        assert_eq!(at("2026-01-01T12:00:00Z").as_deref(), Some("bob"));
+        assert_eq!(at("2027-06-01T00:00:00Z").as_deref(), Some("bob"));
+        // 13:00+03:00 is 10:00Z.
+        let v6 = |t: &str| id_at(&s, "2001:db8:1:ff::9", t);
+        assert_eq!(v6("2026-01-01T09:59:00Z"), None);
+        assert_eq!(v6("2026-01-01T10:30:00Z").as_deref(), Some("carol"));
+        assert_eq!(v6("2026-01-01T11:00:00Z"), None);
+        let t = parse_time("2026-01-01T10:30:00Z").unwrap();
+        let v = s.lookup("100.64.0.7".parse().unwrap(), t).unwrap();
+        assert_eq!(v["source"], "lease");
+        assert_eq!(v["lease"]["start"], "2026-01-01T10:00:00Z");
+        assert_eq!(v["lease"]["end"], "2026-01-01T12:00:00Z");
+        assert_eq!(v["mac"], "aa:aa");
+        let t = parse_time("2026-06-01T00:00:00Z").unwrap();
+        let open = s.lookup("100.64.0.7".parse().unwrap(), t).unwrap();
+        assert!(open["lease"]["end"].is_null());
+    }
+
+    #[test]
+    fn a_lease_in_force_wins_over_a_static_pool() {
+        let mut s = Subscribers::default();
+        s.add_csv(
+            "network,subscriber\n100.64.0.0/24,pool\n".as_bytes(),
+            "static.csv",
+        )
+        .unwrap();
+        let leases = "address,start,end,subscriber\n100.64.0.7,2026-01-01T10:00:00Z,2026-01-01T11:00:00Z,alice\n";
+        s.add_csv(leases.as_bytes(), "leases.csv").unwrap();
+        let at = |t: &str| id_at(&s, "100.64.0.7", t);
+        assert_eq!(at("2026-01-01T10:30:00Z").as_deref(), Some("alice"));
+        assert_eq!(at("2026-01-01T11:30:00Z").as_deref(), Some("pool"));
     }
 }
