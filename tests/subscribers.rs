@@ -230,3 +230,41 @@ fn a_lease_that_changes_owner_mid_capture() {
             .all(|a| a["victim"]["subscriber"].is_null())
     );
 }
+
+#[test]
+fn a_cgnat_port_block_names_the_subscriber_behind_a_shared_address() {
+    let dir = tempfile::tempdir().unwrap();
+    // 10.0.0.23 stands for a CGNAT's public address here: its ports 50200-50299 belong to one
+    // subscriber, 50300 upwards to another; 10.0.0.42 is shared too, but not 10.0.0.31.
+    let blocks = write(
+        &dir,
+        "cgnat.csv",
+        "public_address,port_start,port_end,start,end,subscriber\n\
+         10.0.0.23,50200,50299,2000-01-01T00:00:00Z,,cust-low\n\
+         10.0.0.23,50300,50399,2000-01-01T00:00:00Z,,cust-high\n\
+         10.0.0.42,50300,50300,2000-01-01T00:00:00Z,2001-01-01T00:00:00Z,expired\n",
+    );
+    let r = c2watch(&[
+        "replay",
+        "--no-progress",
+        "--intel",
+        &fixture("feeds"),
+        "--subscribers",
+        &blocks,
+        &fixture("demo.pcap"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for e in r.of_type("alert").into_iter().chain(r.of_type("flow")) {
+        let v = &e["victim"];
+        let sub = &v["subscriber"];
+        match s(&v["ip"]).as_str() {
+            "10.0.0.23" => {
+                assert_eq!(sub["id"], "cust-low", "{e}");
+                assert_eq!(sub["source"], "cgnat");
+                assert_eq!(sub["port_block"]["start"], 50200);
+            }
+            // The block for its port had ended before the capture.
+            _ => assert!(sub.is_null(), "{e}"),
+        }
+    }
+}

@@ -293,9 +293,10 @@ fn write_record(
 ) -> io::Result<()> {
     // Who held the victim's address when the alert fired, or when the flow started.
     let (victim, at) = match &r.record {
-        Record::Alert(a) => (a.contact.victim.ip, a.ts),
-        Record::Flow(f) => (f.contact.victim.ip, f.start),
+        Record::Alert(a) => (&a.contact.victim, a.ts),
+        Record::Flow(f) => (&f.contact.victim, f.start),
     };
+    let (victim, victim_port) = (victim.ip, victim.port);
     let mut value = match &r.record {
         Record::Alert(a) => {
             let ind = &a.contact.indicator;
@@ -323,7 +324,7 @@ fn write_record(
     if let Some(subs) = subscribers
         && let Some(v) = value.get_mut("victim")
     {
-        v["subscriber"] = subs.lookup(victim, at).unwrap_or(Value::Null);
+        v["subscriber"] = subs.lookup(victim, victim_port, at).unwrap_or(Value::Null);
     }
     serde_json::to_writer(&mut *out, &value)?;
     out.write_all(b"\n")

@@ -56,8 +56,8 @@ pub struct DetectArgs {
     /// Flow table size (all workers together) [default: 1048576].
     #[arg(long, value_name = "N")]
     pub max_flows: Option<usize>,
-    /// Subscriber map: CSV `network,subscriber,...` (static) or `address,start,end,subscriber,...`
-    /// (leases, at packet time); names the customer in `victim.subscriber`. Repeatable.
+    /// Subscriber map (CSV: static blocks, DHCP/RADIUS leases or CGNAT port blocks, by header
+    /// line; docs/alerts.md); names the customer in `victim.subscriber`. Repeatable.
     #[arg(long, value_name = "PATH")]
     pub subscribers: Vec<PathBuf>,
 }

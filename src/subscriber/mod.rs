@@ -11,9 +11,14 @@
 //!   open), looked up at the packet's time, so an address that changes hands mid-capture is
 //!   attributed to whoever held it at each moment.
 //!
-//! A lease in force at the packet's time wins over a static block (static maps are often the
-//! coarse pools leases are drawn from). An address nothing covers has no subscriber:
-//! `victim.subscriber` is `null`, never a guess.
+//! - CGNAT port blocks: `public_address,port_start,port_end,start,end,subscriber` (carrier-grade
+//!   NAT logs): a public address's port range held by a subscriber for a time, looked up with
+//!   the victim's address *and port* at the packet's time.
+//!
+//! The most precise source wins: a CGNAT block (address, port and time), then a lease in force
+//! (address and time), then a static block (static maps are often the coarse pools leases are
+//! drawn from). An address nothing covers has no subscriber: `victim.subscriber` is `null`,
+//! never a guess.
 //!
 //! Lookups happen on the output thread when a record is written, never on capture workers.
 
@@ -34,8 +39,18 @@ struct Row {
     /// Extra columns, in file order: (header, value).
     extra: Vec<(String, String)>,
     file: String,
-    /// For a lease: its start and end as the map wrote them (end empty while open).
+    /// For a lease or CGNAT block: its start and end as the map wrote them (end empty while
+    /// open).
     lease: Option<(String, String)>,
+    /// For a CGNAT block: its ports, both included.
+    ports: Option<(u16, u16)>,
+}
+
+/// A CGNAT port block in time.
+#[derive(Debug, Clone, Copy)]
+struct PortBlock {
+    ports: (u16, u16),
+    span: Span,
 }
 
 /// A lease's time span; `end` is exclusive, `None` while the lease is open.
@@ -59,6 +74,8 @@ pub struct Subscribers {
     /// Leases: network → spans, sorted by start.
     leases_v4: Blocks<u32, Vec<Span>>,
     leases_v6: Blocks<u128, Vec<Span>>,
+    /// CGNAT: public address → its port blocks.
+    cgnat: HashMap<IpAddr, Vec<PortBlock>>,
 }
 
 /// What loading one file found.
@@ -76,6 +93,7 @@ pub struct MapReport {
 enum Kind {
     Static,
     Lease,
+    Cgnat,
 }
 
 const STATIC_HEADER: [&str; 2] = ["network", "subscriber"];
@@ -148,6 +166,7 @@ impl Subscribers {
             let added = match kind {
                 Kind::Static => self.add_static(head, &fields, name),
                 Kind::Lease => self.add_lease(head, &fields, name),
+                Kind::Cgnat => self.add_port_block(head, &fields, name),
             };
             match added {
                 Ok(replaced) => {
@@ -196,6 +215,7 @@ impl Subscribers {
             extra: extra(header, fields, 2),
             file: file.to_string(),
             lease: None,
+            ports: None,
         });
         let old = match network.addr {
             IpAddr::V4(a) => table(&mut self.v4, network.len).insert(u32::from(a), index),
@@ -212,20 +232,7 @@ impl Subscribers {
         file: &str,
     ) -> Result<bool, String> {
         let network = network(fields.first())?;
-        let text = |i: usize| fields.get(i).map(|f| f.trim()).unwrap_or_default();
-        let start = parse_time(text(1))
-            .ok_or_else(|| format!("start {:?} is not an RFC 3339 time", text(1)))?;
-        let end = match text(2) {
-            "" => None,
-            e => Some(parse_time(e).ok_or_else(|| format!("end {e:?} is not an RFC 3339 time"))?),
-        };
-        if end.is_some_and(|e| e <= start) {
-            return Err(format!(
-                "the lease ends ({}) before it starts ({})",
-                text(2),
-                text(1)
-            ));
-        }
+        let (start, end, texts) = time_span(fields, 1)?;
         let id = subscriber_id(fields.get(3))?;
         let row = self.rows.len();
         self.rows.push(Row {
@@ -233,7 +240,8 @@ impl Subscribers {
             id,
             extra: extra(header, fields, 4),
             file: file.to_string(),
-            lease: Some((text(1).to_string(), text(2).to_string())),
+            lease: Some(texts),
+            ports: None,
         });
         let span = Span { start, end, row };
         match network.addr {
@@ -249,13 +257,56 @@ impl Subscribers {
         Ok(false)
     }
 
+    /// Adds a CGNAT port block.
+    fn add_port_block(
+        &mut self,
+        header: &[String],
+        fields: &[String],
+        file: &str,
+    ) -> Result<bool, String> {
+        let text = |i: usize| fields.get(i).map(|f| f.trim()).unwrap_or_default();
+        let public: IpAddr = text(0)
+            .parse()
+            .map(canonical)
+            .map_err(|_| format!("{:?} is not an address", text(0)))?;
+        let port = |i: usize| {
+            text(i)
+                .parse::<u16>()
+                .map_err(|_| format!("{:?} is not a port", text(i)))
+        };
+        let ports = (port(1)?, port(2)?);
+        if ports.1 < ports.0 {
+            return Err(format!("port range {}-{} is backwards", ports.0, ports.1));
+        }
+        let (start, end, texts) = time_span(fields, 3)?;
+        let id = subscriber_id(fields.get(5))?;
+        let row = self.rows.len();
+        self.rows.push(Row {
+            network: Cidr {
+                addr: public,
+                len: if public.is_ipv4() { 32 } else { 128 },
+            },
+            id,
+            extra: extra(header, fields, 6),
+            file: file.to_string(),
+            lease: Some(texts),
+            ports: Some(ports),
+        });
+        self.cgnat.entry(public).or_default().push(PortBlock {
+            ports,
+            span: Span { start, end, row },
+        });
+        Ok(false)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
 
-    /// Who held `ip` at `at`, as `victim.subscriber`: `{id, source, network, map, [lease],
-    /// ...extra columns}`; `None` when no lease was in force and no static block covers it.
-    pub fn lookup(&self, ip: IpAddr, at: Timestamp) -> Option<Value> {
+    /// Who held `ip` (and `port`, behind a CGNAT) at `at`, as `victim.subscriber`: `{id,
+    /// source, network, map, [lease], [port_block], ...extra columns}`; `None` when nothing
+    /// covers it.
+    pub fn lookup(&self, ip: IpAddr, port: Option<u16>, at: Timestamp) -> Option<Value> {
         // The latest lease started by `at` that had not ended (overlaps: the newest wins).
         let in_force = |spans: &Vec<Span>| {
             let n = spans.partition_point(|s| s.start <= at);
@@ -265,7 +316,18 @@ impl Subscribers {
                 .find(|s| s.end.is_none_or(|e| at < e))
                 .map(|s| s.row)
         };
-        let row = match canonical(ip) {
+        let ip = canonical(ip);
+        // The CGNAT block holding the port at `at` (overlaps: the one started last).
+        let cgnat = port.and_then(|p| {
+            let blocks = self.cgnat.get(&ip)?;
+            blocks
+                .iter()
+                .filter(|b| b.ports.0 <= p && p <= b.ports.1)
+                .filter(|b| b.span.start <= at && b.span.end.is_none_or(|e| at < e))
+                .max_by_key(|b| b.span.start)
+                .map(|b| b.span.row)
+        });
+        let row = cgnat.or_else(|| match ip {
             IpAddr::V4(a) => {
                 let a = u32::from(a);
                 let masked = |len: &u8| mask_v4(a, *len);
@@ -278,14 +340,14 @@ impl Subscribers {
                 most_specific(&self.leases_v6, masked, in_force)
                     .or_else(|| most_specific(&self.v6, masked, |i| Some(*i)))
             }
-        }
-        .and_then(|i| self.rows.get(i))?;
+        });
+        let row = row.and_then(|i| self.rows.get(i))?;
         let mut m = Map::new();
         m.insert("id".into(), json!(row.id));
-        let source = if row.lease.is_some() {
-            "lease"
-        } else {
-            "static"
+        let source = match (&row.ports, &row.lease) {
+            (Some(_), _) => "cgnat",
+            (None, Some(_)) => "lease",
+            (None, None) => "static",
         };
         m.insert("source".into(), json!(source));
         m.insert("network".into(), json!(row.network.to_string()));
@@ -297,6 +359,9 @@ impl Subscribers {
                 json!(end)
             };
             m.insert("lease".into(), json!({"start": start, "end": end}));
+        }
+        if let Some((first, last)) = row.ports {
+            m.insert("port_block".into(), json!({"start": first, "end": last}));
         }
         for (k, v) in &row.extra {
             // The fixed keys above keep their meaning whatever a map's columns are called.
@@ -336,13 +401,30 @@ fn recognise(
         return Ok((Kind::Lease, h));
     }
     if starts_with(&h, &CGNAT_HEADER) {
-        return Err(format!(
-            "subscriber map {name}:{no}: a CGNAT port-block map is not supported yet: static maps (`network,subscriber`) and leases (`address,start,end,subscriber`) are"
-        ));
+        return Ok((Kind::Cgnat, h));
     }
     Err(format!(
-        "subscriber map {name}:{no}: unrecognised header {text:?}: a map starts with the line `network,subscriber` (static) or `address,start,end,subscriber` (leases); more columns may follow"
+        "subscriber map {name}:{no}: unrecognised header {text:?}: a map starts with the line `network,subscriber` (static), `address,start,end,subscriber` (leases) or `public_address,port_start,port_end,start,end,subscriber` (CGNAT port blocks); more columns may follow"
     ))
+}
+
+/// The start and end times at `fields[at]` and `fields[at + 1]` (an empty end: still open),
+/// parsed and as written.
+fn time_span(
+    fields: &[String],
+    at: usize,
+) -> Result<(Timestamp, Option<Timestamp>, (String, String)), String> {
+    let text = |i: usize| fields.get(i).map(|f| f.trim()).unwrap_or_default();
+    let (s, e) = (text(at), text(at + 1));
+    let start = parse_time(s).ok_or_else(|| format!("start {s:?} is not an RFC 3339 time"))?;
+    let end = match e {
+        "" => None,
+        e => Some(parse_time(e).ok_or_else(|| format!("end {e:?} is not an RFC 3339 time"))?),
+    };
+    if end.is_some_and(|end| end <= start) {
+        return Err(format!("it ends ({e}) before it starts ({s})"));
+    }
+    Ok((start, end, (s.to_string(), e.to_string())))
 }
 
 /// A lease time: RFC 3339 with `Z` or a numeric offset (`+03:00`), or the UTC forms feeds use.
@@ -427,7 +509,7 @@ mod tests {
     }
 
     fn id_at(s: &Subscribers, ip: &str, at: &str) -> Option<String> {
-        s.lookup(ip.parse().unwrap(), parse_time(at).unwrap())
+        s.lookup(ip.parse().unwrap(), None, parse_time(at).unwrap())
             .map(|v| v["id"].as_str().unwrap().to_string())
     }
 
@@ -453,7 +535,7 @@ mod tests {
         assert_eq!(id(&s, "2001:db8:aa01::1"), None);
         assert_eq!(id(&s, "::ffff:10.1.2.3").as_deref(), Some("cust-43"));
         let v = s
-            .lookup("10.1.2.5".parse().unwrap(), Timestamp::default())
+            .lookup("10.1.2.5".parse().unwrap(), None, Timestamp::default())
             .unwrap();
         assert_eq!(v["source"], "static");
         assert_eq!(v["network"], "10.1.2.0/29");
@@ -479,7 +561,7 @@ mod tests {
             "{e}"
         );
         let e = map("public_address,port_start,port_end,start,end,subscriber\n").unwrap_err();
-        assert!(e.contains("not supported yet"), "{e}");
+        assert!(e.contains("empty") || e.contains("no valid row"), "{e}");
         let e = map("# nothing\n").unwrap_err();
         assert!(e.contains("empty"), "{e}");
         let e = map("network,subscriber\nbad,x\n").unwrap_err();
@@ -517,13 +599,13 @@ mod tests {
         assert_eq!(v6("2026-01-01T10:30:00Z").as_deref(), Some("carol"));
         assert_eq!(v6("2026-01-01T11:00:00Z"), None);
         let t = parse_time("2026-01-01T10:30:00Z").unwrap();
-        let v = s.lookup("100.64.0.7".parse().unwrap(), t).unwrap();
+        let v = s.lookup("100.64.0.7".parse().unwrap(), None, t).unwrap();
         assert_eq!(v["source"], "lease");
         assert_eq!(v["lease"]["start"], "2026-01-01T10:00:00Z");
         assert_eq!(v["lease"]["end"], "2026-01-01T12:00:00Z");
         assert_eq!(v["mac"], "aa:aa");
         let t = parse_time("2026-06-01T00:00:00Z").unwrap();
-        let open = s.lookup("100.64.0.7".parse().unwrap(), t).unwrap();
+        let open = s.lookup("100.64.0.7".parse().unwrap(), None, t).unwrap();
         assert!(open["lease"]["end"].is_null());
     }
 
@@ -540,5 +622,58 @@ mod tests {
         let at = |t: &str| id_at(&s, "100.64.0.7", t);
         assert_eq!(at("2026-01-01T10:30:00Z").as_deref(), Some("alice"));
         assert_eq!(at("2026-01-01T11:30:00Z").as_deref(), Some("pool"));
+    }
+
+    #[test]
+    fn cgnat_blocks_need_the_port_and_the_time() {
+        let (s, r) = map(concat!(
+            "public_address,port_start,port_end,start,end,subscriber,inside\n",
+            "198.51.100.9,1024,2047,2026-01-01T10:00:00Z,2026-01-01T11:00:00Z,alice,100.64.3.7\n",
+            "198.51.100.9,2048,3071,2026-01-01T10:00:00Z,,bob,100.64.3.8\n",
+            "198.51.100.9,1024,2047,2026-01-01T11:00:00Z,,carol,100.64.3.9\n",
+            "198.51.100.9,3000,2000,2026-01-01T10:00:00Z,,backwards,\n",
+            "198.51.100.9,1,70000,2026-01-01T10:00:00Z,,toolarge,\n",
+        ))
+        .unwrap();
+        assert_eq!(r.rows, 3);
+        assert_eq!(r.skipped, 2);
+        let who = |port: Option<u16>, at: &str| {
+            s.lookup(
+                "198.51.100.9".parse().unwrap(),
+                port,
+                parse_time(at).unwrap(),
+            )
+            .map(|v| s_of(&v))
+        };
+        fn s_of(v: &Value) -> String {
+            format!(
+                "{}/{}",
+                v["id"].as_str().unwrap(),
+                v["source"].as_str().unwrap()
+            )
+        }
+        assert_eq!(
+            who(Some(1500), "2026-01-01T10:30:00Z").as_deref(),
+            Some("alice/cgnat")
+        );
+        assert_eq!(
+            who(Some(1500), "2026-01-01T11:30:00Z").as_deref(),
+            Some("carol/cgnat")
+        );
+        assert_eq!(
+            who(Some(2048), "2026-01-01T10:30:00Z").as_deref(),
+            Some("bob/cgnat")
+        );
+        assert_eq!(who(Some(1023), "2026-01-01T10:30:00Z"), None);
+        assert_eq!(who(Some(1500), "2026-01-01T09:30:00Z"), None);
+        // Without a port (ICMP) a shared address names nobody.
+        assert_eq!(who(None, "2026-01-01T10:30:00Z"), None);
+        let t = parse_time("2026-01-01T10:30:00Z").unwrap();
+        let v = s
+            .lookup("198.51.100.9".parse().unwrap(), Some(1500), t)
+            .unwrap();
+        assert_eq!(v["port_block"]["start"], 1024);
+        assert_eq!(v["port_block"]["end"], 2047);
+        assert_eq!(v["inside"], "100.64.3.7");
     }
 }
