@@ -408,12 +408,11 @@ fn recognise(
     ))
 }
 
-/// The start and end times at `fields[at]` and `fields[at + 1]` (an empty end: still open),
-/// parsed and as written.
-fn time_span(
-    fields: &[String],
-    at: usize,
-) -> Result<(Timestamp, Option<Timestamp>, (String, String)), String> {
+/// A row's time span: parsed, and as the map wrote it.
+type Written = (Timestamp, Option<Timestamp>, (String, String));
+
+/// The start and end times at `fields[at]` and `fields[at + 1]` (an empty end: still open).
+fn time_span(fields: &[String], at: usize) -> Result<Written, String> {
     let text = |i: usize| fields.get(i).map(|f| f.trim()).unwrap_or_default();
     let (s, e) = (text(at), text(at + 1));
     let start = parse_time(s).ok_or_else(|| format!("start {s:?} is not an RFC 3339 time"))?;
