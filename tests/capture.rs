@@ -318,6 +318,14 @@ fn live_capture_on_a_veth_pair_with_two_fanout_workers() {
     lab.start_until_line(&c2_ns, &["python3", &script, "serve", "0.0.0.0"]);
     lab.start_until_line(&c2_ns, &["python3", &script, "dns", &resolver, &resolved]);
     let mac = lab.mac();
+    // The victim's address belongs to a subscriber (the output thread attributes live alerts).
+    let subscribers = dir.path().join("subscribers.csv");
+    std::fs::write(
+        &subscribers,
+        format!("network,subscriber\n{victim},cust-lab\n"),
+    )
+    .expect("map");
+    let subscribers = subscribers.display().to_string();
 
     let sensor = start_sensor(
         &lab,
@@ -328,6 +336,8 @@ fn live_capture_on_a_veth_pair_with_two_fanout_workers() {
             "1s",
             "--metrics-listen",
             "127.0.0.1:9477",
+            "--subscribers",
+            &subscribers,
             "ip",
         ],
     );
@@ -399,6 +409,7 @@ fn live_capture_on_a_veth_pair_with_two_fanout_workers() {
         .expect("an alert for the C2");
     assert_eq!(first["victim"]["ip"], victim, "{first}");
     assert_eq!(first["victim"]["mac"], mac, "{first}");
+    assert_eq!(first["victim"]["subscriber"]["id"], "cust-lab", "{first}");
     assert_eq!(first["in_iface"], "va");
     let new = alerts
         .iter()
