@@ -149,6 +149,23 @@ pub fn parse_v4_range(s: &str) -> Option<Vec<Cidr>> {
     Some(out)
 }
 
+/// The table for prefix length `len` in a list kept longest prefix first (the order a
+/// longest-match lookup probes), created empty when absent.
+pub fn prefix_table<T: Default>(tables: &mut Vec<(u8, T)>, len: u8) -> &mut T {
+    let pos = match tables.iter().position(|(l, _)| *l <= len) {
+        Some(p) if tables[p].0 == len => p,
+        Some(p) => {
+            tables.insert(p, (len, T::default()));
+            p
+        }
+        None => {
+            tables.push((len, T::default()));
+            tables.len() - 1
+        }
+    };
+    &mut tables[pos].1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

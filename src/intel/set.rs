@@ -124,18 +124,7 @@ fn prefix_table<K: super::table::FlatKey>(
     tables: &mut Vec<(u8, Table<K>)>,
     len: u8,
 ) -> &mut Table<K> {
-    let pos = match tables.iter().position(|(l, _)| *l <= len) {
-        Some(p) if tables[p].0 == len => p,
-        Some(p) => {
-            tables.insert(p, (len, Table::default()));
-            p
-        }
-        None => {
-            tables.push((len, Table::default()));
-            tables.len() - 1
-        }
-    };
-    &mut tables[pos].1
+    super::net::prefix_table(tables, len)
 }
 
 fn longest<K: super::table::FlatKey>(

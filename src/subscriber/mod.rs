@@ -23,7 +23,7 @@
 //! Lookups happen on the output thread when a record is written, never on capture workers.
 
 use crate::intel::feed::lines::{Line, Lines, split_csv};
-use crate::intel::net::{Cidr, canonical, mask_v4, mask_v6, parse_cidr};
+use crate::intel::net::{Cidr, canonical, mask_v4, mask_v6, parse_cidr, prefix_table};
 use crate::time::{Timestamp, parse_feed_time};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -218,8 +218,8 @@ impl Subscribers {
             ports: None,
         });
         let old = match network.addr {
-            IpAddr::V4(a) => table(&mut self.v4, network.len).insert(u32::from(a), index),
-            IpAddr::V6(a) => table(&mut self.v6, network.len).insert(u128::from(a), index),
+            IpAddr::V4(a) => prefix_table(&mut self.v4, network.len).insert(u32::from(a), index),
+            IpAddr::V6(a) => prefix_table(&mut self.v6, network.len).insert(u128::from(a), index),
         };
         Ok(old.is_some())
     }
@@ -245,11 +245,11 @@ impl Subscribers {
         });
         let span = Span { start, end, row };
         match network.addr {
-            IpAddr::V4(a) => table(&mut self.leases_v4, network.len)
+            IpAddr::V4(a) => prefix_table(&mut self.leases_v4, network.len)
                 .entry(u32::from(a))
                 .or_default()
                 .push(span),
-            IpAddr::V6(a) => table(&mut self.leases_v6, network.len)
+            IpAddr::V6(a) => prefix_table(&mut self.leases_v6, network.len)
                 .entry(u128::from(a))
                 .or_default()
                 .push(span),
@@ -475,22 +475,6 @@ fn extra(header: &[String], fields: &[String], fixed: usize) -> Vec<(String, Str
         .filter(|(h, _)| !h.is_empty())
         .map(|(h, v)| (h.clone(), v.trim().to_string()))
         .collect()
-}
-
-/// The table for prefix length `len`, created in longest-first order when absent.
-fn table<K, V>(tables: &mut Blocks<K, V>, len: u8) -> &mut HashMap<K, V> {
-    let pos = match tables.iter().position(|(l, _)| *l <= len) {
-        Some(p) if tables[p].0 == len => p,
-        Some(p) => {
-            tables.insert(p, (len, HashMap::new()));
-            p
-        }
-        None => {
-            tables.push((len, HashMap::new()));
-            tables.len() - 1
-        }
-    };
-    &mut tables[pos].1
 }
 
 #[cfg(test)]
