@@ -47,6 +47,7 @@ pub struct ReplayConfig {
     pub events: Option<crossbeam_channel::Receiver<serde_json::Value>>,
     /// Subscriber maps for `victim.subscriber` (none given: always `null`).
     pub subscribers: Option<Arc<crate::subscriber::Subscribers>>,
+    pub format: crate::alert::output::AlertFormat,
 }
 
 #[derive(Debug)]
@@ -415,6 +416,7 @@ pub fn run(
         flush_when_idle: false,
         gauges: None,
         subscribers: cfg.subscribers.clone(),
+        format: cfg.format,
     };
     let output = std::thread::Builder::new()
         .name("output".into())

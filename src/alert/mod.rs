@@ -2,6 +2,7 @@
 //! that orders, deduplicates and writes them.
 
 pub mod community_id;
+pub mod ecs;
 pub mod eve;
 pub mod logfile;
 pub mod output;

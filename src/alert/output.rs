@@ -46,6 +46,18 @@ pub struct OutputConfig {
     pub gauges: Option<Arc<OutputGauges>>,
     /// Subscriber maps: fill `victim.subscriber` of each record written.
     pub subscribers: Option<Arc<crate::subscriber::Subscribers>>,
+    pub format: AlertFormat,
+}
+
+/// The schema events are written in (`--alert-format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertFormat {
+    /// Suricata EVE JSON (the contract of the design; the default).
+    #[default]
+    Eve,
+    /// Elastic Common Schema.
+    Ecs,
 }
 
 /// The output thread's counters, readable while it runs.
@@ -162,6 +174,7 @@ pub fn run(
     let mut stats = OutputStats::default();
     let mut victims: HashSet<(IpAddr, u32)> = HashSet::new();
     let subs = cfg.subscribers.as_deref();
+    let ecs = cfg.format == AlertFormat::Ecs;
     let mut dedup = Dedup {
         seen: HashMap::new(),
         window: cfg.dedup_window,
@@ -175,7 +188,7 @@ pub fn run(
                 recv(ev) -> e => {
                     let idle = ev.is_empty() && rx.is_empty();
                     match e {
-                        Ok(v) => write_event(&mut out, v, &mut stats, &dedup, victims.len())?,
+                        Ok(v) => write_event(&mut out, v, &mut stats, &dedup, victims.len(), ecs)?,
                         Err(_) => events = None,
                     }
                     if cfg.flush_when_idle && idle {
@@ -199,7 +212,7 @@ pub fn run(
                         arrival += 1;
                         heap.push(Pending(r, arrival));
                     } else {
-                        write_record(&mut out, r, &mut dedup, &mut stats, &mut victims, subs)?;
+                        write_record(&mut out, r, &mut dedup, &mut stats, &mut victims, subs, ecs)?;
                     }
                 }
                 if let Some(slot) = upto.get_mut(worker) {
@@ -211,7 +224,7 @@ pub fn run(
         let low = upto.iter().copied().min().unwrap_or(0);
         while heap.peek().is_some_and(|p| p.0.seq < low) {
             if let Some(Pending(r, _)) = heap.pop() {
-                write_record(&mut out, r, &mut dedup, &mut stats, &mut victims, subs)?;
+                write_record(&mut out, r, &mut dedup, &mut stats, &mut victims, subs, ecs)?;
             }
         }
         if let Some(g) = &cfg.gauges {
@@ -227,19 +240,18 @@ pub fn run(
     // Warnings raised at the very end still go out, before the final stats.
     if let Some(ev) = &events {
         while let Ok(v) = ev.try_recv() {
-            write_event(&mut out, v, &mut stats, &dedup, victims.len())?;
+            write_event(&mut out, v, &mut stats, &dedup, victims.len(), ecs)?;
         }
     }
     // Workers that died early leave records behind: write them rather than lose them.
     while let Some(Pending(r, _)) = heap.pop() {
-        write_record(&mut out, r, &mut dedup, &mut stats, &mut victims, subs)?;
+        write_record(&mut out, r, &mut dedup, &mut stats, &mut victims, subs, ecs)?;
     }
     stats.victims = victims.len() as u64;
     stats.dedup_evictions = dedup.evictions;
     if let Some(mut v) = finish {
         fill_stats(&mut v, &stats);
-        serde_json::to_writer(&mut out, &v)?;
-        out.write_all(b"\n")?;
+        emit(&mut out, &v, ecs)?;
     }
     out.flush()?;
     if let Some(g) = &cfg.gauges {
@@ -268,6 +280,7 @@ fn write_event(
     stats: &mut OutputStats,
     dedup: &Dedup,
     victims: usize,
+    ecs: bool,
 ) -> io::Result<()> {
     if v.get("event_type").and_then(Value::as_str) == Some("stats") {
         let now = OutputStats {
@@ -279,7 +292,16 @@ fn write_event(
     } else {
         stats.events += 1;
     }
-    serde_json::to_writer(&mut **out, &v)?;
+    emit(out, &v, ecs)
+}
+
+/// Writes one event as a line: EVE as built, or its ECS form.
+fn emit(out: &mut Box<dyn Write + Send>, v: &Value, ecs: bool) -> io::Result<()> {
+    if ecs {
+        serde_json::to_writer(&mut **out, &super::ecs::from_eve(v))?;
+    } else {
+        serde_json::to_writer(&mut **out, v)?;
+    }
     out.write_all(b"\n")
 }
 
@@ -290,6 +312,7 @@ fn write_record(
     stats: &mut OutputStats,
     victims: &mut HashSet<(IpAddr, u32)>,
     subscribers: Option<&crate::subscriber::Subscribers>,
+    ecs: bool,
 ) -> io::Result<()> {
     // Who held the victim's address when the alert fired, or when the flow started.
     let (victim, at) = match &r.record {
@@ -326,6 +349,5 @@ fn write_record(
     {
         v["subscriber"] = subs.lookup(victim, victim_port, at).unwrap_or(Value::Null);
     }
-    serde_json::to_writer(&mut *out, &value)?;
-    out.write_all(b"\n")
+    emit(out, &value, ecs)
 }

@@ -60,6 +60,9 @@ pub struct DetectArgs {
     /// line; docs/alerts.md); names the customer in `victim.subscriber`. Repeatable.
     #[arg(long, value_name = "PATH")]
     pub subscribers: Vec<PathBuf>,
+    /// Schema of the events written: eve (Suricata EVE JSON) or ecs (Elastic Common Schema) [default: eve].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub alert_format: Option<crate::alert::output::AlertFormat>,
 }
 
 #[derive(Args, Debug)]

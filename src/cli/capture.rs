@@ -114,6 +114,7 @@ pub fn run(s: CaptureSettings, quiet: bool) -> Result<ExitCode, String> {
         events,
         events_tx,
         subscribers,
+        format: s.format,
     };
     let summary = runner::run(cfg, handles, board.clone(), out).map_err(|e| e.to_string())?;
     drop(reloader);

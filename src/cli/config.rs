@@ -16,6 +16,8 @@ pub struct ConfigFile {
     /// Subscriber maps (`--subscribers`), relative to the config's folder.
     #[serde(default)]
     pub subscribers: Vec<String>,
+    /// `eve` or `ecs` (`--alert-format`).
+    pub alert_format: Option<crate::alert::output::AlertFormat>,
     pub output: Option<String>,
     pub workers: Option<usize>,
     /// Seconds (integer) or a duration string (`90s`, `30m`, `1h`, `1d`).

@@ -27,6 +27,7 @@ pub struct ReplaySettings {
     pub dedup_capacity: usize,
     pub progress: bool,
     pub subscribers: Vec<PathBuf>,
+    pub format: crate::alert::output::AlertFormat,
 }
 
 fn load_config(common: &CommonArgs) -> Result<ConfigFile, String> {
@@ -166,6 +167,11 @@ impl ReplaySettings {
             dedup_capacity: cfg.dedup_capacity.unwrap_or(1 << 20),
             progress: !args.no_progress && !quiet,
             subscribers: subscriber_maps(&args.detect, &cfg),
+            format: args
+                .detect
+                .alert_format
+                .or(cfg.alert_format)
+                .unwrap_or_default(),
         })
     }
 }
@@ -187,6 +193,7 @@ pub struct CaptureSettings {
     pub user: Option<Ids>,
     pub check: bool,
     pub subscribers: Vec<PathBuf>,
+    pub format: crate::alert::output::AlertFormat,
 }
 
 impl CaptureSettings {
@@ -285,6 +292,11 @@ impl CaptureSettings {
             user,
             check: args.check,
             subscribers: subscriber_maps(&args.detect, &cfg),
+            format: args
+                .detect
+                .alert_format
+                .or(cfg.alert_format)
+                .unwrap_or_default(),
         })
     }
 }

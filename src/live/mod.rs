@@ -54,6 +54,7 @@ pub struct LiveConfig {
     pub events_tx: Sender<Value>,
     /// Subscriber maps for `victim.subscriber`.
     pub subscribers: Option<Arc<crate::subscriber::Subscribers>>,
+    pub format: crate::alert::output::AlertFormat,
 }
 
 pub struct LiveSummary {
@@ -84,6 +85,7 @@ pub fn run(
         flush_when_idle: true,
         gauges: Some(board.output.clone()),
         subscribers: cfg.subscribers.clone(),
+        format: cfg.format,
     };
     let events = Some(cfg.events.clone());
     let output = std::thread::Builder::new()
