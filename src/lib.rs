@@ -18,6 +18,7 @@ pub mod intel;
 pub mod live;
 pub mod progress;
 pub mod replay;
+pub mod report;
 pub mod subscriber;
 pub mod summary;
 pub mod synth;

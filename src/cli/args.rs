@@ -28,6 +28,30 @@ pub enum Command {
         #[command(subcommand)]
         command: IntelCommand,
     },
+    /// The notification list: alerts folded into one row per subscriber (or victim address).
+    Victims(VictimsArgs),
+}
+
+/// `c2watch victims`.
+#[derive(Args, Debug)]
+pub struct VictimsArgs {
+    /// csv or json (one row per subscriber or victim address), or intelmq (one
+    /// infected-system event per victim address, C2 and family, as JSON lines).
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: VictimsFormat,
+    /// Write here instead of stdout.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Alert files (NDJSON from replay or capture, EVE or ECS form); - reads stdin.
+    #[arg(required = true, value_name = "ALERTS")]
+    pub files: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum VictimsFormat {
+    Csv,
+    Json,
+    Intelmq,
 }
 
 /// Options shared by every command that loads indicators.

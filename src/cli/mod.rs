@@ -47,6 +47,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Capture(a) => CaptureSettings::resolve(a).and_then(|s| capture::run(s, cli.quiet)),
         Command::Intel { command } => run_intel(command),
+        Command::Victims(a) => run_victims(a),
     };
     match result {
         Ok(code) => code,
@@ -163,6 +164,41 @@ fn run_replay(s: ReplaySettings, quiet: bool) -> Result<ExitCode, String> {
         );
         return Ok(ExitCode::FAILURE);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_victims(a: &args::VictimsArgs) -> Result<ExitCode, String> {
+    use crate::report::victims::Collector;
+    let mut c = Collector::default();
+    for f in &a.files {
+        let read = if f == "-" {
+            c.read(std::io::stdin().lock(), "stdin")
+        } else {
+            let file = std::fs::File::open(f).map_err(|e| format!("cannot open {f}: {e}"))?;
+            c.read(std::io::BufReader::new(file), f)
+        };
+        read.map_err(|e| format!("cannot read {f}: {e}"))?;
+    }
+    let text = match a.format {
+        args::VictimsFormat::Csv => c.csv(),
+        args::VictimsFormat::Json => {
+            serde_json::to_string_pretty(&c.json()).map_err(|e| e.to_string())? + "\n"
+        }
+        args::VictimsFormat::Intelmq => c.intelmq().iter().map(|e| e.to_string() + "\n").collect(),
+    };
+    match &a.output {
+        Some(p) => {
+            std::fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))?
+        }
+        None => print!("{text}"),
+    }
+    eprintln!(
+        "c2watch: {} alert(s) read, {} victim row(s); {} other event(s), {} unreadable line(s) skipped",
+        c.alerts,
+        c.rows().len(),
+        c.other_events,
+        c.bad_lines
+    );
     Ok(ExitCode::SUCCESS)
 }
 

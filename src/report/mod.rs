@@ -1,0 +1,3 @@
+//! Reports made from alerts after the fact: the victims to notify.
+
+pub mod victims;
