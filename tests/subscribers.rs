@@ -12,6 +12,19 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
     p.display().to_string()
 }
 
+/// Replays a fixture with the demo feeds, `--subscribers` for each map, and `extra` flags.
+fn replay(pcap: &str, maps: &[&str], extra: &[&str]) -> Run {
+    let feeds = fixture("feeds");
+    let pcap = fixture(pcap);
+    let mut args = vec!["replay", "--no-progress", "--intel", &feeds];
+    for m in maps {
+        args.extend(["--subscribers", m]);
+    }
+    args.extend(extra);
+    args.push(&pcap);
+    c2watch(&args)
+}
+
 /// victim ip → subscriber id (or "null"), checked to agree across a run's alerts and flows.
 fn subscribers(r: &Run) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
@@ -38,15 +51,7 @@ fn alerts_and_flows_name_the_subscriber() {
         "static.csv",
         "network,subscriber,name,phone\n10.0.0.42,cust-42,Ada,+965 555 0142\n10.0.0.16/29,cust-23,Grace,\n",
     );
-    let r = c2watch(&[
-        "replay",
-        "--no-progress",
-        "--intel",
-        &fixture("feeds"),
-        "--subscribers",
-        &map,
-        &fixture("demo.pcap"),
-    ]);
+    let r = replay("demo.pcap", &[&map], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let got = subscribers(&r);
     let want: BTreeMap<String, String> = [
@@ -69,13 +74,7 @@ fn alerts_and_flows_name_the_subscriber() {
     assert_eq!(ada["network"], "10.0.0.42/32");
     assert_eq!(ada["map"], map.as_str());
     // Without a map the key is there and null.
-    let plain = c2watch(&[
-        "replay",
-        "--no-progress",
-        "--intel",
-        &fixture("feeds"),
-        &fixture("demo.pcap"),
-    ]);
+    let plain = replay("demo.pcap", &[], &[]);
     assert!(
         plain
             .alerts()
@@ -97,17 +96,7 @@ fn ipv6_delegations_and_later_maps_override() {
         "b.csv",
         "network,subscriber\nfd00::2/128,cust-moved\n",
     );
-    let r = c2watch(&[
-        "replay",
-        "--no-progress",
-        "--intel",
-        &fixture("feeds"),
-        "--subscribers",
-        &first,
-        "--subscribers",
-        &second,
-        &fixture("ipv6.pcap"),
-    ]);
+    let r = replay("ipv6.pcap", &[&first, &second], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let got = subscribers(&r);
     assert_eq!(got.get("fd00::1").map(String::as_str), Some("cust-v6"));
@@ -121,28 +110,12 @@ fn maps_from_the_config_and_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir, "map.csv", "network,subscriber\n10.0.0.0/24,pool-a\n");
     let config = write(&dir, "c2watch.toml", "subscribers = [\"map.csv\"]\n");
-    let r = c2watch(&[
-        "replay",
-        "--no-progress",
-        "--config",
-        &config,
-        "--intel",
-        &fixture("feeds"),
-        &fixture("demo.pcap"),
-    ]);
+    let r = replay("demo.pcap", &[], &["--config", &config]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(subscribers(&r).values().all(|id| id == "pool-a"));
 
     let bad = write(&dir, "bad.csv", "ip,customer\n10.0.0.1,x\n");
-    let r = c2watch(&[
-        "replay",
-        "--no-progress",
-        "--intel",
-        &fixture("feeds"),
-        "--subscribers",
-        &bad,
-        &fixture("demo.pcap"),
-    ]);
+    let r = replay("demo.pcap", &[&bad], &[]);
     assert_ne!(r.code, 0);
     assert!(
         r.stderr.contains("bad.csv:1") && r.stderr.contains("network,subscriber"),
@@ -150,15 +123,7 @@ fn maps_from_the_config_and_clear_errors() {
         r.stderr
     );
     let missing = dir.path().join("nope.csv").display().to_string();
-    let r = c2watch(&[
-        "replay",
-        "--no-progress",
-        "--intel",
-        &fixture("feeds"),
-        "--subscribers",
-        &missing,
-        &fixture("demo.pcap"),
-    ]);
+    let r = replay("demo.pcap", &[&missing], &[]);
     assert_ne!(r.code, 0);
     assert!(
         r.stderr.contains("nope.csv") && r.stderr.contains("cannot open"),
@@ -179,17 +144,7 @@ fn a_lease_that_changes_owner_mid_capture() {
          10.0.11.1,2023-11-14T22:00:00Z,2023-11-15T01:15:00+03:00,alice,02-00-00-00-0A-01\n\
          10.0.11.1,2023-11-14T22:15:00Z,,bob,02-00-00-00-0B-01\n",
     );
-    let r = c2watch(&[
-        "replay",
-        "--no-progress",
-        "--intel",
-        &fixture("feeds"),
-        "--dedup-window",
-        "1s",
-        "--subscribers",
-        &leases,
-        &fixture("dedup.pcap"),
-    ]);
+    let r = replay("dedup.pcap", &[&leases], &["--dedup-window", "1s"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let seen: Vec<(String, String)> = r
         .alerts()
@@ -244,15 +199,7 @@ fn a_cgnat_port_block_names_the_subscriber_behind_a_shared_address() {
          10.0.0.23,50300,50399,2000-01-01T00:00:00Z,,cust-high\n\
          10.0.0.42,50300,50300,2000-01-01T00:00:00Z,2001-01-01T00:00:00Z,expired\n",
     );
-    let r = c2watch(&[
-        "replay",
-        "--no-progress",
-        "--intel",
-        &fixture("feeds"),
-        "--subscribers",
-        &blocks,
-        &fixture("demo.pcap"),
-    ]);
+    let r = replay("demo.pcap", &[&blocks], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     for e in r.of_type("alert").into_iter().chain(r.of_type("flow")) {
         let v = &e["victim"];

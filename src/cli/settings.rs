@@ -126,6 +126,14 @@ fn detect_config(
     })
 }
 
+/// The schema of events: the flag's, else the config's, else EVE.
+fn alert_format(
+    detect: &crate::cli::args::DetectArgs,
+    cfg: &ConfigFile,
+) -> crate::alert::output::AlertFormat {
+    detect.alert_format.or(cfg.alert_format).unwrap_or_default()
+}
+
 /// Subscriber maps: the flags', else the config's.
 fn subscriber_maps(detect: &crate::cli::args::DetectArgs, cfg: &ConfigFile) -> Vec<PathBuf> {
     if detect.subscribers.is_empty() {
@@ -167,11 +175,7 @@ impl ReplaySettings {
             dedup_capacity: cfg.dedup_capacity.unwrap_or(1 << 20),
             progress: !args.no_progress && !quiet,
             subscribers: subscriber_maps(&args.detect, &cfg),
-            format: args
-                .detect
-                .alert_format
-                .or(cfg.alert_format)
-                .unwrap_or_default(),
+            format: alert_format(&args.detect, &cfg),
         })
     }
 }
@@ -292,11 +296,7 @@ impl CaptureSettings {
             user,
             check: args.check,
             subscribers: subscriber_maps(&args.detect, &cfg),
-            format: args
-                .detect
-                .alert_format
-                .or(cfg.alert_format)
-                .unwrap_or_default(),
+            format: alert_format(&args.detect, &cfg),
         })
     }
 }
