@@ -48,6 +48,8 @@ pub struct ReplayConfig {
     /// Subscriber maps for `victim.subscriber` (none given: always `null`).
     pub subscribers: Option<Arc<crate::subscriber::Subscribers>>,
     pub format: crate::alert::output::AlertFormat,
+    /// Where to write the notification list at the end (`--victims`).
+    pub victims: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug)]
@@ -417,6 +419,7 @@ pub fn run(
         gauges: None,
         subscribers: cfg.subscribers.clone(),
         format: cfg.format,
+        victims: cfg.victims.clone(),
     };
     let output = std::thread::Builder::new()
         .name("output".into())

@@ -140,3 +140,47 @@ fn unreadable_input_is_counted_or_an_error() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("cannot open"), "{}", r.stderr);
 }
+
+#[test]
+fn a_replay_writes_the_list_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let alerts_file = alerts(&dir, "eve", &["demo.pcap"]);
+    let from_file = c2watch(&["victims", "--format", "json", &alerts_file]);
+    for (name, json) in [("list.json", true), ("list.csv", false)] {
+        let list = dir.path().join(name);
+        let r = c2watch(&[
+            "replay",
+            "--no-progress",
+            "--intel",
+            &fixture("feeds"),
+            "--subscribers",
+            &dir.path().join("subs.csv").display().to_string(),
+            "--victims",
+            &list.display().to_string(),
+            &fixture("demo.pcap"),
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let text = std::fs::read_to_string(&list).unwrap();
+        if json {
+            // The same list `c2watch victims` makes from the alert file.
+            assert_eq!(
+                serde_json::from_str::<Value>(&text).unwrap(),
+                serde_json::from_str::<Value>(&from_file.stdout).unwrap()
+            );
+        } else {
+            assert!(text.starts_with("subscriber,source,addresses"), "{text}");
+            assert!(text.contains("cust-42,static,10.0.0.42"), "{text}");
+        }
+    }
+    let r = c2watch(&[
+        "replay",
+        "--no-progress",
+        "--intel",
+        &fixture("feeds"),
+        "--victims",
+        "/nonexistent-dir/list.csv",
+        &fixture("demo.pcap"),
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("victim report"), "{}", r.stderr);
+}

@@ -47,6 +47,8 @@ pub struct OutputConfig {
     /// Subscriber maps: fill `victim.subscriber` of each record written.
     pub subscribers: Option<Arc<crate::subscriber::Subscribers>>,
     pub format: AlertFormat,
+    /// Write the notification list of the alerts written here at the end (`--victims`).
+    pub victims: Option<std::path::PathBuf>,
 }
 
 /// The schema events are written in (`--alert-format`).
@@ -175,6 +177,14 @@ pub fn run(
     let mut victims: HashSet<(IpAddr, u32)> = HashSet::new();
     let subs = cfg.subscribers.as_deref();
     let ecs = cfg.format == AlertFormat::Ecs;
+    let form = Form {
+        subscribers: subs,
+        ecs,
+    };
+    let mut report = cfg
+        .victims
+        .as_ref()
+        .map(|_| crate::report::victims::Collector::default());
     let mut dedup = Dedup {
         seen: HashMap::new(),
         window: cfg.dedup_window,
@@ -212,7 +222,15 @@ pub fn run(
                         arrival += 1;
                         heap.push(Pending(r, arrival));
                     } else {
-                        write_record(&mut out, r, &mut dedup, &mut stats, &mut victims, subs, ecs)?;
+                        write_record(
+                            &mut out,
+                            r,
+                            &mut dedup,
+                            &mut stats,
+                            &mut victims,
+                            form,
+                            report.as_mut(),
+                        )?;
                     }
                 }
                 if let Some(slot) = upto.get_mut(worker) {
@@ -224,7 +242,15 @@ pub fn run(
         let low = upto.iter().copied().min().unwrap_or(0);
         while heap.peek().is_some_and(|p| p.0.seq < low) {
             if let Some(Pending(r, _)) = heap.pop() {
-                write_record(&mut out, r, &mut dedup, &mut stats, &mut victims, subs, ecs)?;
+                write_record(
+                    &mut out,
+                    r,
+                    &mut dedup,
+                    &mut stats,
+                    &mut victims,
+                    form,
+                    report.as_mut(),
+                )?;
             }
         }
         if let Some(g) = &cfg.gauges {
@@ -245,7 +271,15 @@ pub fn run(
     }
     // Workers that died early leave records behind: write them rather than lose them.
     while let Some(Pending(r, _)) = heap.pop() {
-        write_record(&mut out, r, &mut dedup, &mut stats, &mut victims, subs, ecs)?;
+        write_record(
+            &mut out,
+            r,
+            &mut dedup,
+            &mut stats,
+            &mut victims,
+            form,
+            report.as_mut(),
+        )?;
     }
     stats.victims = victims.len() as u64;
     stats.dedup_evictions = dedup.evictions;
@@ -254,6 +288,14 @@ pub fn run(
         emit(&mut out, &v, ecs)?;
     }
     out.flush()?;
+    if let (Some(path), Some(r)) = (&cfg.victims, &report) {
+        r.write_to(path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("the victim report {}: {e}", path.display()),
+            )
+        })?;
+    }
     if let Some(g) = &cfg.gauges {
         g.publish(&stats);
     }
@@ -295,6 +337,13 @@ fn write_event(
     emit(out, &v, ecs)
 }
 
+/// How records are completed and written: subscriber maps, and the schema.
+#[derive(Clone, Copy)]
+struct Form<'a> {
+    subscribers: Option<&'a crate::subscriber::Subscribers>,
+    ecs: bool,
+}
+
 /// Writes one event as a line: EVE as built, or its ECS form.
 fn emit(out: &mut Box<dyn Write + Send>, v: &Value, ecs: bool) -> io::Result<()> {
     if ecs {
@@ -311,9 +360,10 @@ fn write_record(
     dedup: &mut Dedup,
     stats: &mut OutputStats,
     victims: &mut HashSet<(IpAddr, u32)>,
-    subscribers: Option<&crate::subscriber::Subscribers>,
-    ecs: bool,
+    form: Form<'_>,
+    report: Option<&mut crate::report::victims::Collector>,
 ) -> io::Result<()> {
+    let Form { subscribers, ecs } = form;
     // Who held the victim's address when the alert fired, or when the flow started.
     let (victim, at) = match &r.record {
         Record::Alert(a) => (&a.contact.victim, a.ts),
@@ -348,6 +398,9 @@ fn write_record(
         && let Some(v) = value.get_mut("victim")
     {
         v["subscriber"] = subs.lookup(victim, victim_port, at).unwrap_or(Value::Null);
+    }
+    if let (Some(r), Record::Alert(_)) = (report, &r.record) {
+        r.add_event(&value);
     }
     emit(out, &value, ecs)
 }

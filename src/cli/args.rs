@@ -104,6 +104,10 @@ pub struct ReplayArgs {
     /// No progress line on stderr.
     #[arg(long)]
     pub no_progress: bool,
+    /// At the end, write the notification list of the alerts here (as `c2watch victims`
+    /// would): JSON for a name ending in .json, CSV otherwise.
+    #[arg(long, value_name = "PATH")]
+    pub victims: Option<PathBuf>,
     /// Capture files (pcap or pcapng, optionally gzip/zstd); - reads stdin.
     #[arg(required = true, value_name = "PCAP")]
     pub pcaps: Vec<String>,

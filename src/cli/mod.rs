@@ -147,6 +147,7 @@ fn run_replay(s: ReplaySettings, quiet: bool) -> Result<ExitCode, String> {
         events: Some(events),
         subscribers: load_subscribers(&s.subscribers)?,
         format: s.format,
+        victims: s.victims,
     };
     // The feed manager reloads while the replay runs (a long pcap, or a pipe): on SIGHUP,
     // changed files, and each feed's refresh schedule.

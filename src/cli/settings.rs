@@ -28,6 +28,7 @@ pub struct ReplaySettings {
     pub progress: bool,
     pub subscribers: Vec<PathBuf>,
     pub format: crate::alert::output::AlertFormat,
+    pub victims: Option<PathBuf>,
 }
 
 fn load_config(common: &CommonArgs) -> Result<ConfigFile, String> {
@@ -176,6 +177,7 @@ impl ReplaySettings {
             progress: !args.no_progress && !quiet,
             subscribers: subscriber_maps(&args.detect, &cfg),
             format: alert_format(&args.detect, &cfg),
+            victims: args.victims.clone(),
         })
     }
 }

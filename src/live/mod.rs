@@ -86,6 +86,7 @@ pub fn run(
         gauges: Some(board.output.clone()),
         subscribers: cfg.subscribers.clone(),
         format: cfg.format,
+        victims: None,
     };
     let events = Some(cfg.events.clone());
     let output = std::thread::Builder::new()

@@ -105,12 +105,17 @@ impl Collector {
                 self.bad_lines += 1;
                 continue;
             };
-            match alert_of(&v) {
-                Some(a) => self.add(a),
-                None => self.other_events += 1,
-            }
+            self.add_event(&v);
         }
         Ok(())
+    }
+
+    /// Adds one event (an alert in EVE or ECS form; other events are counted).
+    pub fn add_event(&mut self, v: &Value) {
+        match alert_of(v) {
+            Some(a) => self.add(a),
+            None => self.other_events += 1,
+        }
     }
 
     fn add(&mut self, a: Alert) {
@@ -202,6 +207,16 @@ impl Collector {
             out.push('\n');
         }
         out
+    }
+
+    /// Writes the list to `path`: JSON when its name ends in `.json`, CSV otherwise.
+    pub fn write_to(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let text = if path.extension().is_some_and(|e| e == "json") {
+            serde_json::to_string_pretty(&self.json())? + "\n"
+        } else {
+            self.csv()
+        };
+        std::fs::write(path, text)
     }
 
     /// The notification list as one JSON array.
