@@ -183,4 +183,6 @@ fn a_replay_writes_the_list_at_the_end() {
     ]);
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("victim report"), "{}", r.stderr);
+    // Refused before reading anything: no alert was written.
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
 }

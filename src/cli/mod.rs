@@ -123,6 +123,11 @@ pub(crate) fn load_subscribers(
 }
 
 fn run_replay(s: ReplaySettings, quiet: bool) -> Result<ExitCode, String> {
+    // A victim report that cannot be written is an error now, not after a long replay.
+    if let Some(p) = &s.victims {
+        std::fs::File::create(p)
+            .map_err(|e| format!("cannot create the victim report {}: {e}", p.display()))?;
+    }
     let RunningFeeds {
         manager,
         hangup,
