@@ -167,29 +167,28 @@ impl Dedup {
 pub fn run(
     rx: Receiver<OutputMsg>,
     mut events: Option<Receiver<Value>>,
-    mut out: Box<dyn Write + Send>,
+    out: Box<dyn Write + Send>,
     cfg: OutputConfig,
 ) -> io::Result<OutputStats> {
     let mut heap: BinaryHeap<Pending> = BinaryHeap::new();
     let mut upto = vec![0u64; cfg.workers.max(1)];
     let mut arrival = 0u64;
-    let mut stats = OutputStats::default();
-    let mut victims: HashSet<(IpAddr, u32)> = HashSet::new();
-    let subs = cfg.subscribers.as_deref();
-    let ecs = cfg.format == AlertFormat::Ecs;
-    let form = Form {
-        subscribers: subs,
-        ecs,
-    };
-    let mut report = cfg
-        .victims
-        .as_ref()
-        .map(|_| crate::report::victims::Collector::default());
-    let mut dedup = Dedup {
-        seen: HashMap::new(),
-        window: cfg.dedup_window,
-        capacity: cfg.dedup_capacity.max(1),
-        evictions: 0,
+    let mut w = Writer {
+        out,
+        stats: OutputStats::default(),
+        victims: HashSet::new(),
+        dedup: Dedup {
+            seen: HashMap::new(),
+            window: cfg.dedup_window,
+            capacity: cfg.dedup_capacity.max(1),
+            evictions: 0,
+        },
+        subscribers: cfg.subscribers.as_deref(),
+        ecs: cfg.format == AlertFormat::Ecs,
+        report: cfg
+            .victims
+            .as_ref()
+            .map(|_| crate::report::victims::Collector::default()),
     };
     let mut finish: Option<Box<Value>> = None;
     loop {
@@ -198,11 +197,11 @@ pub fn run(
                 recv(ev) -> e => {
                     let idle = ev.is_empty() && rx.is_empty();
                     match e {
-                        Ok(v) => write_event(&mut out, v, &mut stats, &dedup, victims.len(), ecs)?,
+                        Ok(v) => w.event(v)?,
                         Err(_) => events = None,
                     }
                     if cfg.flush_when_idle && idle {
-                        out.flush()?;
+                        w.out.flush()?;
                     }
                     continue;
                 }
@@ -222,15 +221,7 @@ pub fn run(
                         arrival += 1;
                         heap.push(Pending(r, arrival));
                     } else {
-                        write_record(
-                            &mut out,
-                            r,
-                            &mut dedup,
-                            &mut stats,
-                            &mut victims,
-                            form,
-                            report.as_mut(),
-                        )?;
+                        w.record(r)?;
                     }
                 }
                 if let Some(slot) = upto.get_mut(worker) {
@@ -242,22 +233,14 @@ pub fn run(
         let low = upto.iter().copied().min().unwrap_or(0);
         while heap.peek().is_some_and(|p| p.0.seq < low) {
             if let Some(Pending(r, _)) = heap.pop() {
-                write_record(
-                    &mut out,
-                    r,
-                    &mut dedup,
-                    &mut stats,
-                    &mut victims,
-                    form,
-                    report.as_mut(),
-                )?;
+                w.record(r)?;
             }
         }
         if let Some(g) = &cfg.gauges {
-            g.publish(&stats);
+            g.publish(&w.stats);
         }
         if cfg.flush_when_idle && rx.is_empty() {
-            out.flush()?;
+            w.out.flush()?;
         }
         if finish.is_some() && low == u64::MAX {
             break;
@@ -266,29 +249,21 @@ pub fn run(
     // Warnings raised at the very end still go out, before the final stats.
     if let Some(ev) = &events {
         while let Ok(v) = ev.try_recv() {
-            write_event(&mut out, v, &mut stats, &dedup, victims.len(), ecs)?;
+            w.event(v)?;
         }
     }
     // Workers that died early leave records behind: write them rather than lose them.
     while let Some(Pending(r, _)) = heap.pop() {
-        write_record(
-            &mut out,
-            r,
-            &mut dedup,
-            &mut stats,
-            &mut victims,
-            form,
-            report.as_mut(),
-        )?;
+        w.record(r)?;
     }
-    stats.victims = victims.len() as u64;
-    stats.dedup_evictions = dedup.evictions;
+    w.stats.victims = w.victims.len() as u64;
+    w.stats.dedup_evictions = w.dedup.evictions;
     if let Some(mut v) = finish {
-        fill_stats(&mut v, &stats);
-        emit(&mut out, &v, ecs)?;
+        fill_stats(&mut v, &w.stats);
+        w.emit(&v)?;
     }
-    out.flush()?;
-    if let (Some(path), Some(r)) = (&cfg.victims, &report) {
+    w.out.flush()?;
+    if let (Some(path), Some(r)) = (&cfg.victims, &w.report) {
         r.write_to(path).map_err(|e| {
             io::Error::new(
                 e.kind(),
@@ -297,9 +272,9 @@ pub fn run(
         })?;
     }
     if let Some(g) = &cfg.gauges {
-        g.publish(&stats);
+        g.publish(&w.stats);
     }
-    Ok(stats)
+    Ok(w.stats)
 }
 
 /// Adds the output thread's own counters to a `stats` event.
@@ -314,93 +289,88 @@ fn fill_stats(v: &mut Value, stats: &OutputStats) {
     }
 }
 
-/// Writes an event from outside the packet path: a feed warning, or a periodic `stats`
-/// event (which gets the counters so far).
-fn write_event(
-    out: &mut Box<dyn Write + Send>,
-    mut v: Value,
-    stats: &mut OutputStats,
-    dedup: &Dedup,
-    victims: usize,
-    ecs: bool,
-) -> io::Result<()> {
-    if v.get("event_type").and_then(Value::as_str) == Some("stats") {
-        let now = OutputStats {
-            victims: victims as u64,
-            dedup_evictions: dedup.evictions,
-            ..stats.clone()
-        };
-        fill_stats(&mut v, &now);
-    } else {
-        stats.events += 1;
-    }
-    emit(out, &v, ecs)
-}
-
-/// How records are completed and written: subscriber maps, and the schema.
-#[derive(Clone, Copy)]
-struct Form<'a> {
+/// The output thread's sink: the stream, and what writing a record needs and counts.
+struct Writer<'a> {
+    out: Box<dyn Write + Send>,
+    stats: OutputStats,
+    /// Distinct victims alerted (address and VLAN/tunnel zone).
+    victims: HashSet<(IpAddr, u32)>,
+    dedup: Dedup,
     subscribers: Option<&'a crate::subscriber::Subscribers>,
+    /// Write the ECS form instead of EVE.
     ecs: bool,
+    /// The notification list being gathered (`--victims`).
+    report: Option<crate::report::victims::Collector>,
 }
 
-/// Writes one event as a line: EVE as built, or its ECS form.
-fn emit(out: &mut Box<dyn Write + Send>, v: &Value, ecs: bool) -> io::Result<()> {
-    if ecs {
-        serde_json::to_writer(&mut **out, &super::ecs::from_eve(v))?;
-    } else {
-        serde_json::to_writer(&mut **out, v)?;
+impl Writer<'_> {
+    /// Writes one event as a line: EVE as built, or its ECS form.
+    fn emit(&mut self, v: &Value) -> io::Result<()> {
+        if self.ecs {
+            serde_json::to_writer(&mut *self.out, &super::ecs::from_eve(v))?;
+        } else {
+            serde_json::to_writer(&mut *self.out, v)?;
+        }
+        self.out.write_all(b"\n")
     }
-    out.write_all(b"\n")
-}
 
-fn write_record(
-    out: &mut Box<dyn Write + Send>,
-    r: Sequenced,
-    dedup: &mut Dedup,
-    stats: &mut OutputStats,
-    victims: &mut HashSet<(IpAddr, u32)>,
-    form: Form<'_>,
-    report: Option<&mut crate::report::victims::Collector>,
-) -> io::Result<()> {
-    let Form { subscribers, ecs } = form;
-    // Who held the victim's address when the alert fired, or when the flow started.
-    let (victim, at) = match &r.record {
-        Record::Alert(a) => (&a.contact.victim, a.ts),
-        Record::Flow(f) => (&f.contact.victim, f.start),
-    };
-    let (victim, victim_port) = (victim.ip, victim.port);
-    let mut value = match &r.record {
-        Record::Alert(a) => {
-            let ind = &a.contact.indicator;
-            if ind.has_validity() && !ind.valid_at(&a.ts.rfc3339_secs()) {
-                stats.expired += 1;
-                return Ok(());
-            }
-            if !dedup.admit(
-                (a.contact.victim.ip, a.contact.zone),
-                &a.contact.indicator.value,
-                a.ts,
-            ) {
-                stats.suppressed += 1;
-                return Ok(());
-            }
-            stats.alerts += 1;
-            victims.insert((a.contact.victim.ip, a.contact.zone));
-            eve::alert(a)
+    /// Writes an event from outside the packet path: a feed warning, or a periodic `stats`
+    /// event (which gets the counters so far).
+    fn event(&mut self, mut v: Value) -> io::Result<()> {
+        if v.get("event_type").and_then(Value::as_str) == Some("stats") {
+            let now = OutputStats {
+                victims: self.victims.len() as u64,
+                dedup_evictions: self.dedup.evictions,
+                ..self.stats.clone()
+            };
+            fill_stats(&mut v, &now);
+        } else {
+            self.stats.events += 1;
         }
-        Record::Flow(f) => {
-            stats.flow_records += 1;
-            eve::flow(f)
+        self.emit(&v)
+    }
+
+    /// Writes a record from a worker: expired indicators and duplicates are counted and
+    /// dropped; the victim's subscriber is filled in.
+    fn record(&mut self, r: Sequenced) -> io::Result<()> {
+        // Who held the victim's address when the alert fired, or when the flow started.
+        let (victim, at) = match &r.record {
+            Record::Alert(a) => (&a.contact.victim, a.ts),
+            Record::Flow(f) => (&f.contact.victim, f.start),
+        };
+        let (victim, victim_port) = (victim.ip, victim.port);
+        let mut value = match &r.record {
+            Record::Alert(a) => {
+                let ind = &a.contact.indicator;
+                if ind.has_validity() && !ind.valid_at(&a.ts.rfc3339_secs()) {
+                    self.stats.expired += 1;
+                    return Ok(());
+                }
+                if !self.dedup.admit(
+                    (a.contact.victim.ip, a.contact.zone),
+                    &a.contact.indicator.value,
+                    a.ts,
+                ) {
+                    self.stats.suppressed += 1;
+                    return Ok(());
+                }
+                self.stats.alerts += 1;
+                self.victims.insert((a.contact.victim.ip, a.contact.zone));
+                eve::alert(a)
+            }
+            Record::Flow(f) => {
+                self.stats.flow_records += 1;
+                eve::flow(f)
+            }
+        };
+        if let Some(subs) = self.subscribers
+            && let Some(v) = value.get_mut("victim")
+        {
+            v["subscriber"] = subs.lookup(victim, victim_port, at).unwrap_or(Value::Null);
         }
-    };
-    if let Some(subs) = subscribers
-        && let Some(v) = value.get_mut("victim")
-    {
-        v["subscriber"] = subs.lookup(victim, victim_port, at).unwrap_or(Value::Null);
+        if let (Some(report), Record::Alert(_)) = (&mut self.report, &r.record) {
+            report.add_event(&value);
+        }
+        self.emit(&value)
     }
-    if let (Some(r), Record::Alert(_)) = (report, &r.record) {
-        r.add_event(&value);
-    }
-    emit(out, &value, ecs)
 }
