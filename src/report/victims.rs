@@ -30,12 +30,22 @@ pub struct VictimRow {
     pub subscriber: Option<Value>,
 }
 
+/// The first alert of a victim address, C2 and family.
+#[derive(Debug)]
+struct Contact {
+    time: String,
+    feed: String,
+    port: Option<u64>,
+    /// The subscriber the alert named, if any.
+    subscriber: Option<String>,
+}
+
 /// Alerts read, and lines that were not alerts.
 #[derive(Debug, Default)]
 pub struct Collector {
     rows: BTreeMap<(String, String), VictimRow>,
-    /// (victim address, C2, family, first time) per contact, for the IntelMQ form.
-    contacts: BTreeMap<(String, String, String), (String, String, String)>,
+    /// (victim address, C2, family) → its first contact, for the IntelMQ form.
+    contacts: BTreeMap<(String, String, String), Contact>,
     pub alerts: u64,
     pub other_events: u64,
     /// Lines that are not JSON objects (logged with file:line).
@@ -160,19 +170,21 @@ impl Collector {
         if a.time > row.last_contact {
             row.last_contact = a.time.clone();
         }
+        let subscriber = (row.source != "address").then(|| row.key.clone());
         let family = a.family.clone().unwrap_or_default();
         self.contacts
             .entry((ip, c2, family))
-            .and_modify(|(first, _, _)| {
-                if a.time < *first {
-                    *first = a.time.clone();
+            .and_modify(|first| {
+                if a.time < first.time {
+                    first.time = a.time.clone();
                 }
             })
-            .or_insert((
-                a.time.clone(),
-                a.feed.unwrap_or_default(),
-                text(&a.victim["port"]).unwrap_or_default(),
-            ));
+            .or_insert(Contact {
+                time: a.time.clone(),
+                feed: a.feed.unwrap_or_default(),
+                port: a.victim["port"].as_u64(),
+                subscriber,
+            });
     }
 
     /// The rows, earliest first contact first.
@@ -242,28 +254,24 @@ impl Collector {
     pub fn intelmq(&self) -> Vec<Value> {
         self.contacts
             .iter()
-            .map(|((ip, c2, family), (first, feed, port))| {
+            .map(|((ip, c2, family), c)| {
                 let mut e = json!({
                     "classification.taxonomy": "malicious-code",
                     "classification.type": "infected-system",
                     "source.ip": ip,
-                    "time.source": first,
-                    "feed.name": feed,
+                    "time.source": c.time,
+                    "feed.name": c.feed,
                     "extra.c2": c2,
                 });
                 if !family.is_empty() {
                     e["malware.name"] = json!(family.to_ascii_lowercase());
                     e["classification.identifier"] = json!(family.to_ascii_lowercase());
                 }
-                if let Ok(p) = port.parse::<u16>() {
+                if let Some(p) = c.port {
                     e["source.port"] = json!(p);
                 }
-                if let Some(row) = self
-                    .rows
-                    .values()
-                    .find(|r| r.addresses.contains(ip) && r.source != "address")
-                {
-                    e["extra.subscriber"] = json!(row.key);
+                if let Some(sub) = &c.subscriber {
+                    e["extra.subscriber"] = json!(sub);
                 }
                 e
             })
@@ -315,5 +323,6 @@ not json
                 .all(|e| e["classification.type"] == "infected-system")
         );
         assert_eq!(im[0]["extra.subscriber"], "cust-1");
+        assert_eq!(im[0]["source.port"], 5);
     }
 }
