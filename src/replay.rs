@@ -19,7 +19,7 @@ use crate::progress::ProgressLine;
 use crate::summary::{ReadStats, RunSummary, stats_event};
 use crate::time::Timestamp;
 use crossbeam_channel::{Receiver, Sender, bounded};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -400,7 +400,7 @@ fn read_inputs(
 pub fn run(
     cfg: ReplayConfig,
     snapshot: Snapshot,
-    out: Box<dyn Write + Send>,
+    out: crate::alert::sink::Sinks,
 ) -> Result<RunSummary, ReplayError> {
     let workers = cfg.workers.max(1);
     let indicators = snapshot.load().len();

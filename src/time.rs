@@ -67,6 +67,13 @@ impl Timestamp {
         let (y, mo, d, h, mi, s) = civil(self.secs);
         format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
     }
+
+    /// RFC 3339 with microseconds, UTC: `2023-11-14T22:13:20.123456Z` (syslog headers).
+    pub fn rfc3339_micros_z(self) -> String {
+        let (y, mo, d, h, mi, s) = civil(self.secs);
+        let micros = self.nanos / 1000;
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}Z")
+    }
 }
 
 /// Display adapter for the EVE timestamp format.

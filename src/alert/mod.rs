@@ -4,6 +4,6 @@
 pub mod community_id;
 pub mod ecs;
 pub mod eve;
-pub mod logfile;
 pub mod output;
 pub mod record;
+pub mod sink;

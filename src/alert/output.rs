@@ -7,12 +7,13 @@
 
 use super::eve;
 use super::record::{Record, Sequenced};
+use super::sink::Sinks;
 use crate::time::Timestamp;
 use crossbeam_channel::Receiver;
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, HashSet};
-use std::io::{self, Write};
+use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -93,6 +94,9 @@ pub struct OutputStats {
     pub events: u64,
 }
 
+/// How often the output thread wakes up to retry a receiver that is down.
+const RETRY_TICK: std::time::Duration = std::time::Duration::from_millis(250);
+
 struct Pending(Sequenced, u64);
 
 impl Pending {
@@ -167,7 +171,7 @@ impl Dedup {
 pub fn run(
     rx: Receiver<OutputMsg>,
     mut events: Option<Receiver<Value>>,
-    out: Box<dyn Write + Send>,
+    out: Sinks,
     cfg: OutputConfig,
 ) -> io::Result<OutputStats> {
     let mut heap: BinaryHeap<Pending> = BinaryHeap::new();
@@ -175,6 +179,7 @@ pub fn run(
     let mut arrival = 0u64;
     let mut w = Writer {
         out,
+        line: Vec::with_capacity(4096),
         stats: OutputStats::default(),
         victims: HashSet::new(),
         dedup: Dedup {
@@ -192,6 +197,10 @@ pub fn run(
     };
     let mut finish: Option<Box<Value>> = None;
     loop {
+        // A receiver that is down is retried even when no event comes.
+        if w.out.backlog() {
+            w.out.retry();
+        }
         let msg = match &events {
             Some(ev) => crossbeam_channel::select_biased! {
                 recv(ev) -> e => {
@@ -206,6 +215,11 @@ pub fn run(
                     continue;
                 }
                 recv(rx) -> m => m,
+                default(RETRY_TICK) => continue,
+            },
+            None if w.out.backlog() => match rx.recv_timeout(RETRY_TICK) {
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+                m => m.map_err(|_| crossbeam_channel::RecvError),
             },
             None => rx.recv(),
         };
@@ -259,10 +273,12 @@ pub fn run(
     w.stats.victims = w.victims.len() as u64;
     w.stats.dedup_evictions = w.dedup.evictions;
     if let Some(mut v) = finish {
-        fill_stats(&mut v, &w.stats);
+        // One last try for spooled events first, so the counters tell how the run ended.
+        w.out.retry_now();
+        fill_stats(&mut v, &w.stats, &w.out);
         w.emit(&v)?;
     }
-    w.out.flush()?;
+    w.out.finish()?;
     if let (Some(path), Some(r)) = (&cfg.victims, &w.report) {
         r.write_to(path).map_err(|e| {
             io::Error::new(
@@ -278,8 +294,12 @@ pub fn run(
 }
 
 /// Adds the output thread's own counters to a `stats` event.
-fn fill_stats(v: &mut Value, stats: &OutputStats) {
+fn fill_stats(v: &mut Value, stats: &OutputStats, sinks: &Sinks) {
     if let Some(s) = v.get_mut("stats") {
+        let outputs = sinks.stats();
+        if !outputs.is_empty() {
+            s["outputs"] = Value::Array(outputs);
+        }
         s["alerts"] = serde_json::json!({
             "written": stats.alerts, "suppressed_duplicates": stats.suppressed,
             "expired_indicator": stats.expired,
@@ -291,7 +311,9 @@ fn fill_stats(v: &mut Value, stats: &OutputStats) {
 
 /// The output thread's sink: the stream, and what writing a record needs and counts.
 struct Writer<'a> {
-    out: Box<dyn Write + Send>,
+    out: Sinks,
+    /// The event being written, serialized.
+    line: Vec<u8>,
     stats: OutputStats,
     /// Distinct victims alerted (address and VLAN/tunnel zone).
     victims: HashSet<(IpAddr, u32)>,
@@ -304,14 +326,16 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    /// Writes one event as a line: EVE as built, or its ECS form.
+    /// Sends one event to every sink: EVE as built, or its ECS form.
     fn emit(&mut self, v: &Value) -> io::Result<()> {
+        self.line.clear();
         if self.ecs {
-            serde_json::to_writer(&mut *self.out, &super::ecs::from_eve(v))?;
+            serde_json::to_writer(&mut self.line, &super::ecs::from_eve(v))?;
         } else {
-            serde_json::to_writer(&mut *self.out, v)?;
+            serde_json::to_writer(&mut self.line, v)?;
         }
-        self.out.write_all(b"\n")
+        let kind = v.get("event_type").and_then(Value::as_str).unwrap_or("");
+        self.out.send(kind, &self.line)
     }
 
     /// Writes an event from outside the packet path: a feed warning, or a periodic `stats`
@@ -323,7 +347,7 @@ impl Writer<'_> {
                 dedup_evictions: self.dedup.evictions,
                 ..self.stats.clone()
             };
-            fill_stats(&mut v, &now);
+            fill_stats(&mut v, &now, &self.out);
         } else {
             self.stats.events += 1;
         }

@@ -4,13 +4,12 @@
 
 use super::settings::CaptureSettings;
 use super::{RunningFeeds, load, start_feeds};
-use crate::alert::logfile::LogFile;
 use crate::capture::live::{self, LiveHandle};
 use crate::intel::manager::Reloader;
 use crate::live::board::Board;
 use crate::live::{self as runner, LiveConfig, metrics, privileges};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-use std::io::{BufWriter, Write};
+
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -84,10 +83,7 @@ pub fn run(s: CaptureSettings, quiet: bool) -> Result<ExitCode, String> {
     signal_hook::flag::register(SIGHUP, reopen.clone())
         .map_err(|e| format!("cannot install the SIGHUP handler: {e}"))?;
 
-    let out: Box<dyn Write + Send> = match &s.output {
-        Some(p) => Box::new(LogFile::open(p, reopen)?),
-        None => Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout())),
-    };
+    let out = crate::alert::sink::Sinks::open(&s.outputs, Some(reopen))?;
     let RunningFeeds {
         manager,
         hangup,

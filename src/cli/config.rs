@@ -18,7 +18,8 @@ pub struct ConfigFile {
     pub subscribers: Vec<String>,
     /// `eve` or `ecs` (`--alert-format`).
     pub alert_format: Option<crate::alert::output::AlertFormat>,
-    pub output: Option<String>,
+    /// A path (`output = "alerts.json"`), or sinks (`[[output]]` tables, see [`OutputSection`]).
+    pub output: Option<toml::Value>,
     pub workers: Option<usize>,
     /// Seconds (integer) or a duration string (`90s`, `30m`, `1h`, `1d`).
     pub dedup_window: Option<toml::Value>,
@@ -60,6 +61,45 @@ pub struct CaptureSection {
     pub metrics_listen: Option<String>,
     pub user: Option<String>,
     pub group: Option<String>,
+}
+
+/// One `[[output]]` entry: a sink. Which keys apply depends on `type`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSection {
+    /// `stdout`, `file`, `syslog` or `unix`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Names the sink in logs and stats, and its spool folder (default: type and position).
+    pub name: Option<String>,
+    /// `file`: the log file; `unix`: the datagram socket.
+    pub path: Option<String>,
+    /// `file`: append to what is there (default) or start empty.
+    pub append: Option<bool>,
+    /// `file`: rotate when the file would pass this size (bytes, or `100MiB`, `1GiB`).
+    pub rotate_size: Option<toml::Value>,
+    /// `file`: rotated files kept (default 5).
+    pub rotate_keep: Option<u32>,
+    /// `syslog`: `host:port` of the receiver.
+    pub address: Option<String>,
+    /// `syslog`: `udp` (default), `tcp` or `tls`.
+    pub transport: Option<String>,
+    /// `syslog`: facility name (default `local5`).
+    pub facility: Option<String>,
+    /// `syslog`: APP-NAME (default `c2watch`).
+    pub app_name: Option<String>,
+    /// `syslog`: HOSTNAME (default: this machine's name).
+    pub hostname: Option<String>,
+    /// `syslog` over TLS: CA certificates (PEM) to trust instead of the system's.
+    pub ca_file: Option<String>,
+    /// `syslog` over TLS: the name the receiver's certificate must carry.
+    pub server_name: Option<String>,
+    /// `syslog`, `unix`: the spool folder for events the receiver could not take.
+    pub spool: Option<String>,
+    /// Largest spool (bytes, or `256MiB`; default 256MiB).
+    pub spool_size: Option<toml::Value>,
+    /// How often a receiver that is down is retried (`5s`, or seconds; default 5s).
+    pub retry: Option<toml::Value>,
 }
 
 /// One `[[feed]]` entry: a named source with options.
@@ -295,15 +335,12 @@ impl ConfigFile {
         if let Some(c) = &mut cfg.cache_dir {
             *c = relative_to(&base, c);
         }
-        if let Some(o) = &mut cfg.output {
-            *o = relative_to(&base, o);
-        }
         Ok(cfg)
     }
 }
 
 /// Resolves a path from the config against the config's folder, keeping a `FORMAT:` prefix.
-fn relative_to(base: &Path, spec: &str) -> String {
+pub fn relative_to(base: &Path, spec: &str) -> String {
     let (prefix, path) = match spec.split_once(':') {
         Some((f, rest)) if crate::intel::feed::FeedFormat::from_name(f).is_some() => {
             (format!("{f}:"), rest)

@@ -3,6 +3,7 @@
 pub mod args;
 mod capture;
 pub mod config;
+mod outputs;
 pub mod settings;
 
 use crate::intel::manager::{FeedManager, Hangup, Refresh, Reloader};
@@ -13,7 +14,7 @@ use args::{Cli, Command, IntelCommand};
 use serde_json::json;
 use settings::{CaptureSettings, IntelSettings, ReplaySettings};
 use std::collections::BTreeMap;
-use std::io::{BufWriter, Write};
+
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -135,14 +136,7 @@ fn run_replay(s: ReplaySettings, quiet: bool) -> Result<ExitCode, String> {
         events,
         ..
     } = start_feeds(&s.intel)?;
-    let out: Box<dyn Write + Send> = match &s.output {
-        Some(p) => Box::new(BufWriter::with_capacity(
-            1 << 20,
-            std::fs::File::create(p)
-                .map_err(|e| format!("cannot create output file {}: {e}", p.display()))?,
-        )),
-        None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
-    };
+    let out = crate::alert::sink::Sinks::open(&s.outputs, None)?;
     let cfg = ReplayConfig {
         inputs: s.inputs,
         workers: s.workers,

@@ -21,7 +21,8 @@ pub struct IntelSettings {
 pub struct ReplaySettings {
     pub intel: IntelSettings,
     pub inputs: Vec<String>,
-    pub output: Option<PathBuf>,
+    /// Where events go (`-o`, `output`, `[[output]]`).
+    pub outputs: Vec<crate::alert::sink::SinkSpec>,
     pub workers: usize,
     pub detect: DetectConfig,
     pub dedup_capacity: usize,
@@ -162,15 +163,11 @@ impl ReplaySettings {
             &cfg,
             &intel.home_net,
         )?;
-        let output = args
-            .output
-            .clone()
-            .or_else(|| cfg.output.as_ref().map(PathBuf::from))
-            .filter(|p| p.as_os_str() != "-");
+        let outputs = super::outputs::resolve(args.output.as_ref(), &cfg, true)?;
         Ok(ReplaySettings {
             intel,
             inputs: args.pcaps.clone(),
-            output,
+            outputs,
             workers,
             detect,
             dedup_capacity: cfg.dedup_capacity.unwrap_or(1 << 20),
@@ -187,7 +184,8 @@ impl ReplaySettings {
 pub struct CaptureSettings {
     pub intel: IntelSettings,
     pub interfaces: Vec<String>,
-    pub output: Option<PathBuf>,
+    /// Where events go (`-o`, `output`, `[[output]]`).
+    pub outputs: Vec<crate::alert::sink::SinkSpec>,
     /// Per interface.
     pub workers: usize,
     pub detect: DetectConfig,
@@ -271,11 +269,7 @@ impl CaptureSettings {
             (None, Some(v)) => duration_value("[capture] stats_interval", v)?,
             (None, None) => 60,
         };
-        let output = args
-            .output
-            .clone()
-            .or_else(|| cfg.output.as_ref().map(PathBuf::from))
-            .filter(|p| p.as_os_str() != "-");
+        let outputs = super::outputs::resolve(args.output.as_ref(), &cfg, false)?;
         let group = args.group.clone().or_else(|| c.group.clone());
         let user = match args.user.clone().or_else(|| c.user.clone()) {
             Some(u) => Some(privileges::resolve(&u, group.as_deref())?),
@@ -285,7 +279,7 @@ impl CaptureSettings {
         Ok(CaptureSettings {
             intel,
             interfaces,
-            output,
+            outputs,
             workers,
             detect,
             dedup_capacity: cfg.dedup_capacity.unwrap_or(1 << 20),

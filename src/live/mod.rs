@@ -23,7 +23,7 @@ use crate::time::Timestamp;
 use board::{Board, WorkerReport};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use serde_json::Value;
-use std::io::Write;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -69,7 +69,7 @@ pub fn run(
     cfg: LiveConfig,
     handles: Vec<LiveHandle>,
     board: Arc<Board>,
-    out: Box<dyn Write + Send>,
+    out: crate::alert::sink::Sinks,
 ) -> Result<LiveSummary, ReplayError> {
     let n = handles.len().max(1);
     let ifaces = Interfaces::default();
