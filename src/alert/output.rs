@@ -138,6 +138,11 @@ struct Dedup {
 impl Dedup {
     /// True when an alert for this pair at `ts` should be written.
     fn admit(&mut self, victim: (IpAddr, u32), indicator: &str, ts: Timestamp) -> bool {
+        // A window of 0 turns dedup off. (Live records from several workers arrive out of
+        // packet-time order: a negative gap must not count as "within 0 seconds".)
+        if self.window == 0 {
+            return true;
+        }
         let key = (victim.0, victim.1, indicator.to_string());
         if let Some(last) = self.seen.get_mut(&key) {
             if ts.seconds_since(*last) < self.window as f64 {
@@ -396,5 +401,38 @@ impl Writer<'_> {
             report.add_event(&value);
         }
         self.emit(&value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dedup(window: u64) -> Dedup {
+        Dedup {
+            seen: HashMap::new(),
+            window,
+            capacity: 16,
+            evictions: 0,
+        }
+    }
+
+    #[test]
+    fn a_zero_window_admits_everything_even_out_of_order() {
+        let v = ("10.0.0.1".parse().expect("ip"), 0);
+        let mut d = dedup(0);
+        let (t1, t0) = (Timestamp::new(100, 5), Timestamp::new(100, 1));
+        assert!(d.admit(v, "c2", t1));
+        assert!(
+            d.admit(v, "c2", t0),
+            "an earlier packet from another worker"
+        );
+        assert!(d.admit(v, "c2", t1));
+        let mut d = dedup(60);
+        assert!(d.admit(v, "c2", t1));
+        assert!(!d.admit(v, "c2", t0));
+        assert!(!d.admit(v, "c2", Timestamp::new(159, 0)));
+        assert!(d.admit(v, "c2", Timestamp::new(161, 0)));
+        assert!(d.admit(v, "other", t0));
     }
 }

@@ -2,7 +2,7 @@
 """Traffic for the live-capture test, run inside its network namespaces.
 
   serve ADDR          UDP echo on ADDR:7000, TCP echo on ADDR:7001 (until killed)
-  udp DST N           N UDP flows (source ports 20000..), one datagram each way
+  udp DST N [PORT]    N UDP flows (source ports PORT.., default 20000), one datagram each way
   tcp DST N           N TCP connections: handshake, one message each way, close
   hold DST            one TCP connection left open (until killed)
   dns ADDR ANSWER     a DNS server on ADDR:53 answering every A question with ANSWER
@@ -44,10 +44,10 @@ def serve(addr):
         threading.Thread(target=conn, args=(c,), daemon=True).start()
 
 
-def udp(dst, n):
+def udp(dst, n, first=20000):
     for i in range(n):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("0.0.0.0", 20000 + i))
+        s.bind(("0.0.0.0", first + i))
         s.settimeout(2)
         s.sendto(b"udp flow %d" % i, (dst, 7000))
         s.recvfrom(2048)
@@ -99,7 +99,7 @@ if __name__ == "__main__":
     if mode == "serve":
         serve(sys.argv[2])
     elif mode == "udp":
-        udp(sys.argv[2], int(sys.argv[3]))
+        udp(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 20000)
     elif mode == "tcp":
         tcp(sys.argv[2], int(sys.argv[3]))
     elif mode == "hold":
