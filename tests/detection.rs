@@ -187,42 +187,106 @@ fn inbound_contact_names_the_home_host() {
 }
 
 #[test]
-fn dedup_one_alert_per_victim_and_indicator_per_window() {
+fn one_alert_per_contact_episode_of_victim_and_indicator() {
+    // Contacts of 10.0.11.1 at 0, 60, 120, 300 s and 2 h; of 10.0.11.3, one long UDP flow
+    // whose worker re-reports it each hour of packet time.
     let r = replay(&["dedup.pcap"], &[]);
-    let times = |v: &str| {
-        alert_for(&r, v)
+    let times = |r: &common::Run, v: &str| {
+        alert_for(r, v)
             .iter()
             .map(|a| s(&a["timestamp"]))
             .collect::<Vec<_>>()
     };
+    let episodes = |r: &common::Run, v: &str| {
+        r.of_type("episode")
+            .into_iter()
+            .filter(|e| e["victim"]["ip"] == v)
+            .map(|e| {
+                let ep = &e["episode"];
+                (
+                    s(&ep["first"]),
+                    s(&ep["last"]),
+                    ep["contacts"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // More than the dedup window (1 h) without contact ends an episode: the next contact
+    // alerts again.
     assert_eq!(
-        times("10.0.11.1"),
+        times(&r, "10.0.11.1"),
         [
             "2023-11-14T22:13:20.000000+0000",
             "2023-11-15T00:13:20.000000+0000"
         ]
     );
     assert_eq!(
-        times("10.0.11.2").len(),
+        episodes(&r, "10.0.11.1"),
+        [
+            (
+                "2023-11-14T22:13:20.000000+0000".into(),
+                "2023-11-14T22:18:20.000000+0000".into(),
+                4
+            ),
+            (
+                "2023-11-15T00:13:20.000000+0000".into(),
+                "2023-11-15T00:13:20.000000+0000".into(),
+                1
+            )
+        ]
+    );
+    assert_eq!(
+        times(&r, "10.0.11.2").len(),
         1,
         "another victim alerts on its own"
     );
-    // One long UDP beacon flow re-alerts once per hour of packet time.
+    // The long beacon flow is one episode: one alert, three contacts, all its traffic.
+    assert_eq!(times(&r, "10.0.11.3"), ["2023-11-14T22:13:25.000000+0000"]);
     assert_eq!(
-        times("10.0.11.3"),
-        [
-            "2023-11-14T22:13:25.000000+0000",
-            "2023-11-14T23:13:25.000000+0000",
-            "2023-11-15T00:13:25.000000+0000"
-        ]
+        episodes(&r, "10.0.11.3"),
+        [(
+            "2023-11-14T22:13:25.000000+0000".into(),
+            "2023-11-15T00:23:25.000000+0000".into(),
+            3
+        )]
     );
-    assert_eq!(r.stats()["alerts"]["suppressed_duplicates"], 3);
+    let flow = r
+        .of_type("flow")
+        .into_iter()
+        .find(|f| f["victim"]["ip"] == "10.0.11.3")
+        .expect("its flow record");
+    let ep = r
+        .of_type("episode")
+        .into_iter()
+        .find(|e| e["victim"]["ip"] == "10.0.11.3")
+        .expect("its episode");
+    let bytes = flow["flow"]["bytes_toserver"].as_u64().unwrap_or(0)
+        + flow["flow"]["bytes_toclient"].as_u64().unwrap_or(0);
+    assert_eq!(ep["episode"]["bytes"], bytes);
+    assert_eq!(ep["episode"]["flows"][0], flow["flow_id"]);
+    assert_eq!(ep["episode"]["ended"], "end");
+    // Every contact is either an alert or counted in an episode beyond its first.
+    let st = r.stats();
+    assert_eq!(st["alerts"]["written"], 4);
+    assert_eq!(st["alerts"]["suppressed_duplicates"], 5);
+    assert_eq!(st["episodes"], 4);
 
+    // A 100 s window: the contact at 300 s comes 180 s after the last one and alerts again.
     let r = replay(&["dedup.pcap"], &["--dedup-window", "100s"]);
     assert_eq!(
-        alert_for(&r, "10.0.11.1").len(),
-        4,
-        "0, 120, 300 and 7200 s are 100 s apart"
+        times(&r, "10.0.11.1"),
+        [
+            "2023-11-14T22:13:20.000000+0000",
+            "2023-11-14T22:18:20.000000+0000",
+            "2023-11-15T00:13:20.000000+0000"
+        ]
+    );
+    assert_eq!(
+        episodes(&r, "10.0.11.1")
+            .iter()
+            .map(|e| e.2)
+            .collect::<Vec<_>>(),
+        [3, 1, 1]
     );
 }
 

@@ -269,8 +269,8 @@ fn config_file_and_flag_precedence() {
             .iter()
             .filter(|a| a["victim"]["ip"] == "10.0.11.1")
             .count(),
-        4,
-        "dedup_window from the config"
+        3,
+        "dedup_window from the config: contacts at 0, 60, 120 | 300 | 7200 s"
     );
     let r = c2watch(&[
         "replay",

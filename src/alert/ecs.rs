@@ -19,7 +19,7 @@ pub fn from_eve(eve: &Value) -> Value {
         observer(eve.get("in_iface").and_then(Value::as_str)),
     );
     match kind {
-        "alert" | "flow" => contact(eve, kind, &mut m),
+        "alert" | "flow" | "episode" => contact(eve, kind, &mut m),
         _ => {
             let (ecs_kind, category) = if kind == "stats" {
                 ("metric", json!(["network"]))
@@ -104,17 +104,26 @@ fn contact(eve: &Value, kind: &str, m: &mut Map<String, Value>) {
         event["severity"] = eve["alert"]["severity"].clone();
     }
     let flow = &eve["flow"];
-    if !alert {
+    let episode = &eve["episode"];
+    if kind == "flow" {
         event["start"] = timestamp(&flow["start"]);
         event["end"] = timestamp(&flow["end"]);
         if let Some(age) = flow["age"].as_i64() {
             event["duration"] = json!(age.saturating_mul(1_000_000_000));
         }
+    } else if kind == "episode" {
+        event["category"] = json!(["network", "threat"]);
+        event["type"] = json!(["info"]);
+        event["start"] = timestamp(&episode["first"]);
+        event["end"] = timestamp(&episode["last"]);
+        if let Some(d) = episode["duration_s"].as_f64() {
+            event["duration"] = json!((d * 1e9).round() as i64);
+        }
     }
     m.insert("event".into(), event);
     let mut source = endpoint(eve, "src_ip", "src_port");
     let mut destination = endpoint(eve, "dest_ip", "dest_port");
-    if !alert {
+    if kind == "flow" {
         source["packets"] = flow["pkts_toserver"].clone();
         source["bytes"] = flow["bytes_toserver"].clone();
         destination["packets"] = flow["pkts_toclient"].clone();
@@ -154,6 +163,7 @@ fn contact(eve: &Value, kind: &str, m: &mut Map<String, Value>) {
         "icmp_code",
         "quic",
         "tcp",
+        "episode",
     ] {
         if let Some(v) = eve.get(key) {
             own.insert(key.into(), v.clone());

@@ -145,12 +145,21 @@ fn envelope(c: &Contact, timestamp: String, event_type: &str) -> Map<String, Val
         m.insert("dest_port".into(), json!(p));
     }
     m.insert("proto".into(), json!(proto_name(c.proto)));
+    if let (Some((t, code)), true) = (c.first.icmp, matches!(c.proto, 1 | 58)) {
+        m.insert("icmp_type".into(), json!(t));
+        m.insert("icmp_code".into(), json!(code));
+    }
+    m.insert("community_id".into(), json!(community_id_of(c)));
+    if let Some(t) = tunnel(c) {
+        m.insert("tunnel".into(), t);
+    }
+    m
+}
+
+/// The flow's Community ID (v1).
+pub fn community_id_of(c: &Contact) -> String {
     let ports = match (c.first.icmp, c.initiator.port, c.responder.port) {
-        (Some((t, code)), ..) if matches!(c.proto, 1 | 58) => {
-            m.insert("icmp_type".into(), json!(t));
-            m.insert("icmp_code".into(), json!(code));
-            Some((u16::from(t), u16::from(code)))
-        }
+        (Some((t, code)), ..) if matches!(c.proto, 1 | 58) => Some((u16::from(t), u16::from(code))),
         (_, Some(s), Some(d)) => Some((s, d)),
         _ => None,
     };
@@ -160,14 +169,7 @@ fn envelope(c: &Contact, timestamp: String, event_type: &str) -> Map<String, Val
     } else {
         (c.initiator.ip, c.responder.ip)
     };
-    m.insert(
-        "community_id".into(),
-        json!(community_id(cs, cd, c.proto, ports)),
-    );
-    if let Some(t) = tunnel(c) {
-        m.insert("tunnel".into(), t);
-    }
-    m
+    community_id(cs, cd, c.proto, ports)
 }
 
 fn contact_tail(m: &mut Map<String, Value>, c: &Contact) {

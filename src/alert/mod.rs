@@ -3,6 +3,7 @@
 
 pub mod community_id;
 pub mod ecs;
+pub mod episode;
 pub mod eve;
 pub mod output;
 pub mod record;

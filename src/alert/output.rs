@@ -5,14 +5,14 @@
 //! once every worker has reported progress past that point, so dedup decisions — and therefore
 //! the set of alerts — do not depend on the number of workers or on thread scheduling.
 
+use super::episode::{Episodes, VictimKey};
 use super::eve;
 use super::record::{Record, Sequenced};
 use super::sink::Sinks;
-use crate::time::Timestamp;
 use crossbeam_channel::Receiver;
 use serde_json::Value;
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashSet};
 use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -90,6 +90,8 @@ pub struct OutputStats {
     pub flow_records: u64,
     pub victims: u64,
     pub dedup_evictions: u64,
+    /// Episode events written.
+    pub episodes: u64,
     /// Warning events written (feed manager).
     pub events: u64,
 }
@@ -127,48 +129,6 @@ impl Ord for Pending {
     }
 }
 
-/// (victim address, victim zone, indicator) → time of the last alert written.
-struct Dedup {
-    seen: HashMap<(IpAddr, u32, String), Timestamp>,
-    window: u64,
-    capacity: usize,
-    evictions: u64,
-}
-
-impl Dedup {
-    /// True when an alert for this pair at `ts` should be written.
-    fn admit(&mut self, victim: (IpAddr, u32), indicator: &str, ts: Timestamp) -> bool {
-        // A window of 0 turns dedup off. (Live records from several workers arrive out of
-        // packet-time order: a negative gap must not count as "within 0 seconds".)
-        if self.window == 0 {
-            return true;
-        }
-        let key = (victim.0, victim.1, indicator.to_string());
-        if let Some(last) = self.seen.get_mut(&key) {
-            if ts.seconds_since(*last) < self.window as f64 {
-                return false;
-            }
-            *last = ts;
-            return true;
-        }
-        if self.seen.len() >= self.capacity {
-            let window = self.window as f64;
-            let before = self.seen.len();
-            self.seen.retain(|_, last| ts.seconds_since(*last) < window);
-            if self.seen.len() >= self.capacity {
-                // Still full of live pairs: forget the oldest half.
-                let mut times: Vec<Timestamp> = self.seen.values().copied().collect();
-                times.sort_unstable();
-                let cut = times[times.len() / 2];
-                self.seen.retain(|_, last| *last > cut);
-            }
-            self.evictions += (before - self.seen.len()) as u64;
-        }
-        self.seen.insert(key, ts);
-        true
-    }
-}
-
 /// Runs until every worker has finished and `Finish` arrived. Write errors end the run.
 ///
 /// `events` (warnings from the feed manager) are written as they come, between records;
@@ -187,12 +147,7 @@ pub fn run(
         line: Vec::with_capacity(4096),
         stats: OutputStats::default(),
         victims: HashSet::new(),
-        dedup: Dedup {
-            seen: HashMap::new(),
-            window: cfg.dedup_window,
-            capacity: cfg.dedup_capacity.max(1),
-            evictions: 0,
-        },
+        episodes: Episodes::new(cfg.dedup_window, cfg.dedup_capacity),
         subscribers: cfg.subscribers.as_deref(),
         ecs: cfg.format == AlertFormat::Ecs,
         report: cfg
@@ -205,6 +160,13 @@ pub fn run(
         // A receiver that is down is retried even when no event comes.
         if w.out.backlog() {
             w.out.retry();
+        }
+        // Live packet time is the wall clock: on a quiet link, episodes still end.
+        if !cfg.ordered {
+            w.episodes.tick(crate::time::Timestamp::now());
+            for e in w.episodes.expire() {
+                w.episode(&e)?;
+            }
         }
         let msg = match &events {
             Some(ev) => crossbeam_channel::select_biased! {
@@ -275,8 +237,13 @@ pub fn run(
     while let Some(Pending(r, _)) = heap.pop() {
         w.record(r)?;
     }
+    // The end: every open episode is written, before the final stats.
+    for e in w.episodes.close_all() {
+        w.episode(&e)?;
+    }
     w.stats.victims = w.victims.len() as u64;
-    w.stats.dedup_evictions = w.dedup.evictions;
+    w.stats.dedup_evictions = w.episodes.evictions;
+    w.stats.episodes = w.episodes.written;
     if let Some(mut v) = finish {
         // One last try for spooled events first, so the counters tell how the run ended.
         w.out.retry_now();
@@ -310,6 +277,7 @@ fn fill_stats(v: &mut Value, stats: &OutputStats, sinks: &Sinks) {
             "expired_indicator": stats.expired,
             "distinct_victims": stats.victims, "dedup_evictions": stats.dedup_evictions,
         });
+        s["episodes"] = serde_json::json!(stats.episodes);
         s["flow_records"] = serde_json::json!(stats.flow_records);
     }
 }
@@ -322,7 +290,8 @@ struct Writer<'a> {
     stats: OutputStats,
     /// Distinct victims alerted (address and VLAN/tunnel zone).
     victims: HashSet<(IpAddr, u32)>,
-    dedup: Dedup,
+    /// Open contact episodes (dedup): one alert per episode.
+    episodes: Episodes,
     subscribers: Option<&'a crate::subscriber::Subscribers>,
     /// Write the ECS form instead of EVE.
     ecs: bool,
@@ -349,7 +318,8 @@ impl Writer<'_> {
         if v.get("event_type").and_then(Value::as_str) == Some("stats") {
             let now = OutputStats {
                 victims: self.victims.len() as u64,
-                dedup_evictions: self.dedup.evictions,
+                dedup_evictions: self.episodes.evictions,
+                episodes: self.episodes.written,
                 ..self.stats.clone()
             };
             fill_stats(&mut v, &now, &self.out);
@@ -359,80 +329,86 @@ impl Writer<'_> {
         self.emit(&v)
     }
 
-    /// Writes a record from a worker: expired indicators and duplicates are counted and
-    /// dropped; the victim's subscriber is filled in.
+    /// Writes a record from a worker. An alert opens a contact episode (and is written) or
+    /// folds into the open one (counted as a duplicate); alerts of indicators outside their
+    /// validity are counted and dropped; a flow's end adds its traffic to its episodes.
+    /// Episodes that went idle are written as packet time moves on.
     fn record(&mut self, r: Sequenced) -> io::Result<()> {
         // Who held the victim's address when the alert fired, or when the flow started.
-        let (victim, at) = match &r.record {
-            Record::Alert(a) => (&a.contact.victim, a.ts),
-            Record::Flow(f) => (&f.contact.victim, f.start),
+        let (c, at) = match &r.record {
+            Record::Alert(a) => (&a.contact, a.ts),
+            Record::Flow(f) => (&f.contact, f.start),
         };
-        let (victim, victim_port) = (victim.ip, victim.port);
-        let mut value = match &r.record {
+        let subscriber = self.subscribers.map(|s| {
+            s.lookup(c.victim.ip, c.victim.port, at)
+                .unwrap_or(Value::Null)
+        });
+        let victim = match subscriber.as_ref().and_then(|s| s["id"].as_str()) {
+            Some(id) => VictimKey::Subscriber(id.to_string()),
+            None => VictimKey::Address(c.victim.ip, c.zone),
+        };
+        let with_subscriber = |mut v: Value| {
+            if let Some(s) = &subscriber
+                && let Some(o) = v.get_mut("victim")
+            {
+                o["subscriber"] = s.clone();
+            }
+            v
+        };
+        match &r.record {
             Record::Alert(a) => {
-                let ind = &a.contact.indicator;
+                let ind = &c.indicator;
                 if ind.has_validity() && !ind.valid_at(&a.ts.rfc3339_secs()) {
                     self.stats.expired += 1;
                     return Ok(());
                 }
-                if !self.dedup.admit(
-                    (a.contact.victim.ip, a.contact.zone),
-                    &a.contact.indicator.value,
+                let got = self.episodes.contact(
+                    (victim, &ind.value),
                     a.ts,
-                ) {
-                    self.stats.suppressed += 1;
-                    return Ok(());
+                    (c.flow_id, || eve::community_id_of(c)),
+                    c.c2.and_then(|e| e.port),
+                    || with_subscriber(eve::alert(a)),
+                );
+                for e in &got.closed {
+                    self.episode(e)?;
                 }
-                self.stats.alerts += 1;
-                self.victims.insert((a.contact.victim.ip, a.contact.zone));
-                eve::alert(a)
+                match got.alert {
+                    Some(v) => {
+                        self.stats.alerts += 1;
+                        self.victims.insert((c.victim.ip, c.zone));
+                        if let Some(report) = &mut self.report {
+                            report.add_event(&v);
+                        }
+                        self.emit(&v)?;
+                    }
+                    None => self.stats.suppressed += 1,
+                }
             }
             Record::Flow(f) => {
                 self.stats.flow_records += 1;
-                eve::flow(f)
+                let done = self.episodes.flow_end(
+                    c.flow_id,
+                    f.end,
+                    f.pkts[0] + f.pkts[1],
+                    f.bytes[0] + f.bytes[1],
+                );
+                self.emit(&with_subscriber(eve::flow(f)))?;
+                for e in done {
+                    self.episode(&e)?;
+                }
             }
-        };
-        if let Some(subs) = self.subscribers
-            && let Some(v) = value.get_mut("victim")
-        {
-            v["subscriber"] = subs.lookup(victim, victim_port, at).unwrap_or(Value::Null);
         }
-        if let (Some(report), Record::Alert(_)) = (&mut self.report, &r.record) {
-            report.add_event(&value);
+        for e in self.episodes.expire() {
+            self.episode(&e)?;
         }
-        self.emit(&value)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn dedup(window: u64) -> Dedup {
-        Dedup {
-            seen: HashMap::new(),
-            window,
-            capacity: 16,
-            evictions: 0,
-        }
+        Ok(())
     }
 
-    #[test]
-    fn a_zero_window_admits_everything_even_out_of_order() {
-        let v = ("10.0.0.1".parse().expect("ip"), 0);
-        let mut d = dedup(0);
-        let (t1, t0) = (Timestamp::new(100, 5), Timestamp::new(100, 1));
-        assert!(d.admit(v, "c2", t1));
-        assert!(
-            d.admit(v, "c2", t0),
-            "an earlier packet from another worker"
-        );
-        assert!(d.admit(v, "c2", t1));
-        let mut d = dedup(60);
-        assert!(d.admit(v, "c2", t1));
-        assert!(!d.admit(v, "c2", t0));
-        assert!(!d.admit(v, "c2", Timestamp::new(159, 0)));
-        assert!(d.admit(v, "c2", Timestamp::new(161, 0)));
-        assert!(d.admit(v, "other", t0));
+    /// Writes an ended episode (and adds it to the victim report).
+    fn episode(&mut self, e: &Value) -> io::Result<()> {
+        if let Some(report) = &mut self.report {
+            report.add_event(e);
+        }
+        self.emit(e)
     }
 }

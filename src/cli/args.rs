@@ -74,7 +74,9 @@ pub struct CommonArgs {
 /// Detection options shared by `replay` and `capture`.
 #[derive(Args, Debug, Default, Clone)]
 pub struct DetectArgs {
-    /// One alert per (victim, indicator) in this much packet time: 3600, 90s, 30m, 1h, 1d [default: 1h].
+    /// A (victim, indicator) contact episode ends after this much packet time without contact;
+    /// one alert per episode, then an `episode` event: 3600, 90s, 30m, 1h, 1d; 0 = alert every
+    /// contact [default: 1h].
     #[arg(long, value_name = "DURATION")]
     pub dedup_window: Option<String>,
     /// Flow table size (all workers together) [default: 1048576].

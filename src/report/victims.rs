@@ -26,8 +26,19 @@ pub struct VictimRow {
     pub last_contact: String,
     /// Alerts read for this row.
     pub alerts: u64,
+    /// Contacts counted by the episodes read for this row (each episode's first contact is
+    /// its alert).
+    pub episode_contacts: u64,
     /// The subscriber's metadata from its map (first alert's), when there is one.
     pub subscriber: Option<Value>,
+}
+
+impl VictimRow {
+    /// Contacts with C2s: what the episodes counted, or the alerts when no episode was read
+    /// (a run cut short, or alerts from elsewhere).
+    pub fn contacts(&self) -> u64 {
+        self.episode_contacts.max(self.alerts)
+    }
 }
 
 /// The first alert of a victim address, C2 and family.
@@ -56,8 +67,10 @@ fn text(v: &Value) -> Option<String> {
     v.as_str().filter(|s| !s.is_empty()).map(str::to_string)
 }
 
-/// The facts of one alert, from either form.
+/// The facts of one alert or episode, from either form.
 struct Alert {
+    /// Episodes: (first, last, contacts); `time` is then the first.
+    episode: Option<(String, String, u64)>,
     time: String,
     victim: Value,
     c2: Value,
@@ -70,12 +83,17 @@ fn alert_of(v: &Value) -> Option<Alert> {
     if let Some(ts) = v.get("@timestamp") {
         // ECS form.
         let own = &v["c2watch"];
-        if own["event_type"] != "alert" {
-            return None;
-        }
+        let episode = match own["event_type"].as_str() {
+            Some("alert") => None,
+            Some("episode") => Some(episode_of(&own["episode"])?),
+            _ => return None,
+        };
         let enrichment = &v["threat"]["enrichments"][0];
         return Some(Alert {
-            time: text(ts)?,
+            time: episode
+                .as_ref()
+                .map_or_else(|| text(ts), |e| Some(e.0.clone()))?,
+            episode,
             victim: own["victim"].clone(),
             c2: own["c2"].clone(),
             family: text(&v["threat"]["software"]["name"]),
@@ -83,17 +101,32 @@ fn alert_of(v: &Value) -> Option<Alert> {
             indicator: text(&enrichment["indicator"]["description"]),
         });
     }
-    if v["event_type"] != "alert" {
-        return None;
-    }
+    let episode = match v["event_type"].as_str() {
+        Some("alert") => None,
+        Some("episode") => Some(episode_of(&v["episode"])?),
+        _ => return None,
+    };
     Some(Alert {
-        time: rfc3339(v["timestamp"].as_str()?),
+        time: match &episode {
+            Some(e) => e.0.clone(),
+            None => rfc3339(v["timestamp"].as_str()?),
+        },
+        episode,
         victim: v["victim"].clone(),
         c2: v["c2"].clone(),
         family: text(&v["threat"]["software"]["name"]),
         feed: text(&v["threat"]["feed"]["name"]),
         indicator: text(&v["threat"]["indicator"]["value"]),
     })
+}
+
+/// An episode's (first, last, contacts).
+fn episode_of(e: &Value) -> Option<(String, String, u64)> {
+    Some((
+        rfc3339(e["first"].as_str()?),
+        rfc3339(e["last"].as_str()?),
+        e["contacts"].as_u64()?,
+    ))
 }
 
 /// EVE's `...+0000` as `...Z`, so both forms sort and print alike.
@@ -120,7 +153,7 @@ impl Collector {
         Ok(())
     }
 
-    /// Adds one event (an alert in EVE or ECS form; other events are counted).
+    /// Adds one event (an alert or episode in EVE or ECS form; other events are counted).
     pub fn add_event(&mut self, v: &Value) {
         match alert_of(v) {
             Some(a) => self.add(a),
@@ -129,7 +162,9 @@ impl Collector {
     }
 
     fn add(&mut self, a: Alert) {
-        self.alerts += 1;
+        if a.episode.is_none() {
+            self.alerts += 1;
+        }
         let ip = text(&a.victim["ip"]).unwrap_or_default();
         let sub = &a.victim["subscriber"];
         let (key, source) = match text(&sub["id"]) {
@@ -147,7 +182,16 @@ impl Collector {
                 subscriber: (!sub.is_null()).then(|| sub.clone()),
                 ..VictimRow::default()
             });
-        row.alerts += 1;
+        let last = match &a.episode {
+            Some((_, last, contacts)) => {
+                row.episode_contacts += contacts;
+                last.clone()
+            }
+            None => {
+                row.alerts += 1;
+                a.time.clone()
+            }
+        };
         row.addresses.insert(ip.clone());
         if let Some(m) = text(&a.victim["mac"]) {
             row.macs.insert(m);
@@ -167,8 +211,8 @@ impl Collector {
         if a.time < row.first_contact {
             row.first_contact = a.time.clone();
         }
-        if a.time > row.last_contact {
-            row.last_contact = a.time.clone();
+        if last > row.last_contact {
+            row.last_contact = last;
         }
         let subscriber = (row.source != "address").then(|| row.key.clone());
         let family = a.family.clone().unwrap_or_default();
@@ -197,7 +241,7 @@ impl Collector {
     /// The notification list as CSV (sets joined with `;`).
     pub fn csv(&self) -> String {
         let mut out = String::from(
-            "subscriber,source,addresses,macs,c2,families,feeds,indicators,first_contact,last_contact,alerts\n",
+            "subscriber,source,addresses,macs,c2,families,feeds,indicators,first_contact,last_contact,alerts,contacts\n",
         );
         let join = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(";");
         for r in self.rows() {
@@ -213,6 +257,7 @@ impl Collector {
                 r.first_contact.clone(),
                 r.last_contact.clone(),
                 r.alerts.to_string(),
+                r.contacts().to_string(),
             ];
             let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
             out.push_str(&line.join(","));
@@ -242,7 +287,7 @@ impl Collector {
                         "addresses": r.addresses, "macs": r.macs, "c2": r.c2,
                         "families": r.families, "feeds": r.feeds, "indicators": r.indicators,
                         "first_contact": r.first_contact, "last_contact": r.last_contact,
-                        "alerts": r.alerts,
+                        "alerts": r.alerts, "contacts": r.contacts(),
                     })
                 })
                 .collect(),
