@@ -70,6 +70,19 @@ pub fn http_request(data: &[u8]) {
     }
 }
 
+/// RADIUS accounting: the parser, then the live subscriber map it feeds (apply and look up
+/// every network the message names).
+pub fn radius_accounting(data: &[u8]) {
+    if let Ok(Some(a)) = crate::app::radius::parse(data) {
+        let mut m = crate::subscriber::radius::RadiusMap::new(4);
+        let t = crate::time::Timestamp::new(1_700_000_000, 0);
+        m.apply(&a, t);
+        for (ip, _) in &a.networks {
+            let _ = m.lookup(*ip, t);
+        }
+    }
+}
+
 /// A frame of every link type through the decoder.
 pub fn frame(data: &[u8]) {
     let mut d = Decoded::default();
@@ -119,12 +132,13 @@ pub fn stix_pattern(data: &[u8]) {
 /// A fuzz target: its name and entry point.
 pub type Target = (&'static str, fn(&[u8]));
 
-pub const TARGETS: [Target; 8] = [
+pub const TARGETS: [Target; 9] = [
     ("dns", dns_message),
     ("tls", tls_stream),
     ("quic", quic_datagram),
     ("quic_frames", quic_frames),
     ("http", http_request),
+    ("radius", radius_accounting),
     ("frame", frame),
     ("feed", feed_file),
     ("stix_pattern", stix_pattern),
@@ -197,6 +211,7 @@ pub fn seeds(dir: &std::path::Path) -> std::io::Result<Vec<(&'static str, Vec<u8
             };
             let target = match (d.proto, d.ports) {
                 (17, Some((s, t))) if s == 53 || t == 53 => "dns",
+                (17, Some((_, t))) if crate::app::radius::PORTS.contains(&t) => "radius",
                 (17, _) => "quic",
                 (6, _) if payload[0] == tls::CONTENT_HANDSHAKE => "tls",
                 (6, _) if payload[0].is_ascii_uppercase() => "http",

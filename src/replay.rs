@@ -418,6 +418,7 @@ pub fn run(
         flush_when_idle: false,
         gauges: None,
         subscribers: cfg.subscribers.clone(),
+        radius: cfg.detect.radius,
         format: cfg.format,
         victims: cfg.victims.clone(),
     };

@@ -85,6 +85,7 @@ pub fn stats_event(
             "transport_truncated": work.transport_truncated,
             "tunnel_inner_invalid": work.inner_invalid,
             "dns": {"messages": work.dns_messages, "malformed": work.dns_errors},
+            "radius": {"messages": work.radius_messages, "malformed": work.radius_malformed},
             "handshakes_inspected": work.handshakes_inspected,
             "flows": {"created": work.flows_created, "timed_out": work.flows_timed_out, "evicted": work.flows_evicted, "matched": work.flows_matched},
             "indicators": indicators,

@@ -186,3 +186,49 @@ fn quic_server_names_agree_with_tshark() {
         .collect();
     assert_eq!(ours, theirs);
 }
+
+#[test]
+fn radius_sessions_agree_with_tshark() {
+    // What tshark's RADIUS dissector reads: user → the networks its requests assigned.
+    let rows = tshark(
+        &fixture("radius.pcap"),
+        "radius.code == 4",
+        &[
+            "radius.User_Name",
+            "radius.Framed-IP-Address",
+            "radius.Framed_IPv6_Prefix",
+            "radius.Delegated_IPv6_Prefix",
+        ],
+    );
+    let mut theirs = BTreeSet::new();
+    for r in &rows {
+        let user = r.first().cloned().unwrap_or_default();
+        if let Some(v4) = r.get(1).filter(|v| !v.is_empty()) {
+            theirs.insert((user.clone(), format!("{v4}/32")));
+        }
+        for hex in r.iter().skip(2).filter(|v| !v.is_empty()) {
+            for one in hex.split(',') {
+                // reserved, length, then the prefix's bytes
+                let bytes: Vec<u8> = (0..one.len() / 2)
+                    .filter_map(|i| u8::from_str_radix(&one[2 * i..2 * i + 2], 16).ok())
+                    .collect();
+                let mut a = [0u8; 16];
+                a[..bytes.len() - 2].copy_from_slice(&bytes[2..]);
+                let net = std::net::Ipv6Addr::from(a);
+                theirs.insert((user.clone(), format!("{net}/{}", bytes[1])));
+            }
+        }
+    }
+    let run = replay(&["radius.pcap"], &[]);
+    let ours: BTreeSet<(String, String)> = run
+        .alerts()
+        .iter()
+        .map(|a| &a["victim"]["subscriber"])
+        .filter(|s| !s.is_null())
+        .map(|sub| (s(&sub["id"]), s(&sub["network"])))
+        .collect();
+    assert_eq!(ours.len(), 4, "{ours:?}");
+    for pair in &ours {
+        assert!(theirs.contains(pair), "{pair:?} not in tshark's {theirs:?}");
+    }
+}

@@ -215,3 +215,85 @@ fn a_cgnat_port_block_names_the_subscriber_behind_a_shared_address() {
         }
     }
 }
+
+#[test]
+fn radius_accounting_on_the_wire_names_the_subscriber_at_packet_time() {
+    // radius.pcap: Start alice (100.64.5.10) at 0 s, her contact at 10 s, Interim at 20 s,
+    // Stop at 30 s; Start bob (same address) at 31 s, his contact at 40 s; carol gets
+    // fd00:a:b:100::/56 delegated and dave fd00:a:c:1::/64 framed, each contacts a C2; one
+    // broken accounting message; 100.64.5.99 has no session.
+    let r = replay("radius.pcap", &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let by_port: BTreeMap<u64, serde_json::Value> = r
+        .alerts()
+        .iter()
+        .filter_map(|a| Some((a["src_port"].as_u64()?, a["victim"]["subscriber"].clone())))
+        .collect();
+    let id = |port: u64| s(&by_port[&port]["id"]);
+    assert_eq!(id(41000), "alice@isp.example");
+    assert_eq!(id(41001), "bob@isp.example", "the address changed owner");
+    assert_eq!(id(41002), "carol@isp.example", "inside her delegated /56");
+    assert_eq!(id(41003), "dave@isp.example");
+    assert!(by_port[&41004].is_null(), "no session: null, never a guess");
+    let alice = &by_port[&41000];
+    assert_eq!(alice["source"], "radius");
+    assert_eq!(alice["network"], "100.64.5.10/32");
+    assert_eq!(alice["lease"]["start"], "2023-11-14T22:13:20Z");
+    assert_eq!(alice["session_id"], "s-1");
+    assert_eq!(alice["calling_station_id"], "02-00-00-00-05-0a");
+    assert_eq!(alice["nas"], "192.0.2.1");
+    assert_eq!(by_port[&41002]["network"], "fd00:a:b:100::/56");
+    // Alice's flow ends after her Stop: its record still names her (looked up at its start),
+    // with the session's end now known.
+    let flow = r
+        .of_type("flow")
+        .into_iter()
+        .find(|f| f["src_port"] == 41000)
+        .expect("alice's flow");
+    assert_eq!(flow["victim"]["subscriber"]["id"], "alice@isp.example");
+    assert_eq!(
+        flow["victim"]["subscriber"]["lease"]["end"],
+        "2023-11-14T22:13:50Z"
+    );
+    let st = r.stats();
+    assert_eq!(st["radius"]["messages"], 7, "6 requests and a response");
+    assert_eq!(st["radius"]["malformed"], 1);
+    // The same with two workers.
+    let two = replay("radius.pcap", &[], &["--workers", "2"]);
+    assert_eq!(two.alerts(), r.alerts());
+
+    // A RADIUS session is more precise than a static pool; the pool still covers the rest.
+    let dir = tempfile::tempdir().unwrap();
+    let pool = write(
+        &dir,
+        "pool.csv",
+        "network,subscriber\n100.64.0.0/10,cgn-pool\n",
+    );
+    let r = replay("radius.pcap", &[&pool], &[]);
+    let ids: BTreeMap<u64, String> = r
+        .alerts()
+        .iter()
+        .filter_map(|a| Some((a["src_port"].as_u64()?, s(&a["victim"]["subscriber"]["id"]))))
+        .collect();
+    assert_eq!(ids[&41000], "alice@isp.example");
+    assert_eq!(ids[&41004], "cgn-pool");
+
+    // Turned off: nothing is read.
+    for off in [
+        vec!["--no-radius".to_string()],
+        vec![
+            "--config".to_string(),
+            write(&dir, "c.toml", "radius = false\n"),
+        ],
+    ] {
+        let off: Vec<&str> = off.iter().map(String::as_str).collect();
+        let r = replay("radius.pcap", &[], &off);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.alerts()
+                .iter()
+                .all(|a| a["victim"]["subscriber"].is_null())
+        );
+        assert_eq!(r.stats()["radius"]["messages"], 0);
+    }
+}

@@ -9,6 +9,8 @@ use super::episode::{Episodes, VictimKey};
 use super::eve;
 use super::record::{Record, Sequenced};
 use super::sink::Sinks;
+use crate::subscriber::radius::RadiusMap;
+use crate::time::Timestamp;
 use crossbeam_channel::Receiver;
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -47,6 +49,8 @@ pub struct OutputConfig {
     pub gauges: Option<Arc<OutputGauges>>,
     /// Subscriber maps: fill `victim.subscriber` of each record written.
     pub subscribers: Option<Arc<crate::subscriber::Subscribers>>,
+    /// Keep the live subscriber map from RADIUS accounting records.
+    pub radius: bool,
     pub format: AlertFormat,
     /// Write the notification list of the alerts written here at the end (`--victims`).
     pub victims: Option<std::path::PathBuf>,
@@ -106,6 +110,7 @@ impl Pending {
         let (rank, flow) = match &self.0.record {
             Record::Flow(f) => (0, f.contact.flow_id),
             Record::Alert(a) => (1, a.contact.flow_id),
+            Record::Radius(_) => (0, 0),
         };
         (self.0.seq, rank, flow, self.1)
     }
@@ -149,6 +154,7 @@ pub fn run(
         victims: HashSet::new(),
         episodes: Episodes::new(cfg.dedup_window, cfg.dedup_capacity),
         subscribers: cfg.subscribers.as_deref(),
+        radius: cfg.radius.then(|| RadiusMap::new(cfg.dedup_capacity)),
         ecs: cfg.format == AlertFormat::Ecs,
         report: cfg
             .victims
@@ -293,6 +299,8 @@ struct Writer<'a> {
     /// Open contact episodes (dedup): one alert per episode.
     episodes: Episodes,
     subscribers: Option<&'a crate::subscriber::Subscribers>,
+    /// The live map RADIUS accounting on the wire builds (unless turned off).
+    radius: Option<RadiusMap>,
     /// Write the ECS form instead of EVE.
     ecs: bool,
     /// The notification list being gathered (`--victims`).
@@ -338,11 +346,14 @@ impl Writer<'_> {
         let (c, at) = match &r.record {
             Record::Alert(a) => (&a.contact, a.ts),
             Record::Flow(f) => (&f.contact, f.start),
+            Record::Radius(m) => {
+                if let Some(map) = &mut self.radius {
+                    map.apply(&m.acct, m.ts);
+                }
+                return Ok(());
+            }
         };
-        let subscriber = self.subscribers.map(|s| {
-            s.lookup(c.victim.ip, c.victim.port, at)
-                .unwrap_or(Value::Null)
-        });
+        let subscriber = self.subscriber(c.victim.ip, c.victim.port, at);
         let victim = match subscriber.as_ref().and_then(|s| s["id"].as_str()) {
             Some(id) => VictimKey::Subscriber(id.to_string()),
             None => VictimKey::Address(c.victim.ip, c.zone),
@@ -384,6 +395,7 @@ impl Writer<'_> {
                     None => self.stats.suppressed += 1,
                 }
             }
+            Record::Radius(_) => {}
             Record::Flow(f) => {
                 self.stats.flow_records += 1;
                 let done = self.episodes.flow_end(
@@ -402,6 +414,26 @@ impl Writer<'_> {
             self.episode(&e)?;
         }
         Ok(())
+    }
+
+    /// Who held `ip` (and `port`, behind CGNAT) at `at`: `None` when no map is configured
+    /// or seen, else the subscriber or `null`. The most precise source wins: a CGNAT port
+    /// block, then a RADIUS session seen on the wire, then a lease file, then a static block.
+    fn subscriber(&self, ip: IpAddr, port: Option<u16>, at: Timestamp) -> Option<Value> {
+        let radius = self.radius.as_ref().filter(|m| !m.is_empty());
+        if self.subscribers.is_none() && radius.is_none() {
+            return None;
+        }
+        let from_maps = self.subscribers.and_then(|s| s.lookup(ip, port, at));
+        if from_maps.as_ref().is_some_and(|v| v["source"] == "cgnat") {
+            return from_maps;
+        }
+        Some(
+            radius
+                .and_then(|m| m.lookup(ip, at))
+                .or(from_maps)
+                .unwrap_or(Value::Null),
+        )
     }
 
     /// Writes an ended episode (and adds it to the victim report).

@@ -157,10 +157,19 @@ pub struct FlowRecord {
     pub alerted: bool,
 }
 
+/// A RADIUS Accounting-Request seen on the wire: it updates the live subscriber map when the
+/// output thread reaches it, in input order.
+#[derive(Debug, Clone)]
+pub struct RadiusRecord {
+    pub ts: Timestamp,
+    pub acct: crate::app::radius::Accounting,
+}
+
 #[derive(Debug, Clone)]
 pub enum Record {
     Alert(AlertRecord),
     Flow(FlowRecord),
+    Radius(Box<RadiusRecord>),
 }
 
 /// A record with the input position that produced it, for deterministic ordering.

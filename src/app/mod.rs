@@ -4,5 +4,6 @@
 pub mod dns;
 pub mod http;
 pub mod quic;
+pub mod radius;
 pub mod reassembly;
 pub mod tls;

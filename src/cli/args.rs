@@ -79,6 +79,9 @@ pub struct DetectArgs {
     /// contact [default: 1h].
     #[arg(long, value_name = "DURATION")]
     pub dedup_window: Option<String>,
+    /// Do not read RADIUS accounting (UDP 1813, 1646) for the live subscriber map.
+    #[arg(long)]
+    pub no_radius: bool,
     /// Flow table size (all workers together) [default: 1048576].
     #[arg(long, value_name = "N")]
     pub max_flows: Option<usize>,

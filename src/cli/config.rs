@@ -16,6 +16,9 @@ pub struct ConfigFile {
     /// Subscriber maps (`--subscribers`), relative to the config's folder.
     #[serde(default)]
     pub subscribers: Vec<String>,
+    /// Read RADIUS accounting on the wire for `victim.subscriber` (default true;
+    /// `--no-radius`).
+    pub radius: Option<bool>,
     /// `eve` or `ecs` (`--alert-format`).
     pub alert_format: Option<crate::alert::output::AlertFormat>,
     /// A path (`output = "alerts.json"`), or sinks (`[[output]]` tables, see [`OutputSection`]).

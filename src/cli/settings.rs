@@ -92,11 +92,11 @@ impl IntelSettings {
 
 /// Flow and dedup settings shared by `replay` and `capture`.
 fn detect_config(
-    dedup_flag: Option<&str>,
-    max_flows_flag: Option<usize>,
+    args: &crate::cli::args::DetectArgs,
     cfg: &ConfigFile,
     home_net: &HomeNet,
 ) -> Result<DetectConfig, String> {
+    let (dedup_flag, max_flows_flag) = (args.dedup_window.as_deref(), args.max_flows);
     let dedup_window = match (dedup_flag, &cfg.dedup_window) {
         (Some(s), _) => parse_duration(s)?,
         (None, Some(toml::Value::Integer(n))) if *n >= 0 => *n as u64,
@@ -125,6 +125,7 @@ fn detect_config(
         max_flows,
         timeouts,
         dns_cache: cfg.dns_cache.unwrap_or(1 << 18),
+        radius: !args.no_radius && cfg.radius.unwrap_or(true),
     })
 }
 
@@ -157,12 +158,7 @@ impl ReplaySettings {
         let cfg = load_config(&args.common)?;
         let intel = intel_settings(&args.common, &cfg)?;
         let workers = check_workers(args.workers.or(cfg.workers).unwrap_or(1))?;
-        let detect = detect_config(
-            args.detect.dedup_window.as_deref(),
-            args.detect.max_flows,
-            &cfg,
-            &intel.home_net,
-        )?;
+        let detect = detect_config(&args.detect, &cfg, &intel.home_net)?;
         let outputs = super::outputs::resolve(args.output.as_ref(), &cfg, true)?;
         Ok(ReplaySettings {
             intel,
@@ -211,12 +207,7 @@ impl CaptureSettings {
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let workers = check_workers(args.workers.or(c.workers).or(cfg.workers).unwrap_or(cores))?;
-        let detect = detect_config(
-            args.detect.dedup_window.as_deref(),
-            args.detect.max_flows,
-            &cfg,
-            &intel.home_net,
-        )?;
+        let detect = detect_config(&args.detect, &cfg, &intel.home_net)?;
         let filter = if !args.filter_words.is_empty() {
             if args.filter.is_some() {
                 return Err(

@@ -8,9 +8,9 @@ use super::homenet::HomeNet;
 use super::inspect::Finding;
 use super::victim::infer;
 use crate::alert::record::{
-    AlertRecord, AppInfo, Contact, Endpoint, FlowRecord, MatchedOn, Record, Sequenced,
+    AlertRecord, AppInfo, Contact, Endpoint, FlowRecord, MatchedOn, RadiusRecord, Record, Sequenced,
 };
-use crate::app::{dns, quic};
+use crate::app::{dns, quic, radius};
 use crate::capture::Interfaces;
 use crate::decode::Decoded;
 use crate::intel::name::{MAX_NAME, wire_name};
@@ -30,6 +30,8 @@ pub struct DetectConfig {
     pub timeouts: Timeouts,
     /// DNS answers remembered per worker (client, resolved address).
     pub dns_cache: usize,
+    /// Read RADIUS accounting (UDP 1813, 1646) for the live subscriber map.
+    pub radius: bool,
 }
 
 impl Default for DetectConfig {
@@ -40,6 +42,7 @@ impl Default for DetectConfig {
             max_flows: 1 << 20,
             timeouts: Timeouts::default(),
             dns_cache: 1 << 18,
+            radius: true,
         }
     }
 }
@@ -59,6 +62,9 @@ pub struct WorkerStats {
     pub dns_messages: u64,
     pub handshakes_inspected: u64,
     pub dns_errors: u64,
+    /// RADIUS accounting messages read, and those that could not be.
+    pub radius_messages: u64,
+    pub radius_malformed: u64,
     pub transport_truncated: u64,
     pub inner_invalid: u64,
 }
@@ -77,6 +83,8 @@ impl WorkerStats {
         self.dns_messages += o.dns_messages;
         self.handshakes_inspected += o.handshakes_inspected;
         self.dns_errors += o.dns_errors;
+        self.radius_messages += o.radius_messages;
+        self.radius_malformed += o.radius_malformed;
         self.transport_truncated += o.transport_truncated;
         self.inner_invalid += o.inner_invalid;
     }
@@ -284,6 +292,10 @@ impl Worker {
                 report(out, stats, flow, seq, p.ts, contact);
             }
         }
+        // Who holds which address: RADIUS accounting, to the output thread's live map.
+        if cfg.radius && d.proto == 17 && d.ports.is_some_and(|(_, t)| radius::PORTS.contains(&t)) {
+            radius_message(out, stats, seq, p.ts, payload);
+        }
     }
 
     /// Moves the clock to `now` without a packet (a quiet live link): flows idle past their
@@ -298,6 +310,26 @@ impl Worker {
     pub fn finish(&mut self, seq: u64, clock: Timestamp, out: &mut Vec<Sequenced>) {
         let Worker { table, stats, .. } = self;
         table.drain(clock, |_k, f, r| end_flow(out, stats, seq, f, r));
+    }
+}
+
+/// Reads a datagram sent to an accounting port: an Accounting-Request becomes a record;
+/// responses are skipped; what cannot be read is counted.
+fn radius_message(
+    out: &mut Vec<Sequenced>,
+    stats: &mut WorkerStats,
+    seq: u64,
+    ts: Timestamp,
+    payload: &[u8],
+) {
+    stats.radius_messages += 1;
+    match radius::parse(payload) {
+        Ok(Some(acct)) => out.push(Sequenced {
+            seq,
+            record: Record::Radius(Box::new(RadiusRecord { ts, acct })),
+        }),
+        Ok(None) => {}
+        Err(_) => stats.radius_malformed += 1,
     }
 }
 

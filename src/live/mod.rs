@@ -85,6 +85,7 @@ pub fn run(
         flush_when_idle: true,
         gauges: Some(board.output.clone()),
         subscribers: cfg.subscribers.clone(),
+        radius: cfg.detect.radius,
         format: cfg.format,
         victims: None,
     };

@@ -22,6 +22,8 @@
 //!
 //! Lookups happen on the output thread when a record is written, never on capture workers.
 
+pub mod radius;
+
 use crate::intel::feed::lines::{Line, Lines, split_csv};
 use crate::intel::net::{Cidr, canonical, mask_v4, mask_v6, parse_cidr, prefix_table};
 use crate::time::{Timestamp, parse_feed_time};
