@@ -186,3 +186,93 @@ fn a_replay_writes_the_list_at_the_end() {
     // Refused before reading anything: no alert was written.
     assert!(r.stdout.is_empty(), "{}", r.stdout);
 }
+
+#[test]
+fn xarf_reports_are_well_formed_mail_that_python_can_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = dir.path().join("alerts.json");
+    let alerts_arg = alerts.display().to_string();
+    let r = replay(
+        &["demo.pcap", "beacon.pcap.gz", "radius.pcap"],
+        &["-o", &alerts_arg],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mbox = dir.path().join("reports.mbox");
+    let mbox_arg = mbox.display().to_string();
+    let v = c2watch(&[
+        "victims",
+        "--format",
+        "xarf",
+        "--reporter",
+        "abuse@isp.example",
+        "-o",
+        &mbox_arg,
+        &alerts_arg,
+    ]);
+    assert_eq!(v.code, 0, "{}", v.stderr);
+    // An independent reader: Python's mailbox and email packages.
+    let script = r#"
+import json, mailbox, sys
+out = []
+for m in mailbox.mbox(sys.argv[1]):
+    assert m["X-ARF"] == "YES", m["X-ARF"]
+    assert m["Auto-Submitted"] == "auto-generated"
+    assert m.get_content_type() == "multipart/mixed"
+    parts = m.get_payload()
+    assert len(parts) == 3, len(parts)
+    assert parts[1].get_filename() == "report.txt"
+    report = parts[1].get_payload(decode=True).decode()
+    lines = report.splitlines()
+    assert lines[0] == "---"
+    fields = dict(l.split(": ", 1) for l in lines[1:])
+    fields = {k: v.strip('"') for k, v in fields.items()}
+    out.append({"subject": m["subject"], "date": m["date"], "id": m["message-id"], **fields})
+print(json.dumps(out))
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, &mbox_arg])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reports: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+    // demo: 3 victims; beacon: 1; radius: 5 contacts (4 sessions and an unknown address).
+    assert_eq!(reports.len(), 9, "{reports:#?}");
+    for rep in &reports {
+        assert_eq!(rep["Report-Type"], "bot-infection");
+        assert_eq!(rep["Category"], "abuse");
+        assert_eq!(rep["Reported-From"], "abuse@isp.example");
+        assert!(
+            s(&rep["subject"]).starts_with(&format!("abuse report about {}", s(&rep["Source"])))
+        );
+    }
+    let beacon = reports
+        .iter()
+        .find(|r| r["Source"] == "10.0.12.1")
+        .expect("the beaconing bot");
+    assert_eq!(beacon["Occurrences"], "10000");
+    assert_eq!(beacon["First-Seen"], "2023-11-14T22:13:20.000000Z");
+    assert_eq!(beacon["Last-Seen"], "2023-11-21T20:52:20.002000Z");
+    assert_eq!(beacon["Destination"], "203.0.113.10");
+    assert_eq!(beacon["Destination-Port"], "443");
+    assert_eq!(beacon["date"], "Tue, 14 Nov 2023 22:13:20 +0000");
+    let carol = reports
+        .iter()
+        .find(|r| r["Source"] == "fd00:a:b:1ff::5")
+        .expect("carol");
+    assert_eq!(carol["Source-Type"], "ipv6");
+    assert_eq!(carol["Subscriber"], "carol@isp.example");
+    // Same alerts, same reports: byte for byte.
+    let again = c2watch(&[
+        "victims",
+        "--format",
+        "xarf",
+        "--reporter",
+        "abuse@isp.example",
+        &alerts_arg,
+    ]);
+    assert_eq!(again.stdout, std::fs::read_to_string(&mbox).unwrap());
+}

@@ -35,10 +35,14 @@ pub enum Command {
 /// `c2watch victims`.
 #[derive(Args, Debug)]
 pub struct VictimsArgs {
-    /// csv or json (one row per subscriber or victim address), or intelmq (one
-    /// infected-system event per victim address, C2 and family, as JSON lines).
+    /// csv or json (one row per subscriber or victim address); intelmq (one
+    /// infected-system event per victim address, C2 and family, as JSON lines); xarf (one
+    /// X-ARF bot-infection report e-mail per victim address, C2 and family, as an mbox).
     #[arg(long, value_enum, default_value = "csv")]
     pub format: VictimsFormat,
+    /// xarf: the sender of the reports (From, Reported-From).
+    #[arg(long, value_name = "EMAIL", default_value = "abuse@localhost")]
+    pub reporter: String,
     /// Write here instead of stdout.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
@@ -52,6 +56,7 @@ pub enum VictimsFormat {
     Csv,
     Json,
     Intelmq,
+    Xarf,
 }
 
 /// Options shared by every command that loads indicators.

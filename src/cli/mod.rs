@@ -185,6 +185,12 @@ fn run_victims(a: &args::VictimsArgs) -> Result<ExitCode, String> {
             serde_json::to_string_pretty(&c.json()).map_err(|e| e.to_string())? + "\n"
         }
         args::VictimsFormat::Intelmq => c.intelmq().iter().map(|e| e.to_string() + "\n").collect(),
+        args::VictimsFormat::Xarf => crate::report::xarf::mbox(
+            &c,
+            &crate::report::xarf::Reporter {
+                address: a.reporter.clone(),
+            },
+        ),
     };
     match &a.output {
         Some(p) => {

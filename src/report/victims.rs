@@ -41,22 +41,40 @@ impl VictimRow {
     }
 }
 
-/// The first alert of a victim address, C2 and family.
-#[derive(Debug)]
-struct Contact {
-    time: String,
-    feed: String,
-    port: Option<u64>,
+/// A victim address's contacts with one C2 of one family: from its first alert, and counted
+/// over alerts and episodes.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    /// First and last contact, RFC 3339.
+    pub time: String,
+    pub last: String,
+    pub feed: String,
+    pub port: Option<u64>,
     /// The subscriber the alert named, if any.
-    subscriber: Option<String>,
+    pub subscriber: Option<String>,
+    /// The C2's address and port, and the indicator as listed.
+    pub c2_ip: Option<String>,
+    pub c2_port: Option<u64>,
+    pub indicator: Option<String>,
+    pub proto: Option<String>,
+    pub alerts: u64,
+    pub episode_contacts: u64,
+}
+
+impl Contact {
+    /// Contacts counted: the episodes' count, or the alerts when no episode was read.
+    pub fn contacts(&self) -> u64 {
+        self.episode_contacts.max(self.alerts)
+    }
 }
 
 /// Alerts read, and lines that were not alerts.
 #[derive(Debug, Default)]
 pub struct Collector {
     rows: BTreeMap<(String, String), VictimRow>,
-    /// (victim address, C2, family) → its first contact, for the IntelMQ form.
-    contacts: BTreeMap<(String, String, String), Contact>,
+    /// (victim address, C2, family, subscriber) → its contacts, for the IntelMQ and X-ARF
+    /// forms (one address held by two subscribers in turn is two reports).
+    contacts: BTreeMap<(String, String, String, String), Contact>,
     pub alerts: u64,
     pub other_events: u64,
     /// Lines that are not JSON objects (logged with file:line).
@@ -77,6 +95,7 @@ struct Alert {
     family: Option<String>,
     feed: Option<String>,
     indicator: Option<String>,
+    proto: Option<String>,
 }
 
 fn alert_of(v: &Value) -> Option<Alert> {
@@ -99,6 +118,7 @@ fn alert_of(v: &Value) -> Option<Alert> {
             family: text(&v["threat"]["software"]["name"]),
             feed: text(&enrichment["indicator"]["provider"]),
             indicator: text(&enrichment["indicator"]["description"]),
+            proto: text(&v["network"]["transport"]).map(|p| p.to_ascii_uppercase()),
         });
     }
     let episode = match v["event_type"].as_str() {
@@ -117,6 +137,7 @@ fn alert_of(v: &Value) -> Option<Alert> {
         family: text(&v["threat"]["software"]["name"]),
         feed: text(&v["threat"]["feed"]["name"]),
         indicator: text(&v["threat"]["indicator"]["value"]),
+        proto: text(&v["proto"]),
     })
 }
 
@@ -216,19 +237,46 @@ impl Collector {
         }
         let subscriber = (row.source != "address").then(|| row.key.clone());
         let family = a.family.clone().unwrap_or_default();
-        self.contacts
-            .entry((ip, c2, family))
-            .and_modify(|first| {
-                if a.time < first.time {
-                    first.time = a.time.clone();
-                }
-            })
-            .or_insert(Contact {
+        let c = self
+            .contacts
+            .entry((ip, c2, family, subscriber.clone().unwrap_or_default()))
+            .or_insert_with(|| Contact {
                 time: a.time.clone(),
-                feed: a.feed.unwrap_or_default(),
+                last: a.time.clone(),
+                feed: a.feed.clone().unwrap_or_default(),
                 port: a.victim["port"].as_u64(),
                 subscriber,
+                c2_ip: text(&a.c2["ip"]),
+                c2_port: a.c2["port"].as_u64(),
+                indicator: a.indicator.clone(),
+                proto: a.proto.clone(),
+                alerts: 0,
+                episode_contacts: 0,
             });
+        if a.time < c.time {
+            c.time = a.time.clone();
+        }
+        match &a.episode {
+            Some((_, last, n)) => {
+                c.episode_contacts += n;
+                if *last > c.last {
+                    c.last = last.clone();
+                }
+            }
+            None => {
+                c.alerts += 1;
+                if a.time > c.last {
+                    c.last = a.time.clone();
+                }
+            }
+        }
+    }
+
+    /// Every (victim address, C2, family, subscriber) and its contacts, in that order.
+    pub fn contacts(&self) -> impl Iterator<Item = (&str, &str, &str, &Contact)> {
+        self.contacts
+            .iter()
+            .map(|((ip, c2, fam, _), c)| (ip.as_str(), c2.as_str(), fam.as_str(), c))
     }
 
     /// The rows, earliest first contact first.
@@ -299,7 +347,7 @@ impl Collector {
     pub fn intelmq(&self) -> Vec<Value> {
         self.contacts
             .iter()
-            .map(|((ip, c2, family), c)| {
+            .map(|((ip, c2, family, _), c)| {
                 let mut e = json!({
                     "classification.taxonomy": "malicious-code",
                     "classification.type": "infected-system",
