@@ -70,7 +70,7 @@ fn whole(path: &Path, worker: &mut Worker) -> u64 {
                 iface: 0,
                 orig_len: p.orig_len,
             };
-            worker.process(&info, &d, payload, &mut out);
+            worker.process_contained(&info, &d, payload, &mut out);
         }
         seq += 1;
         if seq.is_multiple_of(256) {

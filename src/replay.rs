@@ -96,7 +96,8 @@ struct Inline {
 impl PacketSink for Inline {
     #[inline]
     fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8], _raw: Raw<'_>) -> bool {
-        self.worker.process(&info, d, payload, &mut self.records);
+        self.worker
+            .process_contained(&info, d, payload, &mut self.records);
         true
     }
 
@@ -170,7 +171,7 @@ impl WorkBatch {
             if decode(item.linktype, data, d).is_ok() {
                 let (off, len) = (d.payload.0 as usize, d.payload.1 as usize);
                 let payload = data.get(off..off + len).unwrap_or(&[]);
-                worker.process(&item.info, d, payload, records);
+                worker.process_contained(&item.info, d, payload, records);
             }
         }
     }
@@ -329,7 +330,11 @@ fn read_inputs(
                     break;
                 }
             };
-            let result = decode(p.linktype, p.data, &mut decoded);
+            // A decoder bug is contained like one in detection: counted, the packet skipped.
+            let result = stats
+                .faults
+                .contain(seq, || decode(p.linktype, p.data, &mut decoded))
+                .unwrap_or(Err(crate::decode::DecodeIssue::Contained));
             let slot = p.iface as usize;
             if iface_ids.len() <= slot {
                 iface_ids.resize(slot.min(4096) + 1, None);

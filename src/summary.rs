@@ -24,6 +24,8 @@ pub struct ReadStats {
     pub errors: Vec<CaptureError>,
     pub first_ts: Option<Timestamp>,
     pub last_ts: Option<Timestamp>,
+    /// Packets whose decoding panicked (contained).
+    pub faults: crate::detect::fault::Faults,
 }
 
 /// Frames that could not be decoded, from counts by [`DecodeIssue`]: every kind but
@@ -86,6 +88,7 @@ pub fn stats_event(
             "tunnel_inner_invalid": work.inner_invalid,
             "dns": {"messages": work.dns_messages, "malformed": work.dns_errors},
             "radius": {"messages": work.radius_messages, "malformed": work.radius_malformed},
+            "internal_errors": internal_errors(read, work),
             "handshakes_inspected": work.handshakes_inspected,
             "flows": {"created": work.flows_created, "timed_out": work.flows_timed_out, "evicted": work.flows_evicted, "matched": work.flows_matched},
             "indicators": indicators,
@@ -94,6 +97,20 @@ pub fn stats_event(
             "packets_per_s": (read.packets as f64 / elapsed.as_secs_f64().max(1e-9)).round(),
         }
     })
+}
+
+/// Packets whose processing panicked and was contained: how many, and the first indices.
+fn internal_errors(read: &ReadStats, work: &WorkerStats) -> Value {
+    let mut all = read.faults.clone();
+    all.merge(&work.faults);
+    json!({"packets": all.count, "first": all.packets})
+}
+
+impl RunSummary {
+    /// Packets whose processing panicked (contained), reader and workers together.
+    pub fn internal_errors(&self) -> u64 {
+        self.read.faults.count + self.work.faults.count
+    }
 }
 
 /// Human-readable summary for stderr.

@@ -42,6 +42,7 @@ fn init_logging(verbose: u8, quiet: bool) {
 /// Runs the parsed command line; errors are printed here.
 pub fn run(cli: Cli) -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
+    crate::detect::fault::quiet_repeated_panics();
     let result = match &cli.command {
         Command::Replay(a) => {
             ReplaySettings::resolve(a, cli.quiet).and_then(|s| run_replay(s, cli.quiet))
@@ -156,6 +157,14 @@ fn run_replay(s: ReplaySettings, quiet: bool) -> Result<ExitCode, String> {
     drop(reloader);
     if !quiet {
         eprint!("{}", crate::summary::render(&summary));
+    }
+    if summary.internal_errors() > 0 {
+        eprintln!(
+            "c2watch: error: {} packet(s) hit an internal error and were skipped (see above; \
+             stats.internal_errors lists them): please report this with the capture",
+            summary.internal_errors()
+        );
+        return Ok(ExitCode::FAILURE);
     }
     if summary.read.files_unreadable > 0 {
         eprintln!(

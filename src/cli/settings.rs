@@ -126,6 +126,7 @@ fn detect_config(
         timeouts,
         dns_cache: cfg.dns_cache.unwrap_or(1 << 18),
         radius: !args.no_radius && cfg.radius.unwrap_or(true),
+        fault_packet: crate::detect::fault::injected_from_env(),
     })
 }
 

@@ -177,10 +177,12 @@ pub enum DecodeIssue {
     Ipv6Truncated,
     Ipv6Invalid,
     UnknownIpVersion,
+    /// Decoding panicked (a bug, contained: see `detect::fault`).
+    Contained,
 }
 
 impl DecodeIssue {
-    pub const ALL: [DecodeIssue; 11] = [
+    pub const ALL: [DecodeIssue; 12] = [
         DecodeIssue::UnsupportedLinktype,
         DecodeIssue::LinkTruncated,
         DecodeIssue::NotIp,
@@ -192,6 +194,7 @@ impl DecodeIssue {
         DecodeIssue::Ipv6Truncated,
         DecodeIssue::Ipv6Invalid,
         DecodeIssue::UnknownIpVersion,
+        DecodeIssue::Contained,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -207,6 +210,7 @@ impl DecodeIssue {
             DecodeIssue::Ipv6Truncated => "ipv6_truncated",
             DecodeIssue::Ipv6Invalid => "ipv6_invalid",
             DecodeIssue::UnknownIpVersion => "unknown_ip_version",
+            DecodeIssue::Contained => "internal_error",
         }
     }
 

@@ -1,6 +1,7 @@
 //! Detection: flows, indicator matching once per new flow, victim inference.
 
 pub mod dns_cache;
+pub mod fault;
 pub mod flow;
 pub mod flow_table;
 pub mod homenet;

@@ -2,6 +2,7 @@
 //! indicator snapshot. No locks on the per-packet path; records go out in batches.
 
 use super::dns_cache::SharedDnsCache;
+use super::fault::Faults;
 use super::flow::{EndReason, Flow, FlowKey, Side, TCP_ACK, TCP_SYN, Timeouts};
 use super::flow_table::{FlowTable, Lookup};
 use super::homenet::HomeNet;
@@ -32,6 +33,8 @@ pub struct DetectConfig {
     pub dns_cache: usize,
     /// Read RADIUS accounting (UDP 1813, 1646) for the live subscriber map.
     pub radius: bool,
+    /// Test hook (`C2WATCH_FAULT_PACKET`): panic while processing this packet (0-based).
+    pub fault_packet: Option<u64>,
 }
 
 impl Default for DetectConfig {
@@ -43,6 +46,7 @@ impl Default for DetectConfig {
             timeouts: Timeouts::default(),
             dns_cache: 1 << 18,
             radius: true,
+            fault_packet: None,
         }
     }
 }
@@ -65,6 +69,8 @@ pub struct WorkerStats {
     /// RADIUS accounting messages read, and those that could not be.
     pub radius_messages: u64,
     pub radius_malformed: u64,
+    /// Packets whose processing panicked (contained).
+    pub faults: Faults,
     pub transport_truncated: u64,
     pub inner_invalid: u64,
 }
@@ -85,6 +91,7 @@ impl WorkerStats {
         self.dns_errors += o.dns_errors;
         self.radius_messages += o.radius_messages;
         self.radius_malformed += o.radius_malformed;
+        self.faults.merge(&o.faults);
         self.transport_truncated += o.transport_truncated;
         self.inner_invalid += o.inner_invalid;
     }
@@ -165,6 +172,29 @@ impl Worker {
 
     /// Processes one decoded packet and its transport payload; records it produces are
     /// appended to `out`.
+    /// [`Worker::process`], with a panic contained: the packet is counted in
+    /// `stats.faults` and processing goes on with the next one.
+    #[inline]
+    pub fn process_contained(
+        &mut self,
+        p: &PacketInfo,
+        d: &Decoded,
+        payload: &[u8],
+        out: &mut Vec<Sequenced>,
+    ) {
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.process(p, d, payload, out)
+        }));
+        if run.is_err() {
+            self.stats.faults.record(p.seq);
+        }
+    }
+
+    /// Faults contained around this worker's packets (decoding, for instance).
+    pub fn faults_mut(&mut self) -> &mut Faults {
+        &mut self.stats.faults
+    }
+
     pub fn process(
         &mut self,
         p: &PacketInfo,
@@ -172,6 +202,12 @@ impl Worker {
         payload: &[u8],
         out: &mut Vec<Sequenced>,
     ) {
+        if self.cfg.fault_packet == Some(p.seq) {
+            panic!(
+                "injected fault at packet {} (C2WATCH_FAULT_PACKET)",
+                p.seq + 1
+            );
+        }
         let Worker {
             cfg,
             current,

@@ -248,11 +248,15 @@ impl Ctx {
                 if report.last_ts.is_none_or(|l| p.ts > l) {
                     report.last_ts = Some(p.ts);
                 }
-                match decode(linktype, p.data, &mut decoded) {
+                let decoded_ok = worker
+                    .faults_mut()
+                    .contain(info.seq, || decode(linktype, p.data, &mut decoded))
+                    .unwrap_or(Err(crate::decode::DecodeIssue::Contained));
+                match decoded_ok {
                     Ok(()) => {
                         let (off, len) = (decoded.payload.0 as usize, decoded.payload.1 as usize);
                         let payload = p.data.get(off..off + len).unwrap_or(&[]);
-                        worker.process(&info, &decoded, payload, &mut records);
+                        worker.process_contained(&info, &decoded, payload, &mut records);
                     }
                     Err(issue) => report.decode[issue.index()] += 1,
                 }

@@ -5,4 +5,5 @@ pub mod bench;
 pub mod fixtures;
 pub mod flood;
 pub mod frame;
+pub mod hostile;
 pub mod writer;

@@ -65,7 +65,14 @@ pub fn s(v: &Value) -> String {
         .unwrap_or_else(|| v.to_string())
 }
 
-fn finish(out: Output) -> Run {
+/// The run's output. A panic anywhere in c2watch fails the test, even one the sensor
+/// contained and survived (`expect_panic` for the test that injects one on purpose).
+fn finish_with(out: Output, expect_panic: bool) -> Run {
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        expect_panic || !stderr.contains("panicked at"),
+        "c2watch panicked:\n{stderr}"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     // Replay writes NDJSON; `intel` commands print text or pretty JSON (read from `stdout`).
     let events = stdout
@@ -76,9 +83,13 @@ fn finish(out: Output) -> Run {
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+        stderr,
         events,
     }
+}
+
+fn finish(out: Output) -> Run {
+    finish_with(out, false)
 }
 
 pub fn c2watch(args: &[&str]) -> Run {
@@ -93,7 +104,8 @@ pub fn c2watch_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         .stdin(Stdio::null())
         .output()
         .expect("run c2watch");
-    finish(out)
+    let injected = env.iter().any(|(k, _)| *k == "C2WATCH_FAULT_PACKET");
+    finish_with(out, injected)
 }
 
 pub fn c2watch_stdin(args: &[&str], input: Vec<u8>) -> Run {
