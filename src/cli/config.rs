@@ -124,6 +124,10 @@ pub struct FeedSection {
     pub columns: Option<crate::intel::feed::Columns>,
     /// How often to refresh the source while running (`15m`, `1h`, or seconds).
     pub refresh: Option<toml::Value>,
+    /// Largest feed read (bytes, or `100MiB`; default 1 GiB for files, 512 MiB downloads).
+    pub max_size: Option<toml::Value>,
+    /// HTTP(S)/TAXII: how long one request may take in all (`30s`; default 60 s).
+    pub timeout: Option<toml::Value>,
     /// Entries first/last seen longer ago stop matching; a feed older than this warns.
     pub max_age: Option<toml::Value>,
     /// TAXII 2.1: the collection's id or title (`source` is then the discovery URL).
@@ -226,6 +230,13 @@ impl FeedSection {
             };
         let refresh = secs("refresh", &self.refresh)?;
         let max_age = secs("max_age", &self.max_age)?;
+        let timeout = secs("timeout", &self.timeout)?;
+        let max_size = self
+            .max_size
+            .as_ref()
+            .map(|v| crate::cli::outputs::parse_size("max_size", v))
+            .transpose()
+            .map_err(|e| format!("{what}: {e}"))?;
         if let Some(r) = refresh
             && r.as_secs() < 60
             && is_url
@@ -277,6 +288,8 @@ impl FeedSection {
             refresh,
             max_age,
             shown_as: None,
+            max_size,
+            timeout,
         }))
     }
 

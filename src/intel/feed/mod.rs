@@ -75,6 +75,54 @@ pub struct FeedDef {
     /// The path logs and errors show in place of `source` (the feed manager loads copies of
     /// the operator's files and names the originals).
     pub shown_as: Option<String>,
+    /// Largest feed read, in bytes after decompression (default [`DEFAULT_MAX_SIZE`]; for
+    /// HTTP(S) and TAXII, the largest download, default 512 MiB).
+    pub max_size: Option<u64>,
+    /// HTTP(S) and TAXII: how long one request may take in all (default 60 s).
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// Default largest local feed: 1 GiB after decompression. A larger file (or a decompression
+/// bomb) is an error that names the limit, not an exhausted memory.
+pub const DEFAULT_MAX_SIZE: u64 = 1 << 30;
+
+/// Reads at most `left` bytes; past that, an error that says which limit was hit.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            // One byte more tells a file of exactly `limit` bytes from a larger one.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(format!(
+                    "the feed is larger than {} (max_size; raise it in its [[feed]] entry)",
+                    human_bytes(self.limit)
+                ))),
+            };
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// `1 GiB`, `512 MiB`, `300 KiB`, `12 bytes`.
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 && n.is_multiple_of(1 << 30) => format!("{} GiB", n >> 30),
+        n if n >= 1 << 20 && n.is_multiple_of(1 << 20) => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n.is_multiple_of(1 << 10) => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
 }
 
 impl FeedDef {
@@ -270,7 +318,11 @@ fn load_remote(
         line: None,
         reason,
     };
-    let limits = FetchLimits::default();
+    let d = FetchLimits::default();
+    let limits = FetchLimits {
+        timeout: def.timeout.unwrap_or(d.timeout),
+        max_bytes: def.max_size.unwrap_or(d.max_bytes),
+    };
     let auth = def.credentials.as_ref();
     let key = match &def.taxii {
         Some(src) => crate::intel::taxii::source_key(url, src),
@@ -791,9 +843,22 @@ fn load_file(
         line: None,
         reason,
     };
+    let limit = def.max_size.unwrap_or(DEFAULT_MAX_SIZE);
+    let meta = std::fs::metadata(path).ok();
+    if let Some(len) = meta
+        .as_ref()
+        .map(std::fs::Metadata::len)
+        .filter(|l| *l > limit)
+    {
+        return Err(err(format!(
+            "the file is {}, larger than {} (max_size; raise it in its [[feed]] entry)",
+            human_bytes(len),
+            human_bytes(limit)
+        )));
+    }
     let (reader, _) = input::open(&path.display().to_string(), &Progress::default())
         .map_err(|e| err(format!("cannot open: {e}")))?;
-    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let modified = meta.and_then(|m| m.modified().ok());
     let name = name
         .or(def.name.as_deref())
         .map_or_else(|| feed_name(path), str::to_string);
@@ -847,6 +912,12 @@ fn load_reader(
         path: shown.clone(),
         line: None,
         reason,
+    };
+    let limit = def.max_size.unwrap_or(DEFAULT_MAX_SIZE);
+    let reader = Capped {
+        inner: reader,
+        left: limit,
+        limit,
     };
     let mut reader = BufReader::with_capacity(1 << 16, reader);
     let head = peek_head(&mut reader).map_err(|e| err(format!("read error: {e}")))?;
