@@ -149,7 +149,11 @@ pub fn load(src: impl BufRead, sink: &mut Sink<'_>, cols: &Columns) -> Result<()
             header = Some(row);
             continue;
         };
-        let _ = h;
+        if row.len() != h.len() {
+            let detail = format!("{} fields, the header has {}", row.len(), h.len());
+            sink.skip(no, "wrong-column-count", &detail);
+            continue;
+        }
         let get = |i: usize| {
             at[i]
                 .and_then(|c| row.get(c))

@@ -13,6 +13,8 @@ struct Columns {
     first_seen: Option<usize>,
     last_online: Option<usize>,
     malware: Option<usize>,
+    /// Fields per row, from the header (none before a header: older exports vary).
+    width: Option<usize>,
 }
 
 impl Columns {
@@ -23,6 +25,7 @@ impl Columns {
             ip: Some(1),
             last_online: Some(4),
             malware: Some(5),
+            width: None,
         }
     }
 
@@ -38,6 +41,7 @@ impl Columns {
             first_seen: find(&["first_seen_utc", "Firstseen"]),
             last_online: find(&["last_online", "LastOnline"]),
             malware: find(&["malware", "Malware"]),
+            width: Some(names.len()),
         })
     }
 }
@@ -66,6 +70,13 @@ pub fn load_csv(src: impl BufRead, sink: &mut Sink<'_>) -> Result<(), FeedError>
             continue;
         };
         let c = cols.get_or_insert_with(Columns::positional);
+        if let Some(w) = c.width
+            && fields.len() != w
+        {
+            let detail = format!("{} fields, the header has {w}", fields.len());
+            sink.skip(no, "wrong-column-count", &detail);
+            continue;
+        }
         let get = |i: Option<usize>| {
             i.and_then(|i| fields.get(i))
                 .map(|s| s.trim())

@@ -96,6 +96,11 @@ fn csv_rows(
             sink.skip(no, "bad-csv", text);
             continue;
         };
+        if fields.len() != names.len() {
+            let detail = format!("{} fields, the header has {}", fields.len(), names.len());
+            sink.skip(no, "wrong-column-count", &detail);
+            continue;
+        }
         let get = |name: &str| {
             names
                 .iter()
