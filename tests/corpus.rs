@@ -467,3 +467,175 @@ fn zeek_intel_files_and_whitelisting() {
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["match"]["value"], "192.168.142.0/26");
 }
+
+/// Replays `file` against one feed of `format` listing `values`.
+fn run_format(format: &str, values: &[&str], file: &str) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.txt");
+    std::fs::write(&feed, values.join("\n") + "\n").unwrap();
+    let spec = format!("{format}:{}", feed.display());
+    c2watch(&["replay", "--no-progress", "--intel", &spec, file])
+}
+
+/// TLS names and fingerprints the peers recorded: Suricata's `test.yaml` (SNI of bug-5758;
+/// JA3 and JA3S of bug-8336; both JA3 hashes and strings of a TLS 1.3 draft-28 capture with
+/// a HelloRetryRequest) and nDPI's `result/*.out` (JA3S, certificate SHA-1, VLAN and 5-tuple
+/// of a hello with very many cipher suites). Each listed as an indicator, each must alert.
+#[test]
+fn peer_tls_names_and_fingerprints_agree() {
+    let matched = |r: &Run, on: &str| -> Vec<Value> {
+        r.alerts()
+            .into_iter()
+            .filter(|a| a["threat"]["indicator"]["matched_on"] == on)
+            .cloned()
+            .collect()
+    };
+    // bug-5758: `tls.sni: ftp.nluug.nl`.
+    let r = run_format("domain", &["ftp.nluug.nl"], &sv("bug-5758"));
+    let a = matched(&r, "tls.sni");
+    assert_eq!(a.len(), 1, "{}", r.stdout);
+    assert_eq!(a[0]["tls"]["sni"], "ftp.nluug.nl");
+
+    // bug-8336: ja3.hash fae0e5d9..., ja3s.hash 907bf3ec...
+    let f = sv("bug-8336-01-default-track-only");
+    let r = run_format("ja3", &["fae0e5d973c96ae1888b99538efa0363"], &f);
+    assert_eq!(matched(&r, "tls.ja3").len(), 1, "{}", r.stdout);
+    let r = run_format("ja3s", &["907bf3ecef1c987c889946b737b43de8"], &f);
+    assert_eq!(matched(&r, "tls.ja3s").len(), 1, "{}", r.stdout);
+
+    // tls13-draft28: two hellos to `localhost`, their JA3 hashes and strings.
+    let r = run_format(
+        "ja3",
+        &[
+            "d00857e0c8e7a7f35e446508c6233460",
+            "43202faa1c8c1760d6f7f4bd9adde4ab",
+        ],
+        &sv("tls/tls13-draft28"),
+    );
+    let mut got: Vec<(String, String, String)> = matched(&r, "tls.ja3")
+        .iter()
+        .map(|a| {
+            (
+                s(&a["tls"]["ja3"]["hash"]),
+                s(&a["tls"]["ja3"]["string"]),
+                s(&a["tls"]["sni"]),
+            )
+        })
+        .collect();
+    got.sort();
+    let want = [
+        (
+            "43202faa1c8c1760d6f7f4bd9adde4ab",
+            "771,4866-4867-4865-4868-49196-52393-49325-49162-49195-49324-49161-49200-52392-49172-49199-49171-157-49309-53-156-49308-47-159-52394-49311-57-158-49310-51,5-10-11-13-22-23-35-51-43-65281-0-45,23,0",
+        ),
+        (
+            "d00857e0c8e7a7f35e446508c6233460",
+            "771,4866-4867-4865-4868-49196-52393-49325-49162-49195-49324-49161-49200-52392-49172-49199-49171-157-49309-53-156-49308-47-159-52394-49311-57-158-49310-51,5-10-11-13-22-23-35-51-43-65281-0-45-41,23,0",
+        ),
+    ];
+    assert_eq!(got.len(), 2, "{}", r.stdout);
+    for ((hash, string, sni), (h, st)) in got.iter().zip(want) {
+        assert_eq!(
+            (hash.as_str(), string.as_str(), sni.as_str()),
+            (h, st, "localhost")
+        );
+    }
+
+    // nDPI, ja3_lots_of_cipher_suites: [VLAN: 258] 10.206.131.18:58657 <-> 10.206.65.249:443,
+    // [JA3S: 9d456958a9e86bb0d503543beaf1a65b], [Certificate SHA-1: 3B:2B:5E:58:...].
+    let ndpi = corpus()
+        .join("ntop+nDPI/tests/cfgs/default/pcap/ja3_lots_of_cipher_suites.pcap")
+        .display()
+        .to_string();
+    let out = std::fs::read_to_string(
+        corpus().join("ntop+nDPI/tests/cfgs/default/result/ja3_lots_of_cipher_suites.pcap.out"),
+    )
+    .unwrap();
+    let field = |name: &str| {
+        out.split(&format!("[{name}: "))
+            .nth(1)
+            .and_then(|rest| rest.split(']').next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let ja3s = field("JA3S");
+    let sha1 = field("Certificate SHA-1").replace(':', "").to_lowercase();
+    assert_eq!(ja3s.len(), 32, "nDPI's JA3S in its output");
+    for (format, value, on) in [
+        ("ja3s", ja3s.as_str(), "tls.ja3s"),
+        ("x509-sha1", sha1.as_str(), "tls.cert_sha1"),
+    ] {
+        let r = run_format(format, &[value], &ndpi);
+        let a = matched(&r, on);
+        assert_eq!(a.len(), 1, "{on}: {}", r.stdout);
+        // nDPI prints the inner tag only; the frame has two (tshark: 93,258), and c2watch
+        // lists both, outermost first.
+        assert_eq!(a[0]["vlan"], json!([93, 258]));
+        assert_eq!(a[0]["victim"]["ip"], "10.206.131.18");
+        assert_eq!(a[0]["victim"]["port"], 58657);
+        assert_eq!(a[0]["c2"]["ip"], "10.206.65.249");
+    }
+}
+
+/// Zeek's `conn.log` for its pcapng test (two interfaces): every connection's 5-tuple, who
+/// started it, and the packets each way are what c2watch's flow records say.
+#[test]
+fn zeek_conn_log_agrees_with_flow_records() {
+    let log = std::fs::read_to_string(
+        corpus().join("zeek+zeek/testing/btest/Baseline/core.pcapng-pktsrc/conn.log"),
+    )
+    .unwrap();
+    let fields: Vec<&str> = log
+        .lines()
+        .find_map(|l| l.strip_prefix("#fields\t"))
+        .expect("#fields")
+        .split('\t')
+        .collect();
+    let col = |name: &str| fields.iter().position(|f| *f == name).expect(name);
+    let cols = [
+        col("id.orig_h"),
+        col("id.orig_p"),
+        col("id.resp_h"),
+        col("id.resp_p"),
+        col("proto"),
+        col("orig_pkts"),
+        col("resp_pkts"),
+    ];
+    let mut theirs: Vec<Vec<String>> = log
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let v: Vec<&str> = l.split('\t').collect();
+            cols.iter().map(|&c| v[c].to_string()).collect()
+        })
+        .collect();
+    theirs.sort();
+    let dir = tempfile::tempdir().unwrap();
+    let feed = everything(dir.path());
+    let r = c2watch(&[
+        "replay",
+        "--no-progress",
+        "--intel",
+        &feed,
+        &zeek("pcapng-multi-interface.pcapng"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut ours: Vec<Vec<String>> = r
+        .of_type("flow")
+        .iter()
+        .map(|f| {
+            vec![
+                s(&f["src_ip"]),
+                s(&f["src_port"]),
+                s(&f["dest_ip"]),
+                s(&f["dest_port"]),
+                s(&f["proto"]).to_lowercase(),
+                s(&f["flow"]["pkts_toserver"]),
+                s(&f["flow"]["pkts_toclient"]),
+            ]
+        })
+        .collect();
+    ours.sort();
+    assert_eq!(theirs.len(), 3);
+    assert_eq!(ours, theirs);
+}
