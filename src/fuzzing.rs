@@ -83,6 +83,99 @@ pub fn radius_accounting(data: &[u8]) {
     }
 }
 
+/// Link types a `packet_path` input's frames pick from (by their first byte).
+const LINKTYPES: [u32; 9] = [0, 1, 12, 101, 108, 113, 228, 229, 276];
+
+/// Most frames one `packet_path` input is cut into.
+const MAX_FRAMES: u64 = 256;
+
+/// An indicator set with every kind a packet can match: addresses, a CIDR, ip:port, names,
+/// URLs, JA3, JA3S, JA4 and certificate hashes (those the fixtures' traffic uses).
+fn fuzz_snapshot() -> crate::intel::Snapshot {
+    use crate::intel::feed::{FeedFormat, load_bytes};
+    use crate::intel::set::{HashKind, IndicatorSetBuilder};
+    let mut b = IndicatorSetBuilder::new();
+    let lists: [(&str, Option<FeedFormat>); 5] = [
+        (
+            "203.0.113.10\n198.51.100.0/24\n203.0.113.11:4443\n2001:db8:bad::1\n\
+             evil.example\nc2.example\nbad.example\nhttp://c2.example/gate.php\n",
+            None,
+        ),
+        (
+            "e7d705a3286e19ea42f587b344ee6865\n6734f37431670b3ab4292b8f60f29984\n",
+            Some(FeedFormat::PlainHash(HashKind::Ja3)),
+        ),
+        (
+            "907bf3ecef1c987c889946b737b43de8\n",
+            Some(FeedFormat::PlainHash(HashKind::Ja3s)),
+        ),
+        (
+            "t13d1516h2_8daaf6152771_02713d6af862\n",
+            Some(FeedFormat::PlainHash(HashKind::Ja4)),
+        ),
+        (
+            "3b2b5e586e3e301f52bf9b812047de10a0678efa\n",
+            Some(FeedFormat::PlainHash(HashKind::CertSha1)),
+        ),
+    ];
+    for (i, (text, format)) in lists.iter().enumerate() {
+        let _ = load_bytes(&format!("fuzz-{i}"), text.as_bytes(), *format, &mut b);
+    }
+    std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(b.build(1)))
+}
+
+/// The whole packet path: the input is a sequence of frames (each a byte choosing the link
+/// type, a 2-byte length, the bytes), decoded, tracked as flows, inspected (DNS, TLS, QUIC,
+/// HTTP, RADIUS) and matched against an indicator set of every kind, one second apart; then
+/// every flow ends, and each record is written as EVE and ECS JSON.
+pub fn packet_path(data: &[u8]) {
+    use crate::alert::record::Record;
+    use crate::detect::{DetectConfig, PacketInfo, Worker};
+    use crate::time::Timestamp;
+    thread_local! {
+        static SNAPSHOT: crate::intel::Snapshot = fuzz_snapshot();
+    }
+    let snapshot = SNAPSHOT.with(|s| s.clone());
+    let cfg = DetectConfig {
+        max_flows: 64,
+        dns_cache: 64,
+        ..DetectConfig::default()
+    };
+    let mut w = Worker::new(std::sync::Arc::new(cfg), snapshot, Default::default());
+    let (mut d, mut out) = (Decoded::default(), Vec::new());
+    let (mut rest, mut seq) = (data, 0u64);
+    let at = |seq: u64| Timestamp::new(1_700_000_000 + seq as i64, 0);
+    while let [choice, hi, lo, tail @ ..] = rest
+        && seq < MAX_FRAMES
+    {
+        let n = usize::from(u16::from_be_bytes([*hi, *lo])).min(tail.len());
+        let (frame, next) = tail.split_at(n);
+        rest = next;
+        let lt = LINKTYPES[usize::from(*choice) % LINKTYPES.len()];
+        if decode(lt, frame, &mut d).is_ok() {
+            let (off, len) = (d.payload.0 as usize, d.payload.1 as usize);
+            let payload = frame.get(off..off + len).unwrap_or(&[]);
+            let info = PacketInfo {
+                seq,
+                ts: at(seq),
+                iface: 0,
+                orig_len: n as u32,
+            };
+            w.process(&info, &d, payload, &mut out);
+        }
+        seq += 1;
+    }
+    w.finish(u64::MAX, at(seq), &mut out);
+    for r in &out {
+        let v = match &r.record {
+            Record::Alert(a) => crate::alert::eve::alert(a),
+            Record::Flow(f) => crate::alert::eve::flow(f),
+            Record::Radius(_) => continue,
+        };
+        let _ = crate::alert::ecs::from_eve(&v);
+    }
+}
+
 /// A frame of every link type through the decoder.
 pub fn frame(data: &[u8]) {
     let mut d = Decoded::default();
@@ -132,7 +225,7 @@ pub fn stix_pattern(data: &[u8]) {
 /// A fuzz target: its name and entry point.
 pub type Target = (&'static str, fn(&[u8]));
 
-pub const TARGETS: [Target; 9] = [
+pub const TARGETS: [Target; 10] = [
     ("dns", dns_message),
     ("tls", tls_stream),
     ("quic", quic_datagram),
@@ -140,6 +233,7 @@ pub const TARGETS: [Target; 9] = [
     ("http", http_request),
     ("radius", radius_accounting),
     ("frame", frame),
+    ("packet_path", packet_path),
     ("feed", feed_file),
     ("stix_pattern", stix_pattern),
 ];
@@ -200,8 +294,19 @@ pub fn seeds(dir: &std::path::Path) -> std::io::Result<Vec<(&'static str, Vec<u8
             continue;
         };
         let mut d = Decoded::default();
+        let mut path = Vec::new();
+        let mut frames = 0u64;
         while let Ok(Some(p)) = f.next_packet() {
             out.push(("frame", p.data.to_vec()));
+            if frames < MAX_FRAMES
+                && let Some(choice) = LINKTYPES.iter().position(|l| *l == p.linktype)
+                && let Ok(len) = u16::try_from(p.data.len())
+            {
+                path.push(choice as u8);
+                path.extend_from_slice(&len.to_be_bytes());
+                path.extend_from_slice(p.data);
+                frames += 1;
+            }
             if decode(p.linktype, p.data, &mut d).is_err() {
                 continue;
             }
@@ -218,6 +323,9 @@ pub fn seeds(dir: &std::path::Path) -> std::io::Result<Vec<(&'static str, Vec<u8
                 _ => continue,
             };
             out.push((target, payload.to_vec()));
+        }
+        if !path.is_empty() {
+            out.push(("packet_path", path));
         }
     }
     // Decrypted Initial payloads, as the frame parser sees them.
