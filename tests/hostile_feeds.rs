@@ -18,16 +18,6 @@ fn check(feed: &str) -> Run {
     c2watch(&["intel", "check", "--intel", feed])
 }
 
-/// The largest resident set of any child this process has waited for, in MiB.
-fn children_peak_rss_mib() -> i64 {
-    // SAFETY: getrusage only writes the struct it is given; a zeroed rusage is a valid value.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: RUSAGE_CHILDREN with a valid pointer to an rusage owned by this frame.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
-    assert_eq!(rc, 0, "getrusage");
-    ru.ru_maxrss / 1024
-}
-
 #[test]
 fn a_file_over_max_size_is_refused_before_it_is_read() {
     let dir = tempfile::tempdir().unwrap();

@@ -223,3 +223,14 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// The largest resident set of any child process this test binary has waited for, in MiB
+/// (tests that bound memory run c2watch as a child and read the kernel's count).
+pub fn children_peak_rss_mib() -> i64 {
+    // SAFETY: getrusage only writes the struct it is given; a zeroed rusage is a valid value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_CHILDREN with a valid pointer to an rusage owned by this frame.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    assert_eq!(rc, 0, "getrusage");
+    ru.ru_maxrss / 1024
+}

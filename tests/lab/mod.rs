@@ -289,10 +289,13 @@ pub fn wait_exit(sensor: &mut Sensor, what: &str) -> i32 {
     }
 }
 
+/// Stops the sensor (SIGTERM). A panic in its log fails the test, contained or not.
 pub fn stop(mut sensor: Sensor) -> (i32, Vec<Value>, String) {
     sensor.signal("TERM");
     let code = wait_exit(&mut sensor, "c2watch did not stop after SIGTERM");
-    (code, sensor.events(), sensor.log())
+    let log = sensor.log();
+    assert!(!log.contains("panicked at"), "c2watch panicked:\n{log}");
+    (code, sensor.events(), log)
 }
 
 pub fn of_type<'a>(events: &'a [Value], t: &str) -> Vec<&'a Value> {
