@@ -176,6 +176,25 @@ pub fn packet_path(data: &[u8]) {
     }
 }
 
+/// The pcap and pcapng readers: the input is a whole capture file, read to its end (or to
+/// its first error) record by record.
+pub fn capture_file(data: &[u8]) {
+    let reader = Box::new(std::io::Cursor::new(data.to_vec()));
+    let Ok(mut f) =
+        crate::capture::CaptureFile::from_reader("fuzz", reader, crate::input::Compression::None)
+    else {
+        return;
+    };
+    let mut n = 0u32;
+    while let Ok(Some(p)) = f.next_packet() {
+        std::hint::black_box((p.ts, p.linktype, p.data.len()));
+        n += 1;
+        if n == 100_000 {
+            break;
+        }
+    }
+}
+
 /// A frame of every link type through the decoder.
 pub fn frame(data: &[u8]) {
     let mut d = Decoded::default();
@@ -225,7 +244,7 @@ pub fn stix_pattern(data: &[u8]) {
 /// A fuzz target: its name and entry point.
 pub type Target = (&'static str, fn(&[u8]));
 
-pub const TARGETS: [Target; 10] = [
+pub const TARGETS: [Target; 11] = [
     ("dns", dns_message),
     ("tls", tls_stream),
     ("quic", quic_datagram),
@@ -234,6 +253,7 @@ pub const TARGETS: [Target; 10] = [
     ("radius", radius_accounting),
     ("frame", frame),
     ("packet_path", packet_path),
+    ("capture_file", capture_file),
     ("feed", feed_file),
     ("stix_pattern", stix_pattern),
 ];
@@ -290,6 +310,11 @@ pub fn seeds(dir: &std::path::Path) -> std::io::Result<Vec<(&'static str, Vec<u8
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
     {
+        if let Ok(bytes) = std::fs::read(path)
+            && bytes.len() <= 1 << 20
+        {
+            out.push(("capture_file", bytes));
+        }
         let Ok(mut f) = CaptureFile::open(&path.display().to_string(), &Progress::default()) else {
             continue;
         };

@@ -46,6 +46,23 @@ impl CaptureFile {
         };
         let (reader, compression) = input::open(path, progress)
             .map_err(|e| err(CaptureErrorKind::Io, 0, format!("cannot open: {e}")))?;
+        CaptureFile::from_reader(&name, reader, compression)
+    }
+
+    /// Reads a capture from `reader` (already decompressed; `compression` says what it was),
+    /// named `name` in errors.
+    pub fn from_reader(
+        name: &str,
+        reader: Box<dyn std::io::Read + Send>,
+        compression: Compression,
+    ) -> Result<CaptureFile, CaptureError> {
+        let name = name.to_string();
+        let err = |kind, offset, reason: String| CaptureError {
+            file: name.clone(),
+            offset,
+            kind,
+            reason,
+        };
         let mut buf = ChunkBuffer::new(reader);
         buf.fill(pcap::HEADER_LEN)
             .map_err(|e| err(CaptureErrorKind::Io, 0, format!("read error: {e}")))?;
