@@ -5,8 +5,7 @@
 
 mod common;
 use common::*;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
 
 fn write(dir: &std::path::Path, name: &str, body: &[u8]) -> String {
     let p = dir.join(name);
@@ -182,52 +181,30 @@ fn a_stix_bundle_of_two_hundred_thousand_objects_loads_in_bounded_memory() {
     );
 }
 
-/// The misbehaving server (`tests/servers/hostile_http.py`), killed on drop.
-struct Hostile {
-    child: Child,
-    port: u16,
-    mode: std::path::PathBuf,
-}
-
-impl Hostile {
-    fn start(dir: &std::path::Path) -> Hostile {
-        let mode = dir.join("mode");
-        std::fs::write(&mode, "good").unwrap();
-        let script = root().join("tests/servers/hostile_http.py");
-        let mut child = Command::new("python3")
-            .arg(&script)
-            .arg(&mode)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("ready ")
-            .and_then(|p| p.parse().ok())
-            .expect("ready PORT");
-        Hostile { child, port, mode }
-    }
-
-    fn set(&self, m: &str) {
-        std::fs::write(&self.mode, m).unwrap();
-    }
-}
-
-impl Drop for Hostile {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The misbehaving server (`tests/servers/hostile_http.py`), and how to switch its mode.
+fn hostile_server(dir: &std::path::Path) -> (Server, impl Fn(&str)) {
+    let mode = dir.join("mode");
+    std::fs::write(&mode, "good").unwrap();
+    let script = root().join("tests/servers/hostile_http.py");
+    let port = free_port();
+    let server = Server::start(
+        "python3",
+        &[
+            &script.display().to_string(),
+            &mode.display().to_string(),
+            &port.to_string(),
+        ],
+        dir,
+        port,
+        dir.join("server.log"),
+    );
+    (server, move |m: &str| std::fs::write(&mode, m).unwrap())
 }
 
 #[test]
 fn stalled_and_endless_sources_end_with_an_error_and_keep_the_last_good_copy() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Hostile::start(dir.path());
+    let (server, set_mode) = hostile_server(dir.path());
     let cache = dir.path().join("cache");
     let url = format!("http://127.0.0.1:{}/feed.txt", server.port);
     let cfg = write(
@@ -244,7 +221,7 @@ fn stalled_and_endless_sources_end_with_an_error_and_keep_the_last_good_copy() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("2 entries"), "{}", r.stdout);
     for (mode, why) in [("stall", "timeout"), ("endless", "limit 262144 bytes")] {
-        server.set(mode);
+        set_mode(mode);
         let started = std::time::Instant::now();
         let r = check();
         assert!(started.elapsed().as_secs() < 20, "{mode}: bounded in time");
@@ -265,7 +242,7 @@ fn stalled_and_endless_sources_end_with_an_error_and_keep_the_last_good_copy() {
         ("taxii-same", "three pages in a row with nothing new"),
         ("taxii-new", "pages exceed 262144 bytes in one poll"),
     ] {
-        server.set(mode);
+        set_mode(mode);
         let cfg = write(
             dir.path(),
             "taxii.toml",

@@ -234,7 +234,7 @@ impl FeedSection {
         let max_size = self
             .max_size
             .as_ref()
-            .map(|v| crate::cli::outputs::parse_size("max_size", v))
+            .map(|v| parse_size("max_size", v))
             .transpose()
             .map_err(|e| format!("{what}: {e}"))?;
         if let Some(r) = refresh
@@ -370,6 +370,28 @@ pub fn relative_to(base: &Path, spec: &str) -> String {
     format!("{prefix}{}", joined.display())
 }
 
+/// `1048576`, `512KiB`, `256MiB`, `1GiB` (also `K`, `M`, `G`, `KB`, `MB`, `GB` as powers of 1024).
+pub fn parse_size(key: &str, v: &toml::Value) -> Result<u64, String> {
+    let bad = || format!("{key} = {v}: expected bytes or a size such as \"256MiB\"");
+    match v {
+        toml::Value::Integer(n) if *n > 0 => Ok(*n as u64),
+        toml::Value::String(s) => {
+            let t = s.trim();
+            let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+            let n: u64 = t[..split].parse().map_err(|_| bad())?;
+            let shift = match t[split..].trim().to_ascii_lowercase().as_str() {
+                "" | "b" => 0,
+                "k" | "kb" | "kib" => 10,
+                "m" | "mb" | "mib" => 20,
+                "g" | "gb" | "gib" => 30,
+                _ => return Err(bad()),
+            };
+            n.checked_shl(shift).filter(|b| *b > 0).ok_or_else(bad)
+        }
+        _ => Err(bad()),
+    }
+}
+
 /// Parses `3600`, `90s`, `30m`, `1h`, `1d` into seconds.
 pub fn parse_duration(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -393,6 +415,17 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes() {
+        let s = |t: &str| parse_size("k", &toml::Value::String(t.into()));
+        assert_eq!(s("256MiB"), Ok(256 << 20));
+        assert_eq!(s("1G"), Ok(1 << 30));
+        assert_eq!(s("10"), Ok(10));
+        assert!(s("10 parsecs").is_err());
+        assert!(s("0").is_err());
+        assert_eq!(parse_size("k", &toml::Value::Integer(5)), Ok(5));
+    }
 
     #[test]
     fn durations() {

@@ -3,7 +3,7 @@
 pub mod args;
 mod capture;
 pub mod config;
-pub(crate) mod outputs;
+mod outputs;
 pub mod settings;
 
 use crate::intel::manager::{FeedManager, Hangup, Refresh, Reloader};

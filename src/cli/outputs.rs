@@ -1,7 +1,7 @@
 //! Resolves where events go: `-o PATH`, else the config's `output = "PATH"` or `[[output]]`
 //! sinks, else standard output.
 
-use super::config::{ConfigFile, OutputSection, duration_value, relative_to};
+use super::config::{ConfigFile, OutputSection, duration_value, parse_size, relative_to};
 use crate::alert::sink::file::Rotation;
 use crate::alert::sink::{Proto, SinkSpec, SpoolSpec, syslog};
 use serde::Deserialize;
@@ -11,28 +11,6 @@ use std::time::Duration;
 const DEFAULT_SPOOL_BYTES: u64 = 256 << 20;
 const DEFAULT_RETRY_SECS: u64 = 5;
 const DEFAULT_ROTATE_KEEP: u32 = 5;
-
-/// `1048576`, `512KiB`, `256MiB`, `1GiB` (also `K`, `M`, `G`, `KB`, `MB`, `GB` as powers of 1024).
-pub fn parse_size(key: &str, v: &toml::Value) -> Result<u64, String> {
-    let bad = || format!("{key} = {v}: expected bytes or a size such as \"256MiB\"");
-    match v {
-        toml::Value::Integer(n) if *n > 0 => Ok(*n as u64),
-        toml::Value::String(s) => {
-            let t = s.trim();
-            let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-            let n: u64 = t[..split].parse().map_err(|_| bad())?;
-            let shift = match t[split..].trim().to_ascii_lowercase().as_str() {
-                "" | "b" => 0,
-                "k" | "kb" | "kib" => 10,
-                "m" | "mb" | "mib" => 20,
-                "g" | "gb" | "gib" => 30,
-                _ => return Err(bad()),
-            };
-            n.checked_shl(shift).filter(|b| *b > 0).ok_or_else(bad)
-        }
-        _ => Err(bad()),
-    }
-}
 
 /// Where spools live unless an output names its own: `$XDG_STATE_HOME/c2watch/spool`, else
 /// `~/.local/state/c2watch/spool`.
@@ -201,17 +179,6 @@ mod tests {
         let mut c: ConfigFile = toml::from_str(text).expect("toml");
         c.base = PathBuf::from("/etc/c2watch");
         c
-    }
-
-    #[test]
-    fn sizes() {
-        let s = |t: &str| parse_size("k", &toml::Value::String(t.into()));
-        assert_eq!(s("256MiB"), Ok(256 << 20));
-        assert_eq!(s("1G"), Ok(1 << 30));
-        assert_eq!(s("10"), Ok(10));
-        assert!(s("10 parsecs").is_err());
-        assert!(s("0").is_err());
-        assert_eq!(parse_size("k", &toml::Value::Integer(5)), Ok(5));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A feed server that misbehaves on purpose, for the hostile-feed tests (loopback only).
 
-  hostile_http.py MODE_FILE      listens on 127.0.0.1 (a free port), prints "ready PORT"
+  hostile_http.py MODE_FILE PORT     listens on 127.0.0.1:PORT
 
 The file MODE_FILE holds the current mode, read at each request, so a test can switch it:
   good      /feed.txt is a small valid list
@@ -101,6 +101,4 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 if __name__ == "__main__":
-    srv = Server(("127.0.0.1", 0), Handler)
-    print("ready", srv.server_address[1], flush=True)
-    srv.serve_forever()
+    Server(("127.0.0.1", int(sys.argv[2])), Handler).serve_forever()

@@ -141,15 +141,6 @@ fn open_spool(name: &str, s: &SpoolSpec) -> Result<spool::Spool, String> {
 }
 
 impl Sinks {
-    /// One writer (tests, benchmarks, stdout).
-    pub fn writer(w: Box<dyn Write + Send>) -> Sinks {
-        Sinks {
-            outs: vec![Out::Writer(w)],
-            reopen: None,
-            written: 0,
-        }
-    }
-
     /// Opens every sink; `reopen` (set by SIGHUP) makes files reopen before the next write.
     pub fn open(specs: &[SinkSpec], reopen: Option<Arc<AtomicBool>>) -> Result<Sinks, String> {
         let mut outs = Vec::with_capacity(specs.len());
