@@ -128,7 +128,27 @@ pub fn dispatch_hash(d: &Decoded, home: &super::HomeNet) -> u64 {
     } else {
         d.src.min(d.dst)
     };
-    foldhash::quality::FixedState::with_seed(0x6332_7761_7463_6821).hash_one((client, zone_of(d)))
+    // Two words of the address (the second tells the family) and the zone, mixed: this runs
+    // for every packet on the reader thread, so it is integer arithmetic, not a `Hasher`.
+    let (a, b) = match client {
+        IpAddr::V4(v) => (u64::from(u32::from(v)), 4),
+        IpAddr::V6(v) => {
+            let x = u128::from(v);
+            (x as u64, (x >> 64) as u64 ^ 6)
+        }
+    };
+    mix64(a ^ mix64(b ^ u64::from(zone_of(d)) << 8).rotate_left(17))
+}
+
+/// A 64-bit finalizer (MurmurHash3's): every input bit changes about half the output bits,
+/// so the low bits [`dispatch_hash`]'s users take are well spread.
+#[inline]
+fn mix64(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ x >> 33
 }
 
 fn zone_of(d: &Decoded) -> u32 {
@@ -292,5 +312,46 @@ mod tests {
         d.vlans[0] = 100;
         d.vlan_count = 1;
         assert_ne!(FlowKey::of(&d).0, k2);
+    }
+
+    #[test]
+    fn dispatch_follows_the_client_and_spreads_clients() {
+        let home = crate::detect::HomeNet::default_nets();
+        let mut d = Decoded {
+            src: "10.0.0.1".parse().unwrap(),
+            dst: "192.0.2.1".parse().unwrap(),
+            proto: 6,
+            ports: Some((5000, 443)),
+            ..Decoded::default()
+        };
+        let h = dispatch_hash(&d, &home);
+        // The other direction, and another flow of the same subscriber: the same worker.
+        std::mem::swap(&mut d.src, &mut d.dst);
+        d.ports = Some((443, 5000));
+        assert_eq!(dispatch_hash(&d, &home), h);
+        d.src = "198.51.100.7".parse().unwrap();
+        assert_eq!(dispatch_hash(&d, &home), h);
+        // Another zone: another hash.
+        d.vlans[0] = 100;
+        d.vlan_count = 1;
+        assert_ne!(dispatch_hash(&d, &home), h);
+        // Consecutive subscriber addresses, IPv4 and IPv6, spread evenly over 1,024 slices.
+        for base in ["10.0.0.0", "fd00::"] {
+            let base: IpAddr = base.parse().unwrap();
+            let mut counts = vec![0u32; 1024];
+            for i in 0..102_400u32 {
+                d.dst = match base {
+                    IpAddr::V4(b) => IpAddr::V4((u32::from(b) + i).into()),
+                    IpAddr::V6(b) => IpAddr::V6((u128::from(b) + u128::from(i)).into()),
+                };
+                d.vlan_count = 0;
+                counts[(dispatch_hash(&d, &home) % 1024) as usize] += 1;
+            }
+            let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+            assert!(
+                *lo > 50 && *hi < 150,
+                "{base}: slices hold {lo}..{hi} of 100 each"
+            );
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! `home_net`: the address space of the monitored subscribers. The victim of a contact is the
 //! endpoint inside it.
 
-use crate::intel::net::{Cidr, parse_cidr, parse_ip};
+use crate::intel::net::{Cidr, mask_v4, mask_v6, parse_cidr, parse_ip};
 use std::net::IpAddr;
 
 /// RFC 1918, CGNAT shared space (RFC 6598) and IPv6 unique-local addresses.
@@ -13,9 +13,14 @@ pub const DEFAULT_HOME_NET: [&str; 5] = [
     "fc00::/7",
 ];
 
+/// The blocks as given, and the same as (network, mask) words per family: [`HomeNet::contains`]
+/// runs for both endpoints of every packet when the replay hands flows to workers, so it
+/// compares words instead of matching `IpAddr` per block.
 #[derive(Clone, Debug)]
 pub struct HomeNet {
     nets: Vec<Cidr>,
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
 }
 
 impl HomeNet {
@@ -39,17 +44,41 @@ impl HomeNet {
                 }
             }
         }
-        Ok(HomeNet { nets })
+        Ok(HomeNet::from_nets(nets))
+    }
+
+    fn from_nets(nets: Vec<Cidr>) -> HomeNet {
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
+        for n in &nets {
+            match n.addr {
+                IpAddr::V4(a) => v4.push((mask_v4(u32::from(a), n.len), mask_v4(u32::MAX, n.len))),
+                IpAddr::V6(a) => {
+                    v6.push((mask_v6(u128::from(a), n.len), mask_v6(u128::MAX, n.len)))
+                }
+            }
+        }
+        HomeNet { nets, v4, v6 }
     }
 
     pub fn default_nets() -> HomeNet {
-        HomeNet::parse(&DEFAULT_HOME_NET).unwrap_or(HomeNet { nets: Vec::new() })
+        HomeNet::parse(&DEFAULT_HOME_NET).unwrap_or(HomeNet::from_nets(Vec::new()))
     }
 
+    /// Whether `ip` is inside; an IPv4-mapped IPv6 address counts as its IPv4 address.
     #[inline]
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = crate::intel::net::canonical(ip);
-        self.nets.iter().any(|n| n.contains(ip))
+        let v4 = |a: u32| self.v4.iter().any(|&(net, mask)| a & mask == net);
+        match ip {
+            IpAddr::V4(a) => v4(u32::from(a)),
+            IpAddr::V6(a) => match a.to_ipv4_mapped() {
+                Some(m) => v4(u32::from(m)),
+                None => {
+                    let a = u128::from(a);
+                    self.v6.iter().any(|&(net, mask)| a & mask == net)
+                }
+            },
+        }
     }
 
     pub fn nets(&self) -> &[Cidr] {
@@ -77,6 +106,22 @@ mod tests {
         for a in ["172.32.0.1", "100.128.0.1", "8.8.8.8", "2001:db8::1"] {
             assert!(!h.contains(a.parse().unwrap()), "{a}");
         }
+        // Whole families, and a block that is not byte-aligned.
+        let h = HomeNet::parse(&["0.0.0.0/0", "2001:db8:8000::/33"]).unwrap();
+        for a in [
+            "1.2.3.4",
+            "255.255.255.255",
+            "::ffff:8.8.8.8",
+            "2001:db8:8000::1",
+        ] {
+            assert!(h.contains(a.parse().unwrap()), "{a}");
+        }
+        for a in ["2001:db8::1", "2001:db8:7fff::1", "::1"] {
+            assert!(!h.contains(a.parse().unwrap()), "{a}");
+        }
+        let h = HomeNet::parse(&["::/0"]).unwrap();
+        assert!(h.contains("2001:db8::1".parse().unwrap()));
+        assert!(!h.contains("10.0.0.1".parse().unwrap()));
         let h = HomeNet::parse(&["192.0.2.0/24", "2001:db8::1"]).unwrap();
         assert!(h.contains("192.0.2.9".parse().unwrap()));
         assert!(h.contains("2001:db8::1".parse().unwrap()));
