@@ -201,6 +201,19 @@ pub fn frame(data: &[u8]) {
     for lt in [0, 1, 12, 101, 108, 113, 228, 229, 276] {
         let _ = decode(lt, data, &mut d);
     }
+    // The replay hands plain frames to workers undecoded, by the same dispatch hash.
+    let lt = crate::capture::linktype::ETHERNET;
+    assert!(
+        crate::decode::plain::agrees(lt, data, &mut d),
+        "a plain frame decodes differently"
+    );
+    if let Some(p) = crate::decode::plain::plain(lt, data) {
+        let home = crate::detect::HomeNet::default_nets();
+        assert_eq!(
+            crate::detect::flow::dispatch_hash_plain(&p, &home),
+            crate::detect::flow::dispatch_hash(&d, &home)
+        );
+    }
 }
 
 /// A feed file through its loader: the first byte picks a format to force (or, past the

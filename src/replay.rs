@@ -3,16 +3,19 @@
 //!
 //! Worker 0 runs on the reader thread itself (with one worker, that is all: no hand-off).
 //! With N workers the reader keeps a smaller share of the flows for worker 0 (it also reads
-//! and decodes everything) and sends the other workers batches over bounded channels: the
-//! packets' places in shared read buffers, which each worker decodes again. A worker's flows
+//! every record and routes every packet) and sends the other workers batches over bounded
+//! channels: the packets' places in shared read buffers, which each worker decodes itself.
+//! The reader routes plain frames (`decode::plain`: Ethernet, IPv4, TCP or UDP) by a hash
+//! read at fixed offsets, and decodes only the rest and its own share. A worker's flows
 //! never leave it. Every batch carries a watermark (`upto`) so the output thread can restore
 //! input order. N workers are N threads: on a machine with N cores none waits for a core.
 
 use crate::alert::output::{self, OutputConfig, OutputMsg, OutputStats};
 use crate::alert::record::Sequenced;
 use crate::capture::{CaptureFile, Interfaces, Progress};
+use crate::decode::plain::{Plain, plain};
 use crate::decode::{Decoded, decode};
-use crate::detect::flow::dispatch_hash;
+use crate::detect::flow::{dispatch_hash, dispatch_hash_plain};
 use crate::detect::{DetectConfig, HomeNet, PacketInfo, Worker, WorkerStats};
 use crate::intel::Snapshot;
 use crate::progress::ProgressLine;
@@ -84,6 +87,16 @@ trait PacketSink {
     fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8], raw: Raw<'_>) -> bool;
     /// `upto`: no later packet has a smaller sequence number.
     fn tick(&mut self, upto: u64, force: bool) -> bool;
+    /// Whether [`Self::plain`] can take packets: the reader then reads plain frames
+    /// (`decode::plain`) before deciding to decode them.
+    fn takes_plain(&self) -> bool {
+        false
+    }
+    /// A plain frame, not decoded yet. `None`: the sink does not take it (the reader decodes
+    /// it and calls [`Self::packet`]); `Some(false)`: taken, and reading should stop.
+    fn plain(&mut self, _info: PacketInfo, _p: &Plain, _raw: Raw<'_>) -> Option<bool> {
+        None
+    }
 }
 
 /// One worker, running on the reader thread.
@@ -164,18 +177,31 @@ impl WorkBatch {
     }
 
     /// Decodes and processes every packet of the batch.
-    fn process(&self, worker: &mut Worker, d: &mut Decoded, records: &mut Vec<Sequenced>) {
+    fn process(
+        &self,
+        worker: &mut Worker,
+        d: &mut Decoded,
+        records: &mut Vec<Sequenced>,
+        issues: &mut DecodeCounts,
+    ) {
         for item in &self.items {
             let data = self.bytes(item);
-            // The reader decoded these bytes already and sent only packets that decode.
-            if decode(item.linktype, data, d).is_ok() {
-                let (off, len) = (d.payload.0 as usize, d.payload.1 as usize);
-                let payload = data.get(off..off + len).unwrap_or(&[]);
-                worker.process_contained(&item.info, d, payload, records);
+            // The reader sends packets that decoded there, and plain frames, which decode
+            // (`decode::plain`): a failure here would be a bug, counted like any other.
+            match decode(item.linktype, data, d) {
+                Ok(()) => {
+                    let (off, len) = (d.payload.0 as usize, d.payload.1 as usize);
+                    let payload = data.get(off..off + len).unwrap_or(&[]);
+                    worker.process_contained(&item.info, d, payload, records);
+                }
+                Err(issue) => issues[issue.index()] += 1,
             }
         }
     }
 }
+
+/// Frames that did not decode, by [`crate::decode::DecodeIssue`].
+type DecodeCounts = [u64; crate::decode::DecodeIssue::ALL.len()];
 
 /// Which worker owns each of [`ROUTE_BUCKETS`] slices of the dispatch hash, for `n` workers.
 /// Worker 0 runs on the reader thread, which also reads and decodes every packet: it gets a
@@ -186,7 +212,11 @@ fn route(n: usize) -> Vec<u16> {
     if n == 1 {
         return vec![0; ROUTE_BUCKETS];
     }
-    let own = ((ROUTE_BUCKETS as f64 * READER_SHARE / n as f64).round() as usize).max(1);
+    let share: f64 = std::env::var("SHARE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(READER_SHARE);
+    let own = ((ROUTE_BUCKETS as f64 * share / n as f64).round() as usize).max(1);
     (0..ROUTE_BUCKETS)
         .map(|b| {
             if b < own {
@@ -200,11 +230,11 @@ fn route(n: usize) -> Vec<u16> {
 
 /// Slices of the dispatch hash that [`route`] assigns.
 const ROUTE_BUCKETS: usize = 1024;
-/// Worker 0's share of flows relative to an even share. On the project's 2-core machine the
-/// reader's own work (read, decode, dispatch) is about 85 ns per packet and a worker's about
-/// 200 ns: with 2 workers, 0.6 of an even share (30% of flows) balances the two threads
-/// (BENCHMARKS.md).
-const READER_SHARE: f64 = 0.6;
+/// Worker 0's share of flows relative to an even share. The reader thread also reads every
+/// record and routes every packet (plain frames without a decode), so on the project's 2-core
+/// machine 0.4 of an even share (20% of flows with 2 workers) balances it against the other
+/// worker: measured against 0.25, 0.5 and 0.6 (BENCHMARKS.md).
+const READER_SHARE: f64 = 0.4;
 
 /// Hands packets to N workers by a hash of the flow's client side (see [`dispatch_hash`]):
 /// worker 0 on the reader thread itself, the others on threads of their own.
@@ -231,18 +261,22 @@ impl Dispatch {
     }
 }
 
-impl PacketSink for Dispatch {
+impl Dispatch {
+    /// The worker owning a flow with this dispatch hash (0: the reader thread's own).
     #[inline]
-    fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8], raw: Raw<'_>) -> bool {
-        let bucket = (dispatch_hash(d, &self.home) % ROUTE_BUCKETS as u64) as usize;
+    fn owner(&mut self, hash: u64, info: &PacketInfo) -> usize {
         self.next_seq = info.seq + 1;
         if info.ts > self.clock {
             self.clock = info.ts;
         }
-        let w = match self.route.get(bucket) {
-            Some(0) | None => return self.local.packet(info, d, payload, raw),
-            Some(w) => usize::from(*w) - 1,
-        };
+        let bucket = (hash % ROUTE_BUCKETS as u64) as usize;
+        self.route.get(bucket).map_or(0, |w| usize::from(*w))
+    }
+
+    /// Queues a packet for worker `w` (1..): where its bytes are; the worker decodes them.
+    #[inline]
+    fn hand_off(&mut self, w: usize, info: PacketInfo, raw: Raw<'_>) -> bool {
+        let w = w - 1;
         let batch = &mut self.pending[w];
         if !batch.bufs.last().is_some_and(|b| Arc::ptr_eq(b, raw.buf)) {
             batch.bufs.push(raw.buf.clone());
@@ -258,6 +292,30 @@ impl PacketSink for Dispatch {
             return self.send(w, self.next_seq);
         }
         true
+    }
+}
+
+impl PacketSink for Dispatch {
+    #[inline]
+    fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8], raw: Raw<'_>) -> bool {
+        match self.owner(dispatch_hash(d, &self.home), &info) {
+            0 => self.local.packet(info, d, payload, raw),
+            w => self.hand_off(w, info, raw),
+        }
+    }
+
+    fn takes_plain(&self) -> bool {
+        true
+    }
+
+    /// A plain frame for another worker is handed off undecoded (that worker decodes it);
+    /// one of the reader thread's own flows is decoded here as usual.
+    #[inline]
+    fn plain(&mut self, info: PacketInfo, p: &Plain, raw: Raw<'_>) -> Option<bool> {
+        match self.owner(dispatch_hash_plain(p, &self.home), &info) {
+            0 => None,
+            w => Some(self.hand_off(w, info, raw)),
+        }
     }
 
     fn tick(&mut self, upto: u64, force: bool) -> bool {
@@ -293,6 +351,7 @@ fn read_inputs(
 ) {
     let mut seq: u64 = 0;
     let mut decoded = Decoded::default();
+    let takes_plain = sink.takes_plain();
     'files: for path in inputs {
         stats.files += 1;
         let mut file = match CaptureFile::open(path, progress) {
@@ -330,11 +389,12 @@ fn read_inputs(
                     break;
                 }
             };
-            // A decoder bug is contained like one in detection: counted, the packet skipped.
-            let result = stats
-                .faults
-                .contain(seq, || decode(p.linktype, p.data, &mut decoded))
-                .unwrap_or(Err(crate::decode::DecodeIssue::Contained));
+            // A plain frame another worker owns is handed to it undecoded (it decodes it).
+            let fast = if takes_plain {
+                plain(p.linktype, p.data)
+            } else {
+                None
+            };
             let slot = p.iface as usize;
             if iface_ids.len() <= slot {
                 iface_ids.resize(slot.min(4096) + 1, None);
@@ -371,23 +431,46 @@ fn read_inputs(
             if stats.last_ts.is_none_or(|l| ts > l) {
                 stats.last_ts = Some(ts);
             }
-            match result {
-                Ok(()) => {
+            let taken = fast.and_then(|fast| {
+                let (buf, at) = file.last_packet_buffer();
+                let raw = Raw {
+                    buf,
+                    at,
+                    len,
+                    linktype,
+                };
+                sink.plain(info, &fast, raw)
+            });
+            match taken {
+                Some(true) => {}
+                Some(false) => break 'files,
+                None => {
+                    // A decoder bug is contained like one in detection: counted, the packet
+                    // skipped.
                     let (buf, at) = file.last_packet_buffer();
                     let data = buf.get(at..at + len).unwrap_or(&[]);
-                    let (off, plen) = (decoded.payload.0 as usize, decoded.payload.1 as usize);
-                    let payload = data.get(off..off + plen).unwrap_or(&[]);
-                    let raw = Raw {
-                        buf,
-                        at,
-                        len,
-                        linktype,
-                    };
-                    if !sink.packet(info, &decoded, payload, raw) {
-                        break 'files;
+                    let result = stats
+                        .faults
+                        .contain(info.seq, || decode(linktype, data, &mut decoded))
+                        .unwrap_or(Err(crate::decode::DecodeIssue::Contained));
+                    match result {
+                        Ok(()) => {
+                            let (off, plen) =
+                                (decoded.payload.0 as usize, decoded.payload.1 as usize);
+                            let payload = data.get(off..off + plen).unwrap_or(&[]);
+                            let raw = Raw {
+                                buf,
+                                at,
+                                len,
+                                linktype,
+                            };
+                            if !sink.packet(info, &decoded, payload, raw) {
+                                break 'files;
+                            }
+                        }
+                        Err(issue) => stats.decode[issue.index()] += 1,
                     }
                 }
-                Err(issue) => stats.decode[issue.index()] += 1,
             }
             if seq.is_multiple_of(BATCH as u64) {
                 counter.store(seq, Ordering::Relaxed);
@@ -489,10 +572,11 @@ pub fn run(
                     let mut clock = Timestamp::default();
                     let mut told = 0u64;
                     let mut decoded = Decoded::default();
+                    let mut issues: DecodeCounts = Default::default();
                     for mut batch in rx.iter() {
                         clock = clock.max(batch.clock);
                         worker.begin_batch();
-                        batch.process(&mut worker, &mut decoded, &mut records);
+                        batch.process(&mut worker, &mut decoded, &mut records, &mut issues);
                         // The output thread hears from a worker when it has records, and
                         // otherwise once per WATERMARK packets: every message wakes it.
                         let upto = batch.upto;
@@ -519,7 +603,7 @@ pub fn run(
                         upto: u64::MAX,
                         records,
                     });
-                    worker.stats()
+                    (worker.stats(), issues)
                 })
                 .map_err(|e| ReplayError::Internal(format!("cannot start worker thread: {e}")))?;
             handles.push(handle);
@@ -561,7 +645,12 @@ pub fn run(
         work = local.worker.stats();
         for h in handles {
             match h.join() {
-                Ok(s) => work.merge(&s),
+                Ok((s, issues)) => {
+                    work.merge(&s);
+                    for (total, n) in read.decode.iter_mut().zip(issues) {
+                        *total += n;
+                    }
+                }
                 Err(_) => return Err(ReplayError::Internal("a worker thread panicked".into())),
             }
         }

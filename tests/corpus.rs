@@ -86,6 +86,47 @@ fn every_peer_capture_replays_cleanly() {
     );
 }
 
+/// The replay hands plain frames (Ethernet, IPv4, TCP or UDP) to its workers without
+/// decoding them, by a hash read at fixed offsets: on every frame of the corpus that reading
+/// agrees with the full decode, and so does the hash.
+#[test]
+fn plain_frames_read_as_the_full_decode_does() {
+    use c2watch::capture::{CaptureFile, Progress};
+    use c2watch::decode::{Decoded, plain};
+    use c2watch::detect::HomeNet;
+    use c2watch::detect::flow::{dispatch_hash, dispatch_hash_plain};
+    let mut files = Vec::new();
+    captures(&corpus(), &mut files);
+    let home = HomeNet::default_nets();
+    let (mut d, mut frames, mut plain_frames) = (Decoded::default(), 0u64, 0u64);
+    for f in &files {
+        let Ok(mut file) = CaptureFile::open(f.to_str().unwrap(), &Progress::default()) else {
+            continue;
+        };
+        while let Ok(Some(p)) = file.next_packet() {
+            frames += 1;
+            assert!(
+                plain::agrees(p.linktype, p.data, &mut d),
+                "{}: frame {frames}",
+                f.display()
+            );
+            if let Some(fast) = plain::plain(p.linktype, p.data) {
+                plain_frames += 1;
+                assert_eq!(
+                    dispatch_hash_plain(&fast, &home),
+                    dispatch_hash(&d, &home),
+                    "{}",
+                    f.display()
+                );
+            }
+        }
+    }
+    assert!(
+        plain_frames > 2_000 && frames > plain_frames,
+        "{plain_frames} of {frames}"
+    );
+}
+
 /// Maltrail's `manifest.json`, translated: each expected trail that c2watch can load (IP,
 /// IP:port, domain, host/path URL) becomes an expected alert with that indicator; a case
 /// expecting nothing expects no alert. Maltrail writes a matched parent as `(www).parent`.

@@ -8,6 +8,7 @@ pub mod geneve;
 pub mod gre;
 pub mod gtpu;
 pub mod mpls;
+pub mod plain;
 pub mod pppoe;
 pub mod sll;
 pub mod vxlan;

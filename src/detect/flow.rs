@@ -119,17 +119,21 @@ impl FlowKey {
 /// worker in input order: a DNS answer and the connection that follows it are seen in order,
 /// whatever the number of workers.
 pub fn dispatch_hash(d: &Decoded, home: &super::HomeNet) -> u64 {
-    let (sp, dp) = d.ports.unwrap_or((0, 0));
-    let (hs, hd) = (home.contains(d.src), home.contains(d.dst));
-    let client = if hs != hd {
-        if hs { d.src } else { d.dst }
-    } else if sp != dp {
-        if sp > dp { d.src } else { d.dst }
+    let zone = if d.vlan_count == 0 && d.tunnel_count == 0 {
+        0
     } else {
-        d.src.min(d.dst)
+        zone_of(d)
     };
-    // Two words of the address (the second tells the family) and the zone, mixed: this runs
-    // for every packet on the reader thread, so it is integer arithmetic, not a `Hasher`.
+    let ports = d.ports.unwrap_or((0, 0));
+    if let (IpAddr::V4(s), IpAddr::V4(t)) = (d.src, d.dst) {
+        return v4_hash(u32::from(s), u32::from(t), ports, zone, home);
+    }
+    let (hs, hd) = (home.contains(d.src), home.contains(d.dst));
+    let client = if client_is_src((hs, hd), ports, d.src <= d.dst) {
+        d.src
+    } else {
+        d.dst
+    };
     let (a, b) = match client {
         IpAddr::V4(v) => (u64::from(u32::from(v)), 4),
         IpAddr::V6(v) => {
@@ -137,7 +141,46 @@ pub fn dispatch_hash(d: &Decoded, home: &super::HomeNet) -> u64 {
             (x as u64, (x >> 64) as u64 ^ 6)
         }
     };
-    mix64(a ^ mix64(b ^ u64::from(zone_of(d)) << 8).rotate_left(17))
+    client_hash(a, b, zone)
+}
+
+/// [`dispatch_hash`] of a plain frame (`decode::plain`), read without decoding it: the same
+/// value the decoded frame gets (no VLAN, no tunnel: zone 0).
+#[inline]
+pub fn dispatch_hash_plain(p: &crate::decode::plain::Plain, home: &super::HomeNet) -> u64 {
+    v4_hash(p.src, p.dst, p.ports, 0, home)
+}
+
+#[inline]
+fn v4_hash(src: u32, dst: u32, ports: (u16, u16), zone: u32, home: &super::HomeNet) -> u64 {
+    let (hs, hd) = (home.contains_v4(src), home.contains_v4(dst));
+    let client = if client_is_src((hs, hd), ports, src <= dst) {
+        src
+    } else {
+        dst
+    };
+    client_hash(u64::from(client), 4, zone)
+}
+
+/// Whether the source is the flow's client side: the one endpoint inside `home_net`, else
+/// the one with the higher port, else the lower address.
+#[inline]
+fn client_is_src((hs, hd): (bool, bool), (sp, dp): (u16, u16), src_lower: bool) -> bool {
+    if hs != hd {
+        hs
+    } else if sp != dp {
+        sp > dp
+    } else {
+        src_lower
+    }
+}
+
+/// Two words of the client's address (the second tells the family) and its zone, mixed:
+/// this runs for every packet on the reader thread, so it is integer arithmetic, not a
+/// `Hasher`.
+#[inline]
+fn client_hash(a: u64, b: u64, zone: u32) -> u64 {
+    mix64(a ^ mix64(b ^ u64::from(zone) << 8).rotate_left(17))
 }
 
 /// A 64-bit finalizer (MurmurHash3's): every input bit changes about half the output bits,

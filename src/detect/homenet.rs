@@ -21,6 +21,9 @@ pub struct HomeNet {
     nets: Vec<Cidr>,
     v4: Vec<(u32, u32)>,
     v6: Vec<(u128, u128)>,
+    /// One bit per first octet that some IPv4 block covers: most addresses on a link are
+    /// outside `home_net`, and this rejects them without a loop.
+    v4_octets: [u64; 4],
 }
 
 impl HomeNet {
@@ -50,15 +53,30 @@ impl HomeNet {
     fn from_nets(nets: Vec<Cidr>) -> HomeNet {
         let mut v4 = Vec::new();
         let mut v6 = Vec::new();
+        let mut v4_octets = [0u64; 4];
         for n in &nets {
             match n.addr {
-                IpAddr::V4(a) => v4.push((mask_v4(u32::from(a), n.len), mask_v4(u32::MAX, n.len))),
+                IpAddr::V4(a) => {
+                    let (net, mask) = (mask_v4(u32::from(a), n.len), mask_v4(u32::MAX, n.len));
+                    v4.push((net, mask));
+                    let (first, mask8) = ((net >> 24) as u8, (mask >> 24) as u8);
+                    for o in 0..=255u8 {
+                        if o & mask8 == first {
+                            v4_octets[usize::from(o >> 6)] |= 1 << (o & 63);
+                        }
+                    }
+                }
                 IpAddr::V6(a) => {
                     v6.push((mask_v6(u128::from(a), n.len), mask_v6(u128::MAX, n.len)))
                 }
             }
         }
-        HomeNet { nets, v4, v6 }
+        HomeNet {
+            nets,
+            v4,
+            v6,
+            v4_octets,
+        }
     }
 
     pub fn default_nets() -> HomeNet {
@@ -68,17 +86,24 @@ impl HomeNet {
     /// Whether `ip` is inside; an IPv4-mapped IPv6 address counts as its IPv4 address.
     #[inline]
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let v4 = |a: u32| self.v4.iter().any(|&(net, mask)| a & mask == net);
         match ip {
-            IpAddr::V4(a) => v4(u32::from(a)),
+            IpAddr::V4(a) => self.contains_v4(u32::from(a)),
             IpAddr::V6(a) => match a.to_ipv4_mapped() {
-                Some(m) => v4(u32::from(m)),
+                Some(m) => self.contains_v4(u32::from(m)),
                 None => {
                     let a = u128::from(a);
                     self.v6.iter().any(|&(net, mask)| a & mask == net)
                 }
             },
         }
+    }
+
+    /// [`Self::contains`] for an IPv4 address as a number.
+    #[inline]
+    pub fn contains_v4(&self, a: u32) -> bool {
+        let o = a >> 24;
+        self.v4_octets[(o >> 6) as usize] & (1 << (o & 63)) != 0
+            && self.v4.iter().any(|&(net, mask)| a & mask == net)
     }
 
     pub fn nets(&self) -> &[Cidr] {
