@@ -96,8 +96,8 @@ fn generated_mix_finds_every_victim_with_any_worker_count() {
         v
     };
     assert_eq!(lines(&one), lines(&run("2")));
-    // The per-packet benchmark and the replay benchmark script run over the same files (one
-    // round each: proof that they work, not a timing).
+    // The per-packet benchmark, the in-process replay benchmark and the replay benchmark
+    // script run over the same files (one round each: proof that they work, not a timing).
     let path = Command::new(env!("CARGO"))
         .args(["run", "-q", "--example", "bench_path", "--", &d, "1"])
         .current_dir(root())
@@ -113,6 +113,20 @@ fn generated_mix_finds_every_victim_with_any_worker_count() {
         "floor: read every record",
         "read + decode + flow + match + app layer",
     ] {
+        assert!(out.contains(row), "no {row:?} in {out}");
+    }
+    let whole = Command::new(env!("CARGO"))
+        .args(["run", "-q", "--example", "bench_replay", "--", &d, "1"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&whole.stdout);
+    assert!(
+        whole.status.success(),
+        "{}",
+        String::from_utf8_lossy(&whole.stderr)
+    );
+    for row in ["workers 1: median", "workers 2: median"] {
         assert!(out.contains(row), "no {row:?} in {out}");
     }
     let script = Command::new(root().join("scripts/bench-replay"))
