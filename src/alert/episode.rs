@@ -77,7 +77,8 @@ struct Episode {
     open_flows: u32,
     /// Set when the episode ended; it is written when `open_flows` is 0.
     ended: Option<Ended>,
-    /// The alert that opened the episode (its envelope, victim, C2 and threat are reused).
+    /// What the episode event repeats of the alert that opened it ([`HEAD_KEYS`]: envelope,
+    /// victim, C2 and threat).
     head: Value,
 }
 
@@ -217,7 +218,7 @@ impl Episodes {
             bytes: 0,
             open_flows: 0,
             ended: None,
-            head: alert.clone(),
+            head: head_of(&alert),
         };
         if let Some(p) = c2_port {
             add_port(&mut e, p);
@@ -395,14 +396,25 @@ impl Episodes {
     }
 }
 
+/// The part of an alert an episode event repeats ([`HEAD_KEYS`]), kept until it is written.
+fn head_of(alert: &Value) -> Value {
+    let mut m = Map::with_capacity(HEAD_KEYS.len());
+    for k in HEAD_KEYS {
+        if let Some(v) = alert.get(*k) {
+            m.insert((*k).into(), v.clone());
+        }
+    }
+    Value::Object(m)
+}
+
 fn event(e: Episode) -> Value {
     let mut m = Map::new();
     m.insert("timestamp".into(), json!(e.last.eve().to_string()));
     m.insert("event_type".into(), json!("episode"));
-    if let Value::Object(head) = e.head {
+    if let Value::Object(mut head) = e.head {
         for k in HEAD_KEYS {
-            if let Some(v) = head.get(*k) {
-                m.insert((*k).into(), v.clone());
+            if let Some(v) = head.remove(*k) {
+                m.insert((*k).into(), v);
             }
         }
     }

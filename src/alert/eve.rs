@@ -123,7 +123,9 @@ fn threat(ind: &IndicatorRef, matched_on: &str) -> Value {
 
 /// The envelope shared by every event about a contact.
 fn envelope(c: &Contact, timestamp: String, event_type: &str) -> Map<String, Value> {
-    let mut m = Map::new();
+    // Sized for the whole event (envelope, event object, victim, C2, threat, app layer): no
+    // regrowth while it is filled.
+    let mut m = Map::with_capacity(24);
     m.insert("timestamp".into(), json!(timestamp));
     m.insert("flow_id".into(), json!(c.flow_id));
     m.insert("in_iface".into(), json!(&*c.in_iface));
