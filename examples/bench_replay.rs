@@ -7,8 +7,9 @@
 //! replay (`c2watch::replay::run`: reader, workers, output thread writing EVE to /dev/null)
 //! once per worker count (default `1 2`). Printed per worker count: the median and range of
 //! the rate (packets/s over the replay's own elapsed time, read to last record written), and
-//! the process CPU time per packet, so waiting shows as CPU below workers × wall time. At the
-//! end, the ratio of the medians to the first worker count's. See BENCHMARKS.md.
+//! the process CPU time per packet, so waiting shows as CPU below workers × wall time, and
+//! the speed-up over the first worker count: the ratio of the medians, and the median of the
+//! ratios within each round (runs back to back saw the same machine). See BENCHMARKS.md.
 
 use c2watch::alert::sink::{SinkSpec, Sinks};
 use c2watch::detect::DetectConfig;
@@ -102,18 +103,28 @@ fn main() {
             cpu[i].push(spent * 1e9 / packets);
         }
     }
+    // Each round runs every worker count back to back: the ratio within a round compares runs
+    // that saw the same machine, steadier than the ratio of medians on a shared host.
+    let per_round = |i: usize| -> Vec<f64> {
+        rates[i]
+            .iter()
+            .zip(&rates[0])
+            .map(|(r, b)| r / b)
+            .collect()
+    };
     let base = median(&rates[0]);
     for (i, &workers) in counts.iter().enumerate() {
         let lo = rates[i].iter().copied().fold(f64::INFINITY, f64::min);
         let hi = rates[i].iter().copied().fold(0.0, f64::max);
         println!(
-            "workers {workers}: median {:.2} M packets/s (range {:.2}-{:.2}), CPU {:.0} ns/packet, {:.2}x workers {}",
+            "workers {workers}: median {:.2} M packets/s (range {:.2}-{:.2}), CPU {:.0} ns/packet, {:.2}x workers {} (median of per-round ratios {:.2}x)",
             median(&rates[i]) / 1e6,
             lo / 1e6,
             hi / 1e6,
             median(&cpu[i]),
             median(&rates[i]) / base,
-            counts[0]
+            counts[0],
+            median(&per_round(i)),
         );
     }
 }
