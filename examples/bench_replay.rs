@@ -105,13 +105,8 @@ fn main() {
     }
     // Each round runs every worker count back to back: the ratio within a round compares runs
     // that saw the same machine, steadier than the ratio of medians on a shared host.
-    let per_round = |i: usize| -> Vec<f64> {
-        rates[i]
-            .iter()
-            .zip(&rates[0])
-            .map(|(r, b)| r / b)
-            .collect()
-    };
+    let per_round =
+        |i: usize| -> Vec<f64> { rates[i].iter().zip(&rates[0]).map(|(r, b)| r / b).collect() };
     let base = median(&rates[0]);
     for (i, &workers) in counts.iter().enumerate() {
         let lo = rates[i].iter().copied().fold(f64::INFINITY, f64::min);
