@@ -1,5 +1,10 @@
 //! The EVE-compatible JSON form of records (docs/alerts.md documents every field). Runs on the
 //! output thread only.
+//!
+//! Events are `Serialize` implementations over the records: the output thread writes them
+//! straight into the stream, with no intermediate `serde_json::Value` (building one cost about
+//! 100k instructions per event, mostly allocation). [`alert`] and [`flow`] give the `Value`
+//! form for what needs one (the ECS form, the victim report, tests).
 
 use super::community_id::community_id;
 use super::record::{AlertRecord, AppInfo, Contact, Endpoint, FlowRecord, MatchedOn};
@@ -7,7 +12,9 @@ use crate::decode::TunnelLayer;
 use crate::detect::flow::{TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
 use crate::intel::Meta;
 use crate::intel::set::IndicatorRef;
-use serde_json::{Map, Value, json};
+use crate::time::Timestamp;
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
 
 /// `signature_id`s of c2watch's built-in signatures (gid 1), by what matched.
 pub const SID_DEST_IP: u64 = 9_000_001;
@@ -37,125 +44,211 @@ pub fn proto_name(proto: u8) -> String {
     }
 }
 
-pub fn mac(m: [u8; 6]) -> String {
-    format!(
-        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        m[0], m[1], m[2], m[3], m[4], m[5]
-    )
+/// A value written with its `Display` form, as a JSON string (no `String` in between).
+struct Text<T>(T);
+
+impl<T: std::fmt::Display> Serialize for Text<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
 }
 
-fn tunnel_layer(t: &TunnelLayer) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("type".into(), json!(t.kind.as_str()));
+/// A MAC address as `aa:bb:cc:dd:ee:ff`.
+struct Mac([u8; 6]);
+
+impl std::fmt::Display for Mac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
+    }
+}
+
+pub fn mac(m: [u8; 6]) -> String {
+    Mac(m).to_string()
+}
+
+/// One encapsulation layer: type, outer addresses, id.
+struct Layer<'a>(&'a TunnelLayer);
+
+impl Serialize for Layer<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        layer_entries(&mut m, self.0)?;
+        m.end()
+    }
+}
+
+fn layer_entries<M: SerializeMap>(m: &mut M, t: &TunnelLayer) -> Result<(), M::Error> {
+    m.serialize_entry("type", t.kind.as_str())?;
     if let Some((s, d)) = t.outer {
-        m.insert("src_ip".into(), json!(s.to_string()));
-        m.insert("dest_ip".into(), json!(d.to_string()));
+        m.serialize_entry("src_ip", &s)?;
+        m.serialize_entry("dest_ip", &d)?;
     }
     if let Some(id) = t.id {
-        m.insert(t.kind.id_name().into(), json!(id));
+        m.serialize_entry(t.kind.id_name(), &id)?;
     }
-    m
+    Ok(())
 }
 
 /// `tunnel`: the innermost encapsulation, with enclosing ones (outermost first) in `outer`.
-fn tunnel(c: &Contact) -> Option<Value> {
-    let layers: Vec<&TunnelLayer> = c.first.tunnels().collect();
-    let (inner, rest) = layers.split_last()?;
-    let mut m = tunnel_layer(inner);
-    m.insert("depth".into(), json!(layers.len()));
-    if !rest.is_empty() {
-        m.insert(
-            "outer".into(),
-            Value::Array(
-                rest.iter()
-                    .map(|t| Value::Object(tunnel_layer(t)))
-                    .collect(),
-            ),
-        );
+/// Written only when the contact was tunnelled.
+struct Tunnel<'a>(&'a Contact);
+
+impl Tunnel<'_> {
+    fn present(&self) -> bool {
+        self.0.first.tunnels().next().is_some()
     }
-    Some(Value::Object(m))
 }
 
-fn endpoint(e: &Endpoint, victim: bool) -> Value {
-    let mut m = Map::new();
-    m.insert("ip".into(), json!(e.ip.to_string()));
-    m.insert("port".into(), json!(e.port));
-    if victim {
-        m.insert("mac".into(), json!(e.mac.map(mac)));
-        m.insert("subscriber".into(), Value::Null);
+impl Serialize for Tunnel<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let layers: Vec<&TunnelLayer> = self.0.first.tunnels().collect();
+        let mut m = s.serialize_map(None)?;
+        if let Some((inner, rest)) = layers.split_last() {
+            layer_entries(&mut m, inner)?;
+            m.serialize_entry("depth", &layers.len())?;
+            if !rest.is_empty() {
+                let outer: Vec<Layer<'_>> = rest.iter().map(|t| Layer(t)).collect();
+                m.serialize_entry("outer", &outer)?;
+            }
+        }
+        m.end()
     }
-    Value::Object(m)
+}
+
+/// `victim` (with MAC and subscriber) or `c2` (with the domain, when one matched).
+struct Side<'a> {
+    e: Option<&'a Endpoint>,
+    victim: Option<Option<&'a Value>>,
+    domain: Option<&'a str>,
+}
+
+impl Serialize for Side<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("ip", &self.e.map(|e| e.ip))?;
+        m.serialize_entry("port", &self.e.and_then(|e| e.port))?;
+        if let Some(subscriber) = self.victim {
+            m.serialize_entry("mac", &self.e.and_then(|e| e.mac).map(|x| Text(Mac(x))))?;
+            m.serialize_entry("subscriber", &subscriber)?;
+        }
+        if let Some(d) = self.domain {
+            m.serialize_entry("domain", d)?;
+        }
+        m.end()
+    }
 }
 
 /// One feed's view of an indicator, as alerts and `intel lookup` print it.
-pub fn source(m: &Meta) -> Value {
-    json!({
-        "feed": &*m.feed,
-        "software": m.family,
-        "confidence": m.confidence,
-        "first_seen": m.first_seen,
-        "last_seen": m.last_seen,
-        "reference": m.reference,
-        "tlp": m.tlp,
-        "valid_until": m.valid_until,
-    })
+struct Source<'a>(&'a Meta);
+
+impl Serialize for Source<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = self.0;
+        let mut o = s.serialize_map(None)?;
+        o.serialize_entry("feed", &*m.feed)?;
+        o.serialize_entry("software", &m.family)?;
+        o.serialize_entry("confidence", &m.confidence)?;
+        o.serialize_entry("first_seen", &m.first_seen)?;
+        o.serialize_entry("last_seen", &m.last_seen)?;
+        o.serialize_entry("reference", &m.reference)?;
+        o.serialize_entry("tlp", &m.tlp)?;
+        o.serialize_entry("valid_until", &m.valid_until)?;
+        o.end()
+    }
 }
 
-fn threat(ind: &IndicatorRef, matched_on: &str) -> Value {
-    let p = ind.primary().cloned().unwrap_or_default();
-    let mut t = json!({
-        "indicator": {"type": ind.type_name(), "value": ind.value, "matched_on": matched_on},
-        "feed": {"name": &*p.feed},
-        "software": p.family.as_ref().map(|f| json!({"name": f})),
-        "confidence": p.confidence,
-        "first_seen": p.first_seen,
-        "last_seen": p.last_seen,
-        "reference": p.reference,
-        "tlp": p.tlp,
-        "valid_until": p.valid_until,
-        "generation": ind.generation(),
-    });
-    if ind.sources.len() > 1 {
-        t["sources"] = Value::Array(ind.sources.iter().map(|m| source(m)).collect());
+/// [`Source`] as a `Value`.
+pub fn source(m: &Meta) -> Value {
+    serde_json::to_value(Source(m)).unwrap_or(Value::Null)
+}
+
+struct Threat<'a>(&'a IndicatorRef, &'a str);
+
+impl Serialize for Threat<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Indicator<'a>(&'a IndicatorRef, &'a str);
+        impl Serialize for Indicator<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(3))?;
+                m.serialize_entry("type", self.0.type_name())?;
+                m.serialize_entry("value", &self.0.value)?;
+                m.serialize_entry("matched_on", self.1)?;
+                m.end()
+            }
+        }
+        struct Named<'a>(&'a str);
+        impl Serialize for Named<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("name", self.0)?;
+                m.end()
+            }
+        }
+        let ind = self.0;
+        let none = Meta::default();
+        let p = ind.primary().unwrap_or(&none);
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("indicator", &Indicator(ind, self.1))?;
+        m.serialize_entry("feed", &Named(&p.feed))?;
+        m.serialize_entry("software", &p.family.as_deref().map(Named))?;
+        m.serialize_entry("confidence", &p.confidence)?;
+        m.serialize_entry("first_seen", &p.first_seen)?;
+        m.serialize_entry("last_seen", &p.last_seen)?;
+        m.serialize_entry("reference", &p.reference)?;
+        m.serialize_entry("tlp", &p.tlp)?;
+        m.serialize_entry("valid_until", &p.valid_until)?;
+        m.serialize_entry("generation", &ind.generation())?;
+        if ind.sources.len() > 1 {
+            let sources: Vec<Source<'_>> = ind.sources.iter().map(|m| Source(m)).collect();
+            m.serialize_entry("sources", &sources)?;
+        }
+        m.end()
     }
-    t
 }
 
 /// The envelope shared by every event about a contact.
-fn envelope(c: &Contact, timestamp: String, event_type: &str) -> Map<String, Value> {
-    // Sized for the whole event (envelope, event object, victim, C2, threat, app layer): no
-    // regrowth while it is filled.
-    let mut m = Map::with_capacity(24);
-    m.insert("timestamp".into(), json!(timestamp));
-    m.insert("flow_id".into(), json!(c.flow_id));
-    m.insert("in_iface".into(), json!(&*c.in_iface));
-    m.insert("event_type".into(), json!(event_type));
+fn envelope<M: SerializeMap>(
+    m: &mut M,
+    c: &Contact,
+    ts: Timestamp,
+    event_type: &str,
+) -> Result<(), M::Error> {
+    m.serialize_entry("timestamp", &Text(ts.eve()))?;
+    m.serialize_entry("flow_id", &c.flow_id)?;
+    m.serialize_entry("in_iface", &*c.in_iface)?;
+    m.serialize_entry("event_type", event_type)?;
     let vlans = c.first.vlans();
     if !vlans.is_empty() {
-        m.insert("vlan".into(), json!(vlans));
+        m.serialize_entry("vlan", vlans)?;
     }
     let labels = c.first.labels();
     if !labels.is_empty() {
-        m.insert("mpls".into(), json!(labels));
+        m.serialize_entry("mpls", labels)?;
     }
-    m.insert("src_ip".into(), json!(c.initiator.ip.to_string()));
+    m.serialize_entry("src_ip", &c.initiator.ip)?;
     if let Some(p) = c.initiator.port {
-        m.insert("src_port".into(), json!(p));
+        m.serialize_entry("src_port", &p)?;
     }
-    m.insert("dest_ip".into(), json!(c.responder.ip.to_string()));
+    m.serialize_entry("dest_ip", &c.responder.ip)?;
     if let Some(p) = c.responder.port {
-        m.insert("dest_port".into(), json!(p));
+        m.serialize_entry("dest_port", &p)?;
     }
-    m.insert("proto".into(), json!(proto_name(c.proto)));
+    m.serialize_entry("proto", &proto_name(c.proto))?;
     if let (Some((t, code)), true) = (c.first.icmp, matches!(c.proto, 1 | 58)) {
-        m.insert("icmp_type".into(), json!(t));
-        m.insert("icmp_code".into(), json!(code));
+        m.serialize_entry("icmp_type", &t)?;
+        m.serialize_entry("icmp_code", &code)?;
     }
-    m.insert("community_id".into(), json!(community_id_of(c)));
-    if let Some(t) = tunnel(c) {
-        m.insert("tunnel".into(), t);
+    m.serialize_entry("community_id", &community_id_of(c))?;
+    let tunnel = Tunnel(c);
+    if tunnel.present() {
+        m.serialize_entry("tunnel", &tunnel)?;
     }
-    m
+    Ok(())
 }
 
 /// The flow's Community ID (v1).
@@ -174,174 +267,320 @@ pub fn community_id_of(c: &Contact) -> String {
     community_id(cs, cd, c.proto, ports)
 }
 
-fn contact_tail(m: &mut Map<String, Value>, c: &Contact) {
-    m.insert("victim".into(), endpoint(&c.victim, true));
-    let mut c2 = match &c.c2 {
-        Some(e) => endpoint(e, false),
-        None => json!({"ip": null, "port": null}),
-    };
-    if let Some(d) = &c.c2_domain {
-        c2["domain"] = json!(&**d);
+fn victim<'a>(c: &'a Contact, subscriber: Option<&'a Value>) -> Side<'a> {
+    Side {
+        e: Some(&c.victim),
+        victim: Some(subscriber),
+        domain: None,
     }
-    m.insert("c2".into(), c2);
-    m.insert("threat".into(), threat(&c.indicator, c.matched_on.as_str()));
+}
+
+fn c2(c: &Contact) -> Side<'_> {
+    Side {
+        e: c.c2.as_ref(),
+        victim: None,
+        domain: c.c2_domain.as_deref(),
+    }
+}
+
+/// Victim, C2, threat and the app-layer object.
+fn contact_tail<M: SerializeMap>(
+    m: &mut M,
+    c: &Contact,
+    subscriber: Option<&Value>,
+) -> Result<(), M::Error> {
+    m.serialize_entry("victim", &victim(c, subscriber))?;
+    m.serialize_entry("c2", &c2(c))?;
+    m.serialize_entry("threat", &Threat(&c.indicator, c.matched_on.as_str()))?;
     if let Some(app) = &c.app {
-        let (key, v) = app_object(app);
-        m.insert(key.into(), v);
+        m.serialize_entry(app_key(app), &App(app))?;
     }
+    Ok(())
 }
 
-/// The app-layer object of an event, named as in Suricata's EVE.
-fn app_object(app: &AppInfo) -> (&'static str, Value) {
+/// The app-layer object's name, as in Suricata's EVE.
+fn app_key(app: &AppInfo) -> &'static str {
     match app {
-        AppInfo::Dns {
-            kind,
-            id,
-            rrname,
-            rrtype,
-            rdata,
-        } => {
-            let mut v = json!({"type": kind, "rrname": &**rrname});
-            if *rrtype != 0 {
-                v["rrtype"] = json!(crate::app::dns::type_name(*rrtype));
-            }
-            if *kind == "query" {
-                v["id"] = json!(id);
-            }
-            if let Some(ip) = rdata {
-                v["rdata"] = json!(ip.to_string());
-            }
-            ("dns", v)
-        }
-        AppInfo::Tls(t) => {
-            let mut v = serde_json::Map::new();
-            if let Some(s) = &t.sni {
-                v.insert("sni".into(), json!(s));
-            }
-            if !t.alpn.is_empty() {
-                v.insert("alpn".into(), json!(t.alpn));
-            }
-            if let Some((s, h)) = &t.ja3 {
-                v.insert("ja3".into(), json!({"hash": h, "string": s}));
-            }
-            if let Some(j) = &t.ja4 {
-                v.insert("ja4".into(), json!(j));
-            }
-            if let Some((s, h)) = &t.ja3s {
-                v.insert("ja3s".into(), json!({"hash": h, "string": s}));
-            }
-            if let Some(h) = &t.cert_sha1 {
-                v.insert("cert_sha1".into(), json!(h));
-            }
-            if let Some(h) = &t.cert_sha256 {
-                v.insert("cert_sha256".into(), json!(h));
-            }
-            ("tls", Value::Object(v))
-        }
-        AppInfo::Quic(q) => (
-            "quic",
-            json!({"version": q.version, "sni": q.sni, "alpn": q.alpn, "ja4": q.ja4}),
-        ),
-        AppInfo::Http(h) => (
-            "http",
-            json!({
-                "hostname": h.hostname, "url": h.url, "http_method": h.method,
-                "http_user_agent": h.user_agent, "protocol": h.protocol,
-            }),
-        ),
+        AppInfo::Dns { .. } => "dns",
+        AppInfo::Tls(_) => "tls",
+        AppInfo::Quic(_) => "quic",
+        AppInfo::Http(_) => "http",
     }
 }
 
+/// A fingerprint with its string: `{"hash": …, "string": …}`.
+struct Print<'a>(&'a (String, String));
+
+impl Serialize for Print<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (string, hash) = self.0;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("hash", hash)?;
+        m.serialize_entry("string", string)?;
+        m.end()
+    }
+}
+
+/// The app-layer object of an event.
+struct App<'a>(&'a AppInfo);
+
+impl Serialize for App<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        match self.0 {
+            AppInfo::Dns {
+                kind,
+                id,
+                rrname,
+                rrtype,
+                rdata,
+            } => {
+                m.serialize_entry("type", kind)?;
+                m.serialize_entry("rrname", &**rrname)?;
+                if *rrtype != 0 {
+                    m.serialize_entry("rrtype", &crate::app::dns::type_name(*rrtype))?;
+                }
+                if *kind == "query" {
+                    m.serialize_entry("id", id)?;
+                }
+                if let Some(ip) = rdata {
+                    m.serialize_entry("rdata", ip)?;
+                }
+            }
+            AppInfo::Tls(t) => {
+                if let Some(s) = &t.sni {
+                    m.serialize_entry("sni", s)?;
+                }
+                if !t.alpn.is_empty() {
+                    m.serialize_entry("alpn", &t.alpn)?;
+                }
+                if let Some(j) = &t.ja3 {
+                    m.serialize_entry("ja3", &Print(j))?;
+                }
+                if let Some(j) = &t.ja4 {
+                    m.serialize_entry("ja4", j)?;
+                }
+                if let Some(j) = &t.ja3s {
+                    m.serialize_entry("ja3s", &Print(j))?;
+                }
+                if let Some(h) = &t.cert_sha1 {
+                    m.serialize_entry("cert_sha1", h)?;
+                }
+                if let Some(h) = &t.cert_sha256 {
+                    m.serialize_entry("cert_sha256", h)?;
+                }
+            }
+            AppInfo::Quic(q) => {
+                m.serialize_entry("version", &q.version)?;
+                m.serialize_entry("sni", &q.sni)?;
+                m.serialize_entry("alpn", &q.alpn)?;
+                m.serialize_entry("ja4", &q.ja4)?;
+            }
+            AppInfo::Http(h) => {
+                m.serialize_entry("hostname", &h.hostname)?;
+                m.serialize_entry("url", &h.url)?;
+                m.serialize_entry("http_method", &h.method)?;
+                m.serialize_entry("http_user_agent", &h.user_agent)?;
+                m.serialize_entry("protocol", &h.protocol)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// The `alert` object: c2watch's built-in signature for what matched.
+struct Signature<'a>(&'a Contact);
+
+impl Serialize for Signature<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let primary = c.indicator.primary();
+        let family = primary
+            .and_then(|p| p.family.as_deref())
+            .unwrap_or("unknown family");
+        let feed = primary.map(|p| &*p.feed).unwrap_or_default();
+        let (sid, verb) = match c.matched_on {
+            MatchedOn::DestIp => (SID_DEST_IP, "C2 contact"),
+            MatchedOn::SrcIp => (SID_SRC_IP, "Inbound C2 contact"),
+            MatchedOn::DnsQuery => (SID_DNS_QUERY, "C2 domain lookup"),
+            MatchedOn::DnsAnswer => (SID_DNS_ANSWER, "C2 contact via resolved domain"),
+            MatchedOn::TlsSni => (SID_TLS_SNI, "C2 TLS server name"),
+            MatchedOn::TlsJa3 => (SID_TLS_JA3, "C2 TLS client fingerprint (JA3)"),
+            MatchedOn::TlsJa4 => (SID_TLS_JA4, "C2 TLS client fingerprint (JA4)"),
+            MatchedOn::TlsJa3s => (SID_TLS_JA3S, "C2 TLS server fingerprint (JA3S)"),
+            MatchedOn::TlsCertSha1 | MatchedOn::TlsCertSha256 => {
+                (SID_TLS_CERT, "C2 TLS certificate")
+            }
+            MatchedOn::QuicSni => (SID_QUIC_SNI, "C2 QUIC server name"),
+            MatchedOn::QuicJa4 => (SID_QUIC_JA4, "C2 QUIC client fingerprint (JA4)"),
+            MatchedOn::HttpHost => (SID_HTTP_HOST, "C2 HTTP host"),
+            MatchedOn::HttpUrl => (SID_HTTP_URL, "C2 URL requested"),
+        };
+        let mut m = s.serialize_map(Some(7))?;
+        m.serialize_entry("action", "allowed")?;
+        m.serialize_entry("gid", &1)?;
+        m.serialize_entry("signature_id", &sid)?;
+        m.serialize_entry("rev", &1)?;
+        m.serialize_entry(
+            "signature",
+            &Text(format_args!("{verb}: {family} ({feed})")),
+        )?;
+        m.serialize_entry("category", "A Network Trojan was detected")?;
+        m.serialize_entry("severity", &1)?;
+        m.end()
+    }
+}
+
+/// An `alert` event, with the victim's subscriber (`None`: `null`).
+pub struct AlertEvent<'a> {
+    pub alert: &'a AlertRecord,
+    pub subscriber: Option<&'a Value>,
+}
+
+impl Serialize for AlertEvent<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = &*self.alert.contact;
+        let mut m = s.serialize_map(None)?;
+        envelope(&mut m, c, self.alert.ts, "alert")?;
+        m.serialize_entry("alert", &Signature(c))?;
+        contact_tail(&mut m, c, self.subscriber)?;
+        m.end()
+    }
+}
+
+/// What an `episode` event repeats of the alert that opened it, in this order: where it was
+/// seen, the endpoints, the signature, victim, C2 and threat (not the first flow's own
+/// timestamp, flow id, source port, Community ID or app layer).
+pub fn head_entries<M: SerializeMap>(
+    m: &mut M,
+    c: &Contact,
+    subscriber: Option<&Value>,
+) -> Result<(), M::Error> {
+    m.serialize_entry("in_iface", &*c.in_iface)?;
+    let vlans = c.first.vlans();
+    if !vlans.is_empty() {
+        m.serialize_entry("vlan", vlans)?;
+    }
+    let labels = c.first.labels();
+    if !labels.is_empty() {
+        m.serialize_entry("mpls", labels)?;
+    }
+    let tunnel = Tunnel(c);
+    if tunnel.present() {
+        m.serialize_entry("tunnel", &tunnel)?;
+    }
+    m.serialize_entry("src_ip", &c.initiator.ip)?;
+    m.serialize_entry("dest_ip", &c.responder.ip)?;
+    if let Some(p) = c.responder.port {
+        m.serialize_entry("dest_port", &p)?;
+    }
+    m.serialize_entry("proto", &proto_name(c.proto))?;
+    m.serialize_entry("alert", &Signature(c))?;
+    m.serialize_entry("victim", &victim(c, subscriber))?;
+    m.serialize_entry("c2", &c2(c))?;
+    m.serialize_entry("threat", &Threat(&c.indicator, c.matched_on.as_str()))
+}
+
+/// A `flow` event (a flow that alerted, when it ended), with the victim's subscriber.
+pub struct FlowEvent<'a> {
+    pub flow: &'a FlowRecord,
+    pub subscriber: Option<&'a Value>,
+}
+
+struct Hex(u8);
+
+impl std::fmt::Display for Hex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:02x}", self.0)
+    }
+}
+
+impl Serialize for FlowEvent<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Counts<'a>(&'a FlowRecord);
+        impl Serialize for Counts<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let f = self.0;
+                let both = f.pkts[0] > 0 && f.pkts[1] > 0;
+                let tcp = f.contact.proto == 6;
+                let all = f.tcp_flags[0] | f.tcp_flags[1];
+                let state = if tcp
+                    && (all & TCP_RST != 0
+                        || (f.tcp_flags[0] & TCP_FIN != 0 && f.tcp_flags[1] & TCP_FIN != 0))
+                {
+                    "closed"
+                } else if both && (!tcp || f.tcp_flags[1] & (TCP_SYN | TCP_ACK) != 0) {
+                    "established"
+                } else {
+                    "new"
+                };
+                // The responder answered: any packet back, except a TCP responder that only
+                // reset.
+                let answered = f.pkts[1] > 0
+                    && (!tcp || f.tcp_flags[1] & TCP_SYN != 0 || f.tcp_flags[1] & TCP_RST == 0);
+                let mut m = s.serialize_map(Some(11))?;
+                m.serialize_entry("pkts_toserver", &f.pkts[0])?;
+                m.serialize_entry("pkts_toclient", &f.pkts[1])?;
+                m.serialize_entry("bytes_toserver", &f.bytes[0])?;
+                m.serialize_entry("bytes_toclient", &f.bytes[1])?;
+                m.serialize_entry("start", &Text(f.start.eve()))?;
+                m.serialize_entry("end", &Text(f.end.eve()))?;
+                m.serialize_entry("age", &(f.end.secs() - f.start.secs()).max(0))?;
+                m.serialize_entry("state", state)?;
+                m.serialize_entry("reason", f.reason.as_str())?;
+                m.serialize_entry("alerted", &f.alerted)?;
+                m.serialize_entry("answered", &answered)?;
+                m.end()
+            }
+        }
+        struct Flags([u8; 2]);
+        impl Serialize for Flags {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let all = self.0[0] | self.0[1];
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("tcp_flags", &Text(Hex(all)))?;
+                m.serialize_entry("tcp_flags_ts", &Text(Hex(self.0[0])))?;
+                m.serialize_entry("tcp_flags_tc", &Text(Hex(self.0[1])))?;
+                for (bit, name) in [
+                    (TCP_SYN, "syn"),
+                    (TCP_FIN, "fin"),
+                    (TCP_RST, "rst"),
+                    (TCP_ACK, "ack"),
+                ] {
+                    if all & bit != 0 {
+                        m.serialize_entry(name, &true)?;
+                    }
+                }
+                m.end()
+            }
+        }
+        let f = self.flow;
+        let c = &*f.contact;
+        let mut m = s.serialize_map(None)?;
+        envelope(&mut m, c, f.end, "flow")?;
+        m.serialize_entry("flow", &Counts(f))?;
+        if c.proto == 6 {
+            m.serialize_entry("tcp", &Flags(f.tcp_flags))?;
+        }
+        contact_tail(&mut m, c, self.subscriber)?;
+        m.end()
+    }
+}
+
+/// An alert event as a `Value` (victim subscriber `null`).
 pub fn alert(a: &AlertRecord) -> Value {
-    let c = &a.contact;
-    let mut m = envelope(c, a.ts.eve().to_string(), "alert");
-    let family = c
-        .indicator
-        .primary()
-        .and_then(|p| p.family.clone())
-        .unwrap_or_else(|| "unknown family".into());
-    let feed = c
-        .indicator
-        .primary()
-        .map(|p| p.feed.to_string())
-        .unwrap_or_default();
-    let (sid, verb) = match c.matched_on {
-        MatchedOn::DestIp => (SID_DEST_IP, "C2 contact"),
-        MatchedOn::SrcIp => (SID_SRC_IP, "Inbound C2 contact"),
-        MatchedOn::DnsQuery => (SID_DNS_QUERY, "C2 domain lookup"),
-        MatchedOn::DnsAnswer => (SID_DNS_ANSWER, "C2 contact via resolved domain"),
-        MatchedOn::TlsSni => (SID_TLS_SNI, "C2 TLS server name"),
-        MatchedOn::TlsJa3 => (SID_TLS_JA3, "C2 TLS client fingerprint (JA3)"),
-        MatchedOn::TlsJa4 => (SID_TLS_JA4, "C2 TLS client fingerprint (JA4)"),
-        MatchedOn::TlsJa3s => (SID_TLS_JA3S, "C2 TLS server fingerprint (JA3S)"),
-        MatchedOn::TlsCertSha1 | MatchedOn::TlsCertSha256 => (SID_TLS_CERT, "C2 TLS certificate"),
-        MatchedOn::QuicSni => (SID_QUIC_SNI, "C2 QUIC server name"),
-        MatchedOn::QuicJa4 => (SID_QUIC_JA4, "C2 QUIC client fingerprint (JA4)"),
-        MatchedOn::HttpHost => (SID_HTTP_HOST, "C2 HTTP host"),
-        MatchedOn::HttpUrl => (SID_HTTP_URL, "C2 URL requested"),
-    };
-    m.insert(
-        "alert".into(),
-        json!({
-            "action": "allowed", "gid": 1, "signature_id": sid, "rev": 1,
-            "signature": format!("{verb}: {family} ({feed})"),
-            "category": "A Network Trojan was detected", "severity": 1,
-        }),
-    );
-    contact_tail(&mut m, c);
-    Value::Object(m)
+    serde_json::to_value(AlertEvent {
+        alert: a,
+        subscriber: None,
+    })
+    .unwrap_or(Value::Null)
 }
 
-fn flags_hex(f: u8) -> String {
-    format!("{f:02x}")
-}
-
+/// A flow event as a `Value` (victim subscriber `null`).
 pub fn flow(f: &FlowRecord) -> Value {
-    let c = &f.contact;
-    let mut m = envelope(c, f.end.eve().to_string(), "flow");
-    let both = f.pkts[0] > 0 && f.pkts[1] > 0;
-    let tcp = c.proto == 6;
-    let all = f.tcp_flags[0] | f.tcp_flags[1];
-    let state = if tcp
-        && (all & TCP_RST != 0 || (f.tcp_flags[0] & TCP_FIN != 0 && f.tcp_flags[1] & TCP_FIN != 0))
-    {
-        "closed"
-    } else if both && (!tcp || f.tcp_flags[1] & (TCP_SYN | TCP_ACK) != 0) {
-        "established"
-    } else {
-        "new"
-    };
-    // The responder answered: any packet back, except a TCP responder that only reset.
-    let answered =
-        f.pkts[1] > 0 && (!tcp || f.tcp_flags[1] & TCP_SYN != 0 || f.tcp_flags[1] & TCP_RST == 0);
-    m.insert(
-        "flow".into(),
-        json!({
-            "pkts_toserver": f.pkts[0], "pkts_toclient": f.pkts[1],
-            "bytes_toserver": f.bytes[0], "bytes_toclient": f.bytes[1],
-            "start": f.start.eve().to_string(), "end": f.end.eve().to_string(),
-            "age": (f.end.secs() - f.start.secs()).max(0),
-            "state": state, "reason": f.reason.as_str(), "alerted": f.alerted,
-            "answered": answered,
-        }),
-    );
-    if tcp {
-        let mut t = Map::new();
-        t.insert("tcp_flags".into(), json!(flags_hex(all)));
-        t.insert("tcp_flags_ts".into(), json!(flags_hex(f.tcp_flags[0])));
-        t.insert("tcp_flags_tc".into(), json!(flags_hex(f.tcp_flags[1])));
-        for (bit, name) in [
-            (TCP_SYN, "syn"),
-            (TCP_FIN, "fin"),
-            (TCP_RST, "rst"),
-            (TCP_ACK, "ack"),
-        ] {
-            if all & bit != 0 {
-                t.insert(name.into(), json!(true));
-            }
-        }
-        m.insert("tcp".into(), Value::Object(t));
-    }
-    contact_tail(&mut m, c);
-    Value::Object(m)
+    serde_json::to_value(FlowEvent {
+        flow: f,
+        subscriber: None,
+    })
+    .unwrap_or(Value::Null)
 }
