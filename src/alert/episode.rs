@@ -19,7 +19,8 @@
 //!   table) depends on timing.
 
 use crate::time::Timestamp;
-use serde_json::{Map, Value, json};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
@@ -56,7 +57,7 @@ impl Ended {
 }
 
 #[derive(Debug)]
-struct Episode {
+struct Episode<H> {
     key: Key,
     first: Timestamp,
     /// The last contact: what idleness is measured from (alert records only, so the
@@ -77,21 +78,52 @@ struct Episode {
     open_flows: u32,
     /// Set when the episode ended; it is written when `open_flows` is 0.
     ended: Option<Ended>,
-    /// What the episode event repeats of the alert that opened it ([`HEAD_KEYS`]: envelope,
-    /// victim, C2 and threat).
-    head: Value,
+    /// What the episode event repeats of the alert that opened it (envelope, victim, C2 and
+    /// threat).
+    head: H,
+}
+
+/// What an episode event repeats of the alert that opened it, written as map entries
+/// between its `event_type` and its `episode` object.
+pub trait Head {
+    fn entries<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error>;
+}
+
+/// The alert's own contact and the victim's subscriber: the episode event is written from
+/// the records (`eve::head_entries`), as the alert was.
+pub struct ContactHead {
+    pub contact: std::sync::Arc<super::record::Contact>,
+    pub subscriber: Option<Value>,
+}
+
+impl Head for ContactHead {
+    fn entries<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
+        super::eve::head_entries(m, &self.contact, self.subscriber.as_ref())
+    }
+}
+
+/// An alert already in `Value` form: its [`HEAD_KEYS`] entries, in that order.
+impl Head for Value {
+    fn entries<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
+        for k in HEAD_KEYS {
+            if let Some(v) = self.get(*k) {
+                m.serialize_entry(*k, v)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What a contact means for output.
-pub struct Contact {
+pub struct Contact<H> {
     /// Episodes to write first (ones this contact's arrival found ended, or evicted).
-    pub closed: Vec<Value>,
-    /// The first contact of a new episode: its alert, to write.
-    pub alert: Option<Value>,
+    pub closed: Vec<EpisodeEvent<H>>,
+    /// The first contact of a new episode: its alert is to be written.
+    pub opened: bool,
 }
 
-pub struct Episodes {
-    all: HashMap<u64, Episode>,
+pub struct Episodes<H> {
+    all: HashMap<u64, Episode<H>>,
     /// The episode each (victim, indicator) is in now.
     current: HashMap<Key, u64>,
     /// Flows whose record has not come → the episodes they count in.
@@ -122,10 +154,10 @@ const HEAD_KEYS: &[&str] = &[
     "threat",
 ];
 
-impl Episodes {
+impl<H: Head> Episodes<H> {
     /// `timeout` in seconds of packet time (0: every contact alerts, no episodes);
     /// `capacity`: episodes held at most.
-    pub fn new(timeout: u64, capacity: usize) -> Episodes {
+    pub fn new(timeout: u64, capacity: usize) -> Episodes<H> {
         Episodes {
             all: HashMap::new(),
             current: HashMap::new(),
@@ -148,21 +180,21 @@ impl Episodes {
     }
 
     /// A contact (an alert record) of `key` at `ts` on flow `flow`: its id, and what makes its
-    /// community id (called only for the flows an episode lists). `head` makes the alert
-    /// event, called only when the contact opens an episode.
+    /// community id (called only for the flows an episode lists). `head` makes what the
+    /// episode repeats of the alert, called only when the contact opens an episode.
     pub fn contact<C: FnOnce() -> String>(
         &mut self,
         key: (VictimKey, &str),
         ts: Timestamp,
         flow: (u64, C),
         c2_port: Option<u16>,
-        head: impl FnOnce() -> Value,
-    ) -> Contact {
+        head: impl FnOnce() -> H,
+    ) -> Contact<H> {
         self.tick(ts);
         if self.timeout == 0 {
             return Contact {
                 closed: Vec::new(),
-                alert: Some(head()),
+                opened: true,
             };
         }
         let key = (key.0, key.1.to_string());
@@ -192,7 +224,7 @@ impl Episodes {
                 }
                 return Contact {
                     closed,
-                    alert: None,
+                    opened: false,
                 };
             }
             closed.extend(self.end(vec![id], Ended::Idle));
@@ -200,7 +232,6 @@ impl Episodes {
         if self.all.len() >= self.capacity {
             closed.extend(self.evict());
         }
-        let alert = head();
         let id = self.next_id;
         self.next_id += 1;
         let mut e = Episode {
@@ -218,7 +249,7 @@ impl Episodes {
             bytes: 0,
             open_flows: 0,
             ended: None,
-            head: head_of(&alert),
+            head: head(),
         };
         if let Some(p) = c2_port {
             add_port(&mut e, p);
@@ -231,7 +262,7 @@ impl Episodes {
         closed.extend(self.write(ready));
         Contact {
             closed,
-            alert: Some(alert),
+            opened: true,
         }
     }
 
@@ -268,7 +299,7 @@ impl Episodes {
         last: Timestamp,
         packets: u64,
         bytes: u64,
-    ) -> Vec<Value> {
+    ) -> Vec<EpisodeEvent<H>> {
         self.tick(last);
         let mut done = Vec::new();
         for id in self.flow_eps.remove(&flow_id).unwrap_or_default() {
@@ -287,7 +318,7 @@ impl Episodes {
 
     /// Episodes idle at the latest packet time end (checked at most once per tenth of the
     /// timeout of packet time); those with no open flow are returned to be written.
-    pub fn expire(&mut self) -> Vec<Value> {
+    pub fn expire(&mut self) -> Vec<EpisodeEvent<H>> {
         let Some(now) = self.clock else {
             return Vec::new();
         };
@@ -313,7 +344,7 @@ impl Episodes {
     /// Every episode, written (the end of the run: every flow has ended by then). One idle
     /// at the last packet time says `idle` even if no sweep has seen it yet, so the events do
     /// not depend on when sweeps ran.
-    pub fn close_all(&mut self) -> Vec<Value> {
+    pub fn close_all(&mut self) -> Vec<EpisodeEvent<H>> {
         let timeout = self.timeout as f64;
         let (idle, open): (Vec<u64>, Vec<u64>) =
             self.current
@@ -332,7 +363,7 @@ impl Episodes {
     }
 
     /// The table is full: the older half (by last contact) is written now.
-    fn evict(&mut self) -> Vec<Value> {
+    fn evict(&mut self) -> Vec<EpisodeEvent<H>> {
         let mut lasts: Vec<Timestamp> = self.all.values().map(|e| e.last).collect();
         lasts.sort_unstable();
         let cut = lasts[lasts.len() / 2];
@@ -360,7 +391,7 @@ impl Episodes {
 
     /// Ends episodes `ids` (no more contacts fold into them); returns those that can be
     /// written now.
-    fn end(&mut self, ids: Vec<u64>, why: Ended) -> Vec<Value> {
+    fn end(&mut self, ids: Vec<u64>, why: Ended) -> Vec<EpisodeEvent<H>> {
         let mut now = Vec::new();
         for id in &ids {
             if let Some(e) = self.all.get_mut(id) {
@@ -385,61 +416,67 @@ impl Episodes {
     }
 
     /// Removes and renders episodes `ids`, in a fixed order.
-    fn write(&mut self, ids: Vec<u64>) -> Vec<Value> {
-        let mut eps: Vec<Episode> = ids
+    fn write(&mut self, ids: Vec<u64>) -> Vec<EpisodeEvent<H>> {
+        let mut eps: Vec<Episode<H>> = ids
             .into_iter()
             .filter_map(|id| self.all.remove(&id))
             .collect();
         eps.sort_by(|a, b| (a.last, a.first, &a.key).cmp(&(b.last, b.first, &b.key)));
         self.written += eps.len() as u64;
-        eps.into_iter().map(event).collect()
+        eps.into_iter().map(EpisodeEvent).collect()
     }
 }
 
-/// The part of an alert an episode event repeats ([`HEAD_KEYS`]), kept until it is written.
-fn head_of(alert: &Value) -> Value {
-    let mut m = Map::with_capacity(HEAD_KEYS.len());
-    for k in HEAD_KEYS {
-        if let Some(v) = alert.get(*k) {
-            m.insert((*k).into(), v.clone());
-        }
+/// An ended episode, ready to be written: serialize it into the stream, or take its
+/// [`Self::value`].
+pub struct EpisodeEvent<H>(Episode<H>);
+
+impl<H: Head> EpisodeEvent<H> {
+    /// The event as a `Value` (the ECS form and the victim report read it).
+    pub fn value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
-    Value::Object(m)
 }
 
-fn event(e: Episode) -> Value {
-    let mut m = Map::new();
-    m.insert("timestamp".into(), json!(e.last.eve().to_string()));
-    m.insert("event_type".into(), json!("episode"));
-    if let Value::Object(mut head) = e.head {
-        for k in HEAD_KEYS {
-            if let Some(v) = head.remove(*k) {
-                m.insert((*k).into(), v);
+impl<H: Head> Serialize for EpisodeEvent<H> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Body<'a, H>(&'a Episode<H>);
+        impl<H> Serialize for Body<'_, H> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let e = self.0;
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("first", &e.first.eve().to_string())?;
+                m.serialize_entry("last", &e.last.eve().to_string())?;
+                m.serialize_entry(
+                    "duration_s",
+                    &((e.last.seconds_since(e.first) * 1e6).round() / 1e6),
+                )?;
+                m.serialize_entry("contacts", &e.contacts)?;
+                m.serialize_entry("flows", &e.flows)?;
+                m.serialize_entry("community_ids", &e.community_ids)?;
+                m.serialize_entry("more_flows", &e.more_flows)?;
+                m.serialize_entry("c2_ports", &e.ports)?;
+                m.serialize_entry("packets", &e.packets)?;
+                m.serialize_entry("bytes", &e.bytes)?;
+                m.serialize_entry("ended", e.ended.unwrap_or(Ended::End).as_str())?;
+                if e.more_ports {
+                    m.serialize_entry("more_c2_ports", &true)?;
+                }
+                m.end()
             }
         }
+        let e = &self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("timestamp", &e.last.eve().to_string())?;
+        m.serialize_entry("event_type", "episode")?;
+        e.head.entries(&mut m)?;
+        m.serialize_entry("episode", &Body(e))?;
+        m.end()
     }
-    let mut ep = json!({
-        "first": e.first.eve().to_string(),
-        "last": e.last.eve().to_string(),
-        "duration_s": (e.last.seconds_since(e.first) * 1e6).round() / 1e6,
-        "contacts": e.contacts,
-        "flows": e.flows,
-        "community_ids": e.community_ids,
-        "more_flows": e.more_flows,
-        "c2_ports": e.ports,
-        "packets": e.packets,
-        "bytes": e.bytes,
-        "ended": e.ended.unwrap_or(Ended::End).as_str(),
-    });
-    if e.more_ports {
-        ep["more_c2_ports"] = json!(true);
-    }
-    m.insert("episode".into(), ep);
-    Value::Object(m)
 }
 
 /// A flow new to the episode: listed (the first few) or counted, and open until it ends.
-fn add_flow(e: &mut Episode, (id, community): (u64, impl FnOnce() -> String)) {
+fn add_flow<H>(e: &mut Episode<H>, (id, community): (u64, impl FnOnce() -> String)) {
     if e.flows.len() < KEEP_FLOWS {
         e.flows.push(id);
         e.community_ids.push(community());
@@ -449,7 +486,7 @@ fn add_flow(e: &mut Episode, (id, community): (u64, impl FnOnce() -> String)) {
     e.open_flows += 1;
 }
 
-fn add_port(e: &mut Episode, p: u16) {
+fn add_port<H>(e: &mut Episode<H>, p: u16) {
     if e.ports.len() < KEEP_PORTS || e.ports.contains(&p) {
         e.ports.insert(p);
     } else {
@@ -460,6 +497,7 @@ fn add_port(e: &mut Episode, p: u16) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn at(s: i64) -> Timestamp {
         Timestamp::new(1_700_000_000 + s, 0)
@@ -469,7 +507,7 @@ mod tests {
         VictimKey::Address("10.0.0.1".parse().expect("ip"), 0)
     }
 
-    fn contact(eps: &mut Episodes, ts: i64, flow: u64) -> Contact {
+    fn contact(eps: &mut Episodes<Value>, ts: i64, flow: u64) -> Contact<Value> {
         eps.contact(
             (victim(), "c2.example"),
             at(ts),
@@ -482,26 +520,26 @@ mod tests {
     #[test]
     fn a_long_flow_moves_to_the_newest_episode_and_is_counted_once() {
         let mut eps = Episodes::new(60, 100);
-        assert!(contact(&mut eps, 0, 7).alert.is_some());
-        assert!(
-            contact(&mut eps, 30, 7).alert.is_none(),
-            "same flow, within 60 s"
-        );
+        assert!(contact(&mut eps, 0, 7).opened);
+        assert!(!contact(&mut eps, 30, 7).opened, "same flow, within 60 s");
         // 100 s later the same flow reports again: a new episode; the first one no longer
         // waits for the flow and is written.
         let c = contact(&mut eps, 130, 7);
-        assert!(c.alert.is_some());
+        assert!(c.opened);
         assert_eq!(c.closed.len(), 1);
-        assert_eq!(c.closed[0]["episode"]["contacts"], 2);
-        assert_eq!(c.closed[0]["episode"]["ended"], "idle");
-        assert_eq!(c.closed[0]["episode"]["bytes"], 0);
+        assert_eq!(c.closed[0].value()["episode"]["contacts"], 2);
+        assert_eq!(c.closed[0].value()["episode"]["ended"], "idle");
+        assert_eq!(c.closed[0].value()["episode"]["bytes"], 0);
         // The flow ends: its traffic goes to the episode it is in now.
         assert!(eps.flow_end(7, at(140), 10, 1000).is_empty());
         let end = eps.close_all();
         assert_eq!(end.len(), 1);
-        assert_eq!(end[0]["episode"]["bytes"], 1000);
-        assert_eq!(end[0]["episode"]["last"], json!(at(140).eve().to_string()));
-        assert_eq!(end[0]["episode"]["ended"], "end");
+        assert_eq!(end[0].value()["episode"]["bytes"], 1000);
+        assert_eq!(
+            end[0].value()["episode"]["last"],
+            json!(at(140).eve().to_string())
+        );
+        assert_eq!(end[0].value()["episode"]["ended"], "end");
     }
 
     #[test]
@@ -512,8 +550,8 @@ mod tests {
         assert!(eps.expire().is_empty(), "flow 1 has not ended");
         let done = eps.flow_end(1, at(5), 2, 120);
         assert_eq!(done.len(), 1);
-        assert_eq!(done[0]["episode"]["packets"], 2);
-        assert_eq!(done[0]["episode"]["ended"], "idle");
+        assert_eq!(done[0].value()["episode"]["packets"], 2);
+        assert_eq!(done[0].value()["episode"]["ended"], "idle");
         assert_eq!(eps.written, 1);
     }
 
@@ -534,7 +572,7 @@ mod tests {
             );
             if i == 4 {
                 assert_eq!(c.closed.len(), 2, "the two oldest of four");
-                assert_eq!(c.closed[0]["episode"]["ended"], "evicted");
+                assert_eq!(c.closed[0].value()["episode"]["ended"], "evicted");
             }
         }
         assert_eq!(eps.evictions, 2);
@@ -553,7 +591,7 @@ mod tests {
                 || json!({}),
             );
         }
-        let e = &eps.close_all()[0]["episode"];
+        let e = &eps.close_all()[0].value()["episode"];
         assert_eq!(e["contacts"], 100);
         assert_eq!(e["flows"].as_array().map(Vec::len), Some(KEEP_FLOWS));
         assert_eq!(e["more_flows"], 100 - KEEP_FLOWS as u64);

@@ -5,7 +5,7 @@
 //! once every worker has reported progress past that point, so dedup decisions — and therefore
 //! the set of alerts — do not depend on the number of workers or on thread scheduling.
 
-use super::episode::{Episodes, VictimKey};
+use super::episode::{ContactHead, EpisodeEvent, Episodes, VictimKey};
 use super::eve;
 use super::record::{Record, Sequenced};
 use super::sink::Sinks;
@@ -297,7 +297,7 @@ struct Writer<'a> {
     /// Distinct victims alerted (address and VLAN/tunnel zone).
     victims: HashSet<(IpAddr, u32)>,
     /// Open contact episodes (dedup): one alert per episode.
-    episodes: Episodes,
+    episodes: Episodes<ContactHead>,
     subscribers: Option<&'a crate::subscriber::Subscribers>,
     /// The live map RADIUS accounting on the wire builds (unless turned off).
     radius: Option<RadiusMap>,
@@ -317,6 +317,17 @@ impl Writer<'_> {
             serde_json::to_writer(&mut self.line, v)?;
         }
         let kind = v.get("event_type").and_then(Value::as_str).unwrap_or("");
+        self.out.send(kind, &self.line)
+    }
+
+    /// Sends an event about a contact: in EVE, serialized straight from the records; in ECS
+    /// (a transform of the EVE form), through its `Value`.
+    fn emit_event(&mut self, kind: &str, event: &impl serde::Serialize) -> io::Result<()> {
+        if self.ecs {
+            return self.emit(&serde_json::to_value(event)?);
+        }
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, event)?;
         self.out.send(kind, &self.line)
     }
 
@@ -358,14 +369,6 @@ impl Writer<'_> {
             Some(id) => VictimKey::Subscriber(id.to_string()),
             None => VictimKey::Address(c.victim.ip, c.zone),
         };
-        let with_subscriber = |mut v: Value| {
-            if let Some(s) = &subscriber
-                && let Some(o) = v.get_mut("victim")
-            {
-                o["subscriber"] = s.clone();
-            }
-            v
-        };
         match &r.record {
             Record::Alert(a) => {
                 let ind = &c.indicator;
@@ -378,21 +381,27 @@ impl Writer<'_> {
                     a.ts,
                     (c.flow_id, || eve::community_id_of(c)),
                     c.c2.and_then(|e| e.port),
-                    || with_subscriber(eve::alert(a)),
+                    || ContactHead {
+                        contact: a.contact.clone(),
+                        subscriber: subscriber.clone(),
+                    },
                 );
                 for e in &got.closed {
                     self.episode(e)?;
                 }
-                match got.alert {
-                    Some(v) => {
-                        self.stats.alerts += 1;
-                        self.victims.insert((c.victim.ip, c.zone));
-                        if let Some(report) = &mut self.report {
-                            report.add_event(&v);
-                        }
-                        self.emit(&v)?;
+                if got.opened {
+                    self.stats.alerts += 1;
+                    self.victims.insert((c.victim.ip, c.zone));
+                    let event = eve::AlertEvent {
+                        alert: a,
+                        subscriber: subscriber.as_ref(),
+                    };
+                    if let Some(report) = &mut self.report {
+                        report.add_event(&serde_json::to_value(&event)?);
                     }
-                    None => self.stats.suppressed += 1,
+                    self.emit_event("alert", &event)?;
+                } else {
+                    self.stats.suppressed += 1;
                 }
             }
             Record::Radius(_) => {}
@@ -404,7 +413,11 @@ impl Writer<'_> {
                     f.pkts[0] + f.pkts[1],
                     f.bytes[0] + f.bytes[1],
                 );
-                self.emit(&with_subscriber(eve::flow(f)))?;
+                let event = eve::FlowEvent {
+                    flow: f,
+                    subscriber: subscriber.as_ref(),
+                };
+                self.emit_event("flow", &event)?;
                 for e in done {
                     self.episode(&e)?;
                 }
@@ -437,10 +450,10 @@ impl Writer<'_> {
     }
 
     /// Writes an ended episode (and adds it to the victim report).
-    fn episode(&mut self, e: &Value) -> io::Result<()> {
+    fn episode(&mut self, e: &EpisodeEvent<ContactHead>) -> io::Result<()> {
         if let Some(report) = &mut self.report {
-            report.add_event(e);
+            report.add_event(&e.value());
         }
-        self.emit(e)
+        self.emit_event("episode", e)
     }
 }
