@@ -10,11 +10,12 @@
 //! the rounds in ns per packet, thread CPU time (less disturbed by other processes than wall
 //! time on a shared machine), and the ratio to the floor. See BENCHMARKS.md.
 
+#[path = "common/bench_feeds.rs"]
+mod bench_feeds;
+use bench_feeds::median;
 use c2watch::capture::{CaptureFile, Interfaces, Progress};
 use c2watch::decode::{Decoded, decode};
 use c2watch::detect::{DetectConfig, PacketInfo, Worker};
-use c2watch::intel::feed::FeedDef;
-use c2watch::intel::manager::{FeedManager, Refresh};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -82,32 +83,12 @@ fn whole(path: &Path, worker: &mut Worker) -> u64 {
     black_box(records + out.len() as u64)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dir = PathBuf::from(args.get(1).map(String::as_str).unwrap_or("target/bench"));
     let rounds: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5);
     let only_whole = args.get(3).is_some_and(|s| s == "whole");
-    let specs = ["feed.txt", "cidrs.txt", "domains.txt", "ja3.txt"].map(|f| {
-        let p = dir.join(f).display().to_string();
-        if f == "ja3.txt" {
-            format!("ja3:{p}")
-        } else {
-            p
-        }
-    });
-    let defs = specs
-        .iter()
-        .map(|s| FeedDef::from_spec(s).expect("feed spec"))
-        .collect();
-    let mut manager = FeedManager::new(defs, &[], None).expect("feed manager");
-    let set = manager.load(&Refresh::All).expect("load feeds").set;
-    println!("{} indicators loaded", set.len());
-    let snapshot = Arc::new(arc_swap::ArcSwap::from_pointee(set));
+    let snapshot = bench_feeds::load(&dir);
     let mix = dir.join("mix.pcap");
     let packets = {
         let mut f = open(&mix);
@@ -150,11 +131,11 @@ fn main() {
         "read + decode",
         "read + decode + flow + match + app layer",
     ];
-    let floor_ns = median(times[0].clone()) * 1e9 / packets;
+    let floor_ns = median(&times[0]) * 1e9 / packets;
     for (name, t) in names.iter().zip(times) {
         let lo = t.iter().copied().fold(f64::MAX, f64::min) * 1e9 / packets;
         let hi = t.iter().copied().fold(0.0, f64::max) * 1e9 / packets;
-        let ns = median(t) * 1e9 / packets;
+        let ns = median(&t) * 1e9 / packets;
         println!(
             "{name:<44} {ns:7.1} ns/packet ({lo:.1}-{hi:.1}) {:6.2} M packets/s  {:5.2}x floor",
             1e3 / ns,

@@ -11,13 +11,13 @@
 //! the speed-up over the first worker count: the ratio of the medians, and the median of the
 //! ratios within each round (runs back to back saw the same machine). See BENCHMARKS.md.
 
+#[path = "common/bench_feeds.rs"]
+mod bench_feeds;
+use bench_feeds::median;
 use c2watch::alert::sink::{SinkSpec, Sinks};
 use c2watch::detect::DetectConfig;
-use c2watch::intel::feed::FeedDef;
-use c2watch::intel::manager::{FeedManager, Refresh};
 use c2watch::replay::{ReplayConfig, run};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// CPU time of the whole process (all threads, also those that ended), in seconds.
 fn process_cpu() -> f64 {
@@ -33,12 +33,6 @@ fn process_cpu() -> f64 {
     ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
 }
 
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dir = PathBuf::from(args.get(1).map(String::as_str).unwrap_or("target/bench"));
@@ -47,22 +41,7 @@ fn main() {
     if counts.is_empty() {
         counts = vec![1, 2];
     }
-    let specs = ["feed.txt", "cidrs.txt", "domains.txt", "ja3.txt"].map(|f| {
-        let p = dir.join(f).display().to_string();
-        if f == "ja3.txt" {
-            format!("ja3:{p}")
-        } else {
-            p
-        }
-    });
-    let defs = specs
-        .iter()
-        .map(|s| FeedDef::from_spec(s).expect("feed spec"))
-        .collect();
-    let mut manager = FeedManager::new(defs, &[], None).expect("feed manager");
-    let set = manager.load(&Refresh::All).expect("load feeds").set;
-    println!("{} indicators loaded", set.len());
-    let snapshot = Arc::new(arc_swap::ArcSwap::from_pointee(set));
+    let snapshot = bench_feeds::load(&dir);
     let mix = dir.join("mix.pcap").display().to_string();
 
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); counts.len()];

@@ -222,14 +222,7 @@ fn envelope<M: SerializeMap>(
     m.serialize_entry("flow_id", &c.flow_id)?;
     m.serialize_entry("in_iface", &*c.in_iface)?;
     m.serialize_entry("event_type", event_type)?;
-    let vlans = c.first.vlans();
-    if !vlans.is_empty() {
-        m.serialize_entry("vlan", vlans)?;
-    }
-    let labels = c.first.labels();
-    if !labels.is_empty() {
-        m.serialize_entry("mpls", labels)?;
-    }
+    tags(m, c)?;
     m.serialize_entry("src_ip", &c.initiator.ip)?;
     if let Some(p) = c.initiator.port {
         m.serialize_entry("src_port", &p)?;
@@ -283,15 +276,37 @@ fn c2(c: &Contact) -> Side<'_> {
     }
 }
 
-/// Victim, C2, threat and the app-layer object.
-fn contact_tail<M: SerializeMap>(
+/// `vlan` and `mpls`, when the first packet carried tags or labels.
+fn tags<M: SerializeMap>(m: &mut M, c: &Contact) -> Result<(), M::Error> {
+    let vlans = c.first.vlans();
+    if !vlans.is_empty() {
+        m.serialize_entry("vlan", vlans)?;
+    }
+    let labels = c.first.labels();
+    if !labels.is_empty() {
+        m.serialize_entry("mpls", labels)?;
+    }
+    Ok(())
+}
+
+/// Victim, C2 and threat.
+fn parties<M: SerializeMap>(
     m: &mut M,
     c: &Contact,
     subscriber: Option<&Value>,
 ) -> Result<(), M::Error> {
     m.serialize_entry("victim", &victim(c, subscriber))?;
     m.serialize_entry("c2", &c2(c))?;
-    m.serialize_entry("threat", &Threat(&c.indicator, c.matched_on.as_str()))?;
+    m.serialize_entry("threat", &Threat(&c.indicator, c.matched_on.as_str()))
+}
+
+/// Victim, C2, threat and the app-layer object.
+fn contact_tail<M: SerializeMap>(
+    m: &mut M,
+    c: &Contact,
+    subscriber: Option<&Value>,
+) -> Result<(), M::Error> {
+    parties(m, c, subscriber)?;
     if let Some(app) = &c.app {
         m.serialize_entry(app_key(app), &App(app))?;
     }
@@ -457,14 +472,7 @@ pub fn head_entries<M: SerializeMap>(
     subscriber: Option<&Value>,
 ) -> Result<(), M::Error> {
     m.serialize_entry("in_iface", &*c.in_iface)?;
-    let vlans = c.first.vlans();
-    if !vlans.is_empty() {
-        m.serialize_entry("vlan", vlans)?;
-    }
-    let labels = c.first.labels();
-    if !labels.is_empty() {
-        m.serialize_entry("mpls", labels)?;
-    }
+    tags(m, c)?;
     let tunnel = Tunnel(c);
     if tunnel.present() {
         m.serialize_entry("tunnel", &tunnel)?;
@@ -476,9 +484,7 @@ pub fn head_entries<M: SerializeMap>(
     }
     m.serialize_entry("proto", &proto_name(c.proto))?;
     m.serialize_entry("alert", &Signature(c))?;
-    m.serialize_entry("victim", &victim(c, subscriber))?;
-    m.serialize_entry("c2", &c2(c))?;
-    m.serialize_entry("threat", &Threat(&c.indicator, c.matched_on.as_str()))
+    parties(m, c, subscriber)
 }
 
 /// A `flow` event (a flow that alerted, when it ended), with the victim's subscriber.

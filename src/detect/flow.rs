@@ -336,15 +336,20 @@ impl Timeouts {
 mod tests {
     use super::*;
 
-    #[test]
-    fn symmetric_keys() {
-        let mut d = Decoded {
+    /// A TCP packet from a subscriber (10.0.0.1:5000) to 192.0.2.1:443.
+    fn outbound() -> Decoded {
+        Decoded {
             src: "10.0.0.1".parse().unwrap(),
             dst: "192.0.2.1".parse().unwrap(),
             proto: 6,
             ports: Some((5000, 443)),
             ..Decoded::default()
-        };
+        }
+    }
+
+    #[test]
+    fn symmetric_keys() {
+        let mut d = outbound();
         let (k1, lo1) = FlowKey::of(&d);
         std::mem::swap(&mut d.src, &mut d.dst);
         d.ports = Some((443, 5000));
@@ -360,13 +365,7 @@ mod tests {
     #[test]
     fn dispatch_follows_the_client_and_spreads_clients() {
         let home = crate::detect::HomeNet::default_nets();
-        let mut d = Decoded {
-            src: "10.0.0.1".parse().unwrap(),
-            dst: "192.0.2.1".parse().unwrap(),
-            proto: 6,
-            ports: Some((5000, 443)),
-            ..Decoded::default()
-        };
+        let mut d = outbound();
         let h = dispatch_hash(&d, &home);
         // The other direction, and another flow of the same subscriber: the same worker.
         std::mem::swap(&mut d.src, &mut d.dst);
