@@ -62,10 +62,10 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn u16s(b: &[u8]) -> Vec<u16> {
-    b.chunks_exact(2)
-        .map(|c| u16::from_be_bytes([c[0], c[1]]))
-        .collect()
+/// `out` becomes the big-endian u16 list `b` (its storage is kept).
+fn fill_u16s(out: &mut Vec<u16>, b: &[u8]) {
+    out.clear();
+    out.extend(b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])));
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -85,17 +85,35 @@ pub struct ClientHello {
 
 /// Parses a ClientHello body (after the 4-byte handshake header; in QUIC, the CRYPTO data).
 pub fn parse_client_hello(body: &[u8]) -> Result<ClientHello, TlsError> {
+    let mut ch = ClientHello::default();
+    parse_client_hello_into(body, &mut ch)?;
+    Ok(ch)
+}
+
+/// [`parse_client_hello`] into `ch`, which is cleared first and keeps the storage of its
+/// lists: a worker that parses every hello into one `ClientHello` allocates for none of
+/// them. On an error `ch` holds part of the hello and is not to be read.
+pub fn parse_client_hello_into(body: &[u8], ch: &mut ClientHello) -> Result<(), TlsError> {
     let mut r = Reader { b: body };
-    let mut ch = ClientHello {
-        legacy_version: r.u16()?,
-        ..ClientHello::default()
-    };
+    ch.legacy_version = r.u16()?;
+    for list in [
+        &mut ch.ciphers,
+        &mut ch.extensions,
+        &mut ch.groups,
+        &mut ch.sig_algs,
+        &mut ch.supported_versions,
+    ] {
+        list.clear();
+    }
+    ch.point_formats.clear();
+    ch.sni = None;
+    ch.alpn.clear();
     r.bytes(32)?;
     r.vec8()?;
-    ch.ciphers = u16s(r.vec16()?);
+    fill_u16s(&mut ch.ciphers, r.vec16()?);
     r.vec8()?;
     if r.b.is_empty() {
-        return Ok(ch);
+        return Ok(());
     }
     let mut exts = Reader { b: r.vec16()? };
     while !exts.b.is_empty() {
@@ -114,10 +132,13 @@ pub fn parse_client_hello(body: &[u8]) -> Result<ClientHello, TlsError> {
                     }
                 }
             }
-            EXT_GROUPS => ch.groups = u16s(d.vec16()?),
-            EXT_POINT_FORMATS => ch.point_formats = d.vec8()?.to_vec(),
-            EXT_SIG_ALGS => ch.sig_algs = u16s(d.vec16()?),
-            EXT_SUPPORTED_VERSIONS => ch.supported_versions = u16s(d.vec8()?),
+            EXT_GROUPS => fill_u16s(&mut ch.groups, d.vec16()?),
+            EXT_POINT_FORMATS => {
+                ch.point_formats.clear();
+                ch.point_formats.extend_from_slice(d.vec8()?);
+            }
+            EXT_SIG_ALGS => fill_u16s(&mut ch.sig_algs, d.vec16()?),
+            EXT_SUPPORTED_VERSIONS => fill_u16s(&mut ch.supported_versions, d.vec8()?),
             EXT_ALPN => {
                 let mut list = Reader { b: d.vec16()? };
                 while !list.b.is_empty() {
@@ -127,7 +148,7 @@ pub fn parse_client_hello(body: &[u8]) -> Result<ClientHello, TlsError> {
             _ => {}
         }
     }
-    Ok(ch)
+    Ok(())
 }
 
 /// Fingerprints a thread computed lately (see [`ClientHello::ja3_memo`]).

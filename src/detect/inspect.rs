@@ -238,27 +238,32 @@ impl Inspect {
                 return;
             };
             self.hello = true;
-            let Ok(ch) = tls::parse_client_hello(&body) else {
-                return;
-            };
-            self.info.sni = ch.sni.clone();
-            self.info.alpn = ch.alpn_strings();
-            // Fingerprints cost hashing: computed when indicators need them, or for the alert.
-            if set.has_hashes(HashKind::Ja3) {
-                self.info.ja3 = Some(ch.ja3_memo());
-            }
-            if set.has_hashes(HashKind::Ja4) {
-                self.info.ja4 = Some(ch.ja4('t'));
-            }
-            let before = found.len();
-            client_hello_findings(set, &self.info, found);
-            if found.len() > before {
-                self.info.ja3.get_or_insert_with(|| ch.ja3_memo());
-                self.info.ja4.get_or_insert_with(|| ch.ja4('t'));
-                for f in &mut found[before..] {
-                    f.tls = Some(self.info.clone());
+            let info = &mut self.info;
+            HELLO.with_borrow_mut(|ch| {
+                if tls::parse_client_hello_into(&body, ch).is_err() {
+                    return;
                 }
-            }
+                // Moved, not copied: JA4 tells a name from its extension, not from `sni`.
+                info.sni = ch.sni.take();
+                info.alpn = ch.alpn_strings();
+                // Fingerprints cost hashing: computed when indicators need them, or for the
+                // alert.
+                if set.has_hashes(HashKind::Ja3) {
+                    info.ja3 = Some(ch.ja3_memo());
+                }
+                if set.has_hashes(HashKind::Ja4) {
+                    info.ja4 = Some(ch.ja4('t'));
+                }
+                let before = found.len();
+                client_hello_findings(set, info, found);
+                if found.len() > before {
+                    info.ja3.get_or_insert_with(|| ch.ja3_memo());
+                    info.ja4.get_or_insert_with(|| ch.ja4('t'));
+                    for f in &mut found[before..] {
+                        f.tls = Some(info.clone());
+                    }
+                }
+            });
         } else if !from_client && !self.server_hs.ended {
             let Ok(msgs) = self.server_hs.feed(self.server.data()) else {
                 self.server_hs.ended = true;
@@ -343,6 +348,12 @@ impl Inspect {
         }
         self.dns_done[0] = at;
     }
+}
+
+thread_local! {
+    /// The ClientHello each TLS handshake on this thread is parsed into: its lists keep their
+    /// storage from one hello to the next.
+    static HELLO: std::cell::RefCell<tls::ClientHello> = std::cell::RefCell::default();
 }
 
 /// SNI, JA3 and JA4 of a ClientHello against the indicators.
