@@ -41,7 +41,7 @@ type Step = Result<(), DecodeIssue>;
 
 /// Decodes one frame of the given link type into `out` (overwritten).
 pub fn decode(linktype: u32, data: &[u8], out: &mut Decoded) -> Step {
-    *out = Decoded::default();
+    out.reset();
     let mut w = Walker {
         data,
         out,
@@ -588,6 +588,37 @@ mod tests {
             (TunnelKind::Vxlan, Some(99), Some("192.0.2.1".into()))
         );
         assert_eq!(d.src_mac, Some(MAC_A));
+    }
+
+    #[test]
+    fn a_reused_summary_keeps_nothing_of_the_frame_before() {
+        // A tagged, tunnelled frame, then a plain one into the same `Decoded`.
+        let user = syn4([100, 64, 0, 9], [203, 0, 113, 10]);
+        let gtp = ipv4(
+            [192, 0, 2, 30],
+            [192, 0, 2, 31],
+            17,
+            &udp(2152, 2152, &gtpu(5, false, &user)),
+        );
+        let busy = ethernet(MAC_A, MAC_B, &[(0x8100, 9)], ETH_IPV4, &gtp);
+        let plain = ethernet(MAC_A, MAC_B, &[], ETH_IPV4, &user);
+        let mut reused = Decoded::default();
+        decode(linktype::ETHERNET, &busy, &mut reused).unwrap();
+        assert_eq!(reused.tunnels().count(), 1);
+        decode(linktype::ETHERNET, &plain, &mut reused).unwrap();
+        let fresh = run(linktype::ETHERNET, &plain).unwrap();
+        let view = |d: &Decoded| {
+            format!(
+                "{:?}",
+                (
+                    (d.src_mac, d.dst_mac, d.vlans(), d.labels()),
+                    d.tunnels().collect::<Vec<_>>(),
+                    (d.src, d.dst, d.proto, d.ports, d.icmp, d.tcp_flags, d.tcp_seq),
+                    (d.fragment, d.payload, d.transport_truncated, d.inner_invalid),
+                )
+            )
+        };
+        assert_eq!(view(&reused), view(&fresh));
     }
 
     #[test]
