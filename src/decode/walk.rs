@@ -590,9 +590,8 @@ mod tests {
         assert_eq!(d.src_mac, Some(MAC_A));
     }
 
-    #[test]
-    fn a_reused_summary_keeps_nothing_of_the_frame_before() {
-        // A tagged, tunnelled frame, then a plain one into the same `Decoded`.
+    /// A subscriber's SYN (100.64.0.9 → 203.0.113.10), and the same in GTP-U over IPv4.
+    fn user_and_gtp() -> (Vec<u8>, Vec<u8>) {
         let user = syn4([100, 64, 0, 9], [203, 0, 113, 10]);
         let gtp = ipv4(
             [192, 0, 2, 30],
@@ -600,6 +599,13 @@ mod tests {
             17,
             &udp(2152, 2152, &gtpu(5, false, &user)),
         );
+        (user, gtp)
+    }
+
+    #[test]
+    fn a_reused_summary_keeps_nothing_of_the_frame_before() {
+        // A tagged, tunnelled frame, then a plain one into the same `Decoded`.
+        let (user, gtp) = user_and_gtp();
         let busy = ethernet(MAC_A, MAC_B, &[(0x8100, 9)], ETH_IPV4, &gtp);
         let plain = ethernet(MAC_A, MAC_B, &[], ETH_IPV4, &user);
         let mut reused = Decoded::default();
@@ -608,15 +614,12 @@ mod tests {
         decode(linktype::ETHERNET, &plain, &mut reused).unwrap();
         let fresh = run(linktype::ETHERNET, &plain).unwrap();
         let view = |d: &Decoded| {
-            format!(
-                "{:?}",
-                (
-                    (d.src_mac, d.dst_mac, d.vlans(), d.labels()),
-                    d.tunnels().collect::<Vec<_>>(),
-                    (d.src, d.dst, d.proto, d.ports, d.icmp, d.tcp_flags, d.tcp_seq),
-                    (d.fragment, d.payload, d.transport_truncated, d.inner_invalid),
-                )
-            )
+            let layers = (d.src_mac, d.dst_mac, d.vlans(), d.labels());
+            let ip = (d.src, d.dst, d.proto, d.ports, d.icmp);
+            let tcp = (d.tcp_flags, d.tcp_seq, d.fragment, d.payload);
+            let flags = (d.transport_truncated, d.inner_invalid);
+            let tunnels: Vec<_> = d.tunnels().collect();
+            format!("{layers:?} {tunnels:?} {ip:?} {tcp:?} {flags:?}")
         };
         assert_eq!(view(&reused), view(&fresh));
     }
@@ -624,13 +627,7 @@ mod tests {
     #[test]
     fn nested_tunnels_keep_every_layer() {
         // GTP-U inside GRE inside VLAN Ethernet.
-        let user = syn4([100, 64, 0, 9], [203, 0, 113, 10]);
-        let gtp = ipv4(
-            [192, 0, 2, 30],
-            [192, 0, 2, 31],
-            17,
-            &udp(2152, 2152, &gtpu(5, false, &user)),
-        );
+        let (_, gtp) = user_and_gtp();
         let f = ethernet(
             MAC_A,
             MAC_B,
