@@ -182,26 +182,45 @@ impl WorkBatch {
         worker: &mut Worker,
         d: &mut Decoded,
         records: &mut Vec<Sequenced>,
-        issues: &mut DecodeCounts,
+        undecoded: &mut Undecoded,
     ) {
         for item in &self.items {
             let data = self.bytes(item);
             // The reader sends packets that decoded there, and plain frames, which decode
-            // (`decode::plain`): a failure here would be a bug, counted like any other.
-            match decode(item.linktype, data, d) {
+            // (`decode::plain`): a failure here would be a bug, counted like any other, and a
+            // decoder panic is contained as on the reader thread.
+            let result = undecoded
+                .faults
+                .contain(item.info.seq, || decode(item.linktype, data, d))
+                .unwrap_or(Err(crate::decode::DecodeIssue::Contained));
+            match result {
                 Ok(()) => {
                     let (off, len) = (d.payload.0 as usize, d.payload.1 as usize);
                     let payload = data.get(off..off + len).unwrap_or(&[]);
                     worker.process_contained(&item.info, d, payload, records);
                 }
-                Err(issue) => issues[issue.index()] += 1,
+                Err(issue) => undecoded.issues[issue.index()] += 1,
             }
         }
     }
 }
 
-/// Frames that did not decode, by [`crate::decode::DecodeIssue`].
-type DecodeCounts = [u64; crate::decode::DecodeIssue::ALL.len()];
+/// Frames a worker thread could not decode: by [`crate::decode::DecodeIssue`], and the
+/// decoder panics it contained. They join the reader's counts at the end.
+#[derive(Default)]
+struct Undecoded {
+    issues: [u64; crate::decode::DecodeIssue::ALL.len()],
+    faults: crate::detect::fault::Faults,
+}
+
+impl Undecoded {
+    fn add_to(&self, read: &mut ReadStats) {
+        for (total, n) in read.decode.iter_mut().zip(self.issues) {
+            *total += n;
+        }
+        read.faults.merge(&self.faults);
+    }
+}
 
 /// Which worker owns each of [`ROUTE_BUCKETS`] slices of the dispatch hash, for `n` workers.
 /// Worker 0 runs on the reader thread, which also reads and decodes every packet: it gets a
@@ -212,11 +231,7 @@ fn route(n: usize) -> Vec<u16> {
     if n == 1 {
         return vec![0; ROUTE_BUCKETS];
     }
-    let share: f64 = std::env::var("SHARE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(READER_SHARE);
-    let own = ((ROUTE_BUCKETS as f64 * share / n as f64).round() as usize).max(1);
+    let own = ((ROUTE_BUCKETS as f64 * READER_SHARE / n as f64).round() as usize).max(1);
     (0..ROUTE_BUCKETS)
         .map(|b| {
             if b < own {
@@ -572,11 +587,11 @@ pub fn run(
                     let mut clock = Timestamp::default();
                     let mut told = 0u64;
                     let mut decoded = Decoded::default();
-                    let mut issues: DecodeCounts = Default::default();
+                    let mut undecoded = Undecoded::default();
                     for mut batch in rx.iter() {
                         clock = clock.max(batch.clock);
                         worker.begin_batch();
-                        batch.process(&mut worker, &mut decoded, &mut records, &mut issues);
+                        batch.process(&mut worker, &mut decoded, &mut records, &mut undecoded);
                         // The output thread hears from a worker when it has records, and
                         // otherwise once per WATERMARK packets: every message wakes it.
                         let upto = batch.upto;
@@ -603,7 +618,7 @@ pub fn run(
                         upto: u64::MAX,
                         records,
                     });
-                    (worker.stats(), issues)
+                    (worker.stats(), undecoded)
                 })
                 .map_err(|e| ReplayError::Internal(format!("cannot start worker thread: {e}")))?;
             handles.push(handle);
@@ -645,11 +660,9 @@ pub fn run(
         work = local.worker.stats();
         for h in handles {
             match h.join() {
-                Ok((s, issues)) => {
+                Ok((s, undecoded)) => {
                     work.merge(&s);
-                    for (total, n) in read.decode.iter_mut().zip(issues) {
-                        *total += n;
-                    }
+                    undecoded.add_to(&mut read);
                 }
                 Err(_) => return Err(ReplayError::Internal("a worker thread panicked".into())),
             }
