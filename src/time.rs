@@ -20,6 +20,12 @@ impl Timestamp {
         }
     }
 
+    /// `secs` and `nanos` as they are; `None` when `nanos` is not below one second.
+    #[inline]
+    pub fn exact(secs: i64, nanos: u32) -> Option<Timestamp> {
+        (nanos < 1_000_000_000).then_some(Timestamp { secs, nanos })
+    }
+
     /// The machine's clock now (for events not tied to a packet: live capture's periodic
     /// stats, idle flow expiry on a quiet link).
     pub fn now() -> Timestamp {

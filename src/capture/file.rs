@@ -132,7 +132,33 @@ impl CaptureFile {
     }
 
     /// Next frame, `Ok(None)` at the end. An error ends the file; frames already returned stay valid.
+    #[inline]
     pub fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError> {
+        // The common case inline: a pcap record already buffered whole.
+        if !self.done
+            && let State::Pcap(h) = &self.state
+            && let Some((ts, orig_len, len)) =
+                pcap::quick_record(self.buf.available().get(self.pending..).unwrap_or(&[]), h)
+        {
+            self.buf.consume(self.pending);
+            let (start, linktype) = (pcap::RECORD_LEN, h.linktype);
+            self.pending = start + len;
+            self.data_start = start;
+            return Ok(Some(RawPacket {
+                ts,
+                iface: 0,
+                linktype,
+                orig_len,
+                iface_name: None,
+                data: self.buf.available().get(start..start + len).unwrap_or(&[]),
+            }));
+        }
+        self.next_packet_slow()
+    }
+
+    /// Everything [`Self::next_packet`] does not do inline: refills, pcapng blocks, errors.
+    #[inline(never)]
+    fn next_packet_slow(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError> {
         if self.done {
             return Ok(None);
         }

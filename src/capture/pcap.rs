@@ -78,6 +78,41 @@ pub enum Next {
     End,
 }
 
+/// A record whose header and data are both in `avail` already, and whose header is sound:
+/// (timestamp, original length, captured length). `None` for anything else, which
+/// [`next_record`] then reads (or reports) the long way. The common case, on every packet.
+#[inline]
+pub fn quick_record(avail: &[u8], h: &PcapHeader) -> Option<(Timestamp, u32, usize)> {
+    let hdr: &[u8; RECORD_HEADER_LEN] = avail.get(..RECORD_HEADER_LEN)?.try_into().ok()?;
+    let word = |at: usize| {
+        let b = [hdr[at], hdr[at + 1], hdr[at + 2], hdr[at + 3]];
+        if h.big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    let (secs, frac, incl, orig) = (
+        word(field::TS_SEC.start),
+        word(field::TS_FRAC.start),
+        word(field::INCL_LEN.start),
+        word(field::ORIG_LEN.start),
+    );
+    let nanos = if h.nanos {
+        frac
+    } else {
+        frac.checked_mul(1000)?
+    };
+    let total = RECORD_HEADER_LEN.checked_add(incl as usize)?;
+    if incl > MAX_RECORD || avail.len() < total {
+        return None;
+    }
+    let ts = Timestamp::exact(i64::from(secs), nanos)?;
+    Some((ts, orig.max(incl), incl as usize))
+}
+
+pub const RECORD_LEN: usize = RECORD_HEADER_LEN;
+
 /// Reads the next record header from `buf`, making sure the whole record is buffered.
 pub fn next_record(buf: &mut ChunkBuffer, h: &PcapHeader) -> Result<Next, (bool, String)> {
     let io_err = |e: std::io::Error| (false, format!("read error: {e}"));
@@ -127,4 +162,64 @@ pub fn next_record(buf: &mut ChunkBuffer, h: &PcapHeader) -> Result<Next, (bool,
         data_start: RECORD_HEADER_LEN,
         data_len: incl as usize,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(big_endian: bool, words: [u32; 4], data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for w in words {
+            out.extend_from_slice(&if big_endian {
+                w.to_be_bytes()
+            } else {
+                w.to_le_bytes()
+            });
+        }
+        out.extend_from_slice(data);
+        out
+    }
+
+    fn header(big_endian: bool, nanos: bool) -> PcapHeader {
+        PcapHeader {
+            big_endian,
+            nanos,
+            snaplen: 65535,
+            linktype: 1,
+        }
+    }
+
+    #[test]
+    fn quick_record_reads_whole_sound_records_in_either_byte_order() {
+        let le = record(false, [1_700_000_000, 250_000, 4, 60], &[1, 2, 3, 4, 9]);
+        let (ts, orig, len) = quick_record(&le, &header(false, false)).unwrap();
+        assert_eq!(
+            (ts, orig, len),
+            (Timestamp::new(1_700_000_000, 250_000_000), 60, 4)
+        );
+        let be = record(true, [7, 999_999_999, 3, 2], &[1, 2, 3]);
+        let (ts, orig, len) = quick_record(&be, &header(true, true)).unwrap();
+        // The original length is never below the captured one.
+        assert_eq!((ts, orig, len), (Timestamp::new(7, 999_999_999), 3, 3));
+    }
+
+    #[test]
+    fn quick_record_leaves_everything_else_to_the_long_way() {
+        let h = header(false, false);
+        // Data not all buffered yet, header cut short, a fraction of a second too large,
+        // an implausible length: each is `None` here, and `next_record` decides.
+        assert!(quick_record(&record(false, [1, 0, 10, 10], &[0; 9]), &h).is_none());
+        assert!(quick_record(&record(false, [1, 0, 0, 0], &[])[..15], &h).is_none());
+        assert!(quick_record(&record(false, [1, 1_000_000, 0, 0], &[]), &h).is_none());
+        assert!(quick_record(&record(false, [1, 5, 0, 0], &[]), &header(false, true)).is_some());
+        assert!(
+            quick_record(
+                &record(false, [1, 1_000_000_000, 0, 0], &[]),
+                &header(false, true)
+            )
+            .is_none()
+        );
+        assert!(quick_record(&record(false, [1, 0, MAX_RECORD + 1, 0], &[]), &h).is_none());
+    }
 }

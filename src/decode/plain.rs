@@ -47,31 +47,36 @@ fn be16(b: &[u8], r: std::ops::Range<usize>) -> Option<u16> {
     Some(u16::from_be_bytes([*s.first()?, *s.get(1)?]))
 }
 
-fn be32(b: &[u8], r: std::ops::Range<usize>) -> Option<u32> {
-    let s: [u8; 4] = b.get(r)?.try_into().ok()?;
-    Some(u32::from_be_bytes(s))
-}
-
 /// The addresses and ports of a plain frame (see the module), or `None`.
 #[inline]
 pub fn plain(lt: u32, data: &[u8]) -> Option<Plain> {
-    if lt != linktype::ETHERNET || be16(data, field::ETHERTYPE)? != ETH_IPV4 {
+    // The Ethernet header and the fixed part of the IPv4 header, checked once.
+    let head: &[u8; field::IP + 20] = data.get(..field::IP + 20)?.try_into().ok()?;
+    let at = |i: usize| head[field::IP + i];
+    let word = |i: usize| u16::from_be_bytes([at(i), at(i + 1)]);
+    let quad = |i: usize| u32::from_be_bytes([at(i), at(i + 1), at(i + 2), at(i + 3)]);
+    if lt != linktype::ETHERNET
+        || u16::from_be_bytes([
+            head[field::ETHERTYPE.start],
+            head[field::ETHERTYPE.start + 1],
+        ]) != ETH_IPV4
+    {
         return None;
     }
     let ip = data.get(field::IP..)?;
-    let ver_ihl = *ip.get(field::VER_IHL)?;
+    let ver_ihl = at(field::VER_IHL);
     let header_len = usize::from(ver_ihl & 0x0f) * 4;
     if ver_ihl >> 4 != 4 || header_len < 20 || ip.len() < header_len {
         return None;
     }
-    let total = usize::from(be16(ip, field::TOTAL_LEN)?);
-    if total < header_len || be16(ip, field::FLAGS_FRAG)? & FRAGMENT_BITS != 0 {
+    let total = usize::from(word(field::TOTAL_LEN.start));
+    if total < header_len || word(field::FLAGS_FRAG.start) & FRAGMENT_BITS != 0 {
         return None;
     }
     // The transport header must lie within both the capture and the IP packet.
     let seg = ip.get(header_len..total.min(ip.len()))?;
     let ports = (be16(seg, 0..2)?, be16(seg, 2..4)?);
-    match *ip.get(field::PROTO)? {
+    match at(field::PROTO) {
         IP_TCP => {
             let tcp_len = usize::from(seg.get(field::TCP_DATA_OFF)? >> 4) * 4;
             if tcp_len < 20 || seg.len() < tcp_len {
@@ -86,8 +91,8 @@ pub fn plain(lt: u32, data: &[u8]) -> Option<Plain> {
         _ => return None,
     }
     Some(Plain {
-        src: be32(ip, field::SRC)?,
-        dst: be32(ip, field::DST)?,
+        src: quad(field::SRC.start),
+        dst: quad(field::DST.start),
         ports,
     })
 }
