@@ -85,6 +85,12 @@ trait PacketSink {
     /// `payload` is the packet's transport payload (empty when none was captured). Returns
     /// false to stop reading (the consumer is gone).
     fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8], raw: Raw<'_>) -> bool;
+    /// A packet [`Self::plain`] left to the reader thread: one of its own flows, known
+    /// without hashing it again.
+    #[inline(always)]
+    fn own(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8], raw: Raw<'_>) -> bool {
+        self.packet(info, d, payload, raw)
+    }
     /// `upto`: no later packet has a smaller sequence number.
     fn tick(&mut self, upto: u64, force: bool) -> bool;
     /// Whether [`Self::plain`] can take packets: the reader then reads plain frames
@@ -267,6 +273,7 @@ struct Dispatch {
 }
 
 impl Dispatch {
+    #[inline(never)]
     fn send(&mut self, w: usize, upto: u64) -> bool {
         let fresh = self.spare.try_recv().unwrap_or_else(|_| WorkBatch::new());
         let mut batch = std::mem::replace(&mut self.pending[w], fresh);
@@ -289,7 +296,7 @@ impl Dispatch {
     }
 
     /// Queues a packet for worker `w` (1..): where its bytes are; the worker decodes them.
-    #[inline]
+    #[inline(always)]
     fn hand_off(&mut self, w: usize, info: PacketInfo, raw: Raw<'_>) -> bool {
         let w = w - 1;
         let batch = &mut self.pending[w];
@@ -323,9 +330,14 @@ impl PacketSink for Dispatch {
         true
     }
 
+    #[inline(always)]
+    fn own(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8], raw: Raw<'_>) -> bool {
+        self.local.packet(info, d, payload, raw)
+    }
+
     /// A plain frame for another worker is handed off undecoded (that worker decodes it);
     /// one of the reader thread's own flows is decoded here as usual.
-    #[inline]
+    #[inline(always)]
     fn plain(&mut self, info: PacketInfo, p: &Plain, raw: Raw<'_>) -> Option<bool> {
         match self.owner(dispatch_hash_plain(p, &self.home), &info) {
             0 => None,
@@ -356,13 +368,13 @@ fn basename(path: &str) -> String {
 }
 
 /// Reads every input in order, decodes, and feeds the sink.
-fn read_inputs(
+fn read_inputs<S: PacketSink>(
     inputs: &[String],
     progress: &Progress,
     ifaces: &Interfaces,
     counter: &AtomicU64,
     stats: &mut ReadStats,
-    sink: &mut dyn PacketSink,
+    sink: &mut S,
 ) {
     let mut seq: u64 = 0;
     let mut decoded = Decoded::default();
@@ -446,6 +458,8 @@ fn read_inputs(
             if stats.last_ts.is_none_or(|l| ts > l) {
                 stats.last_ts = Some(ts);
             }
+            // A plain frame the sink did not take is one of the reader thread's own flows.
+            let own = fast.is_some();
             let taken = fast.and_then(|fast| {
                 let (buf, at) = file.last_packet_buffer();
                 let raw = Raw {
@@ -479,7 +493,12 @@ fn read_inputs(
                                 len,
                                 linktype,
                             };
-                            if !sink.packet(info, &decoded, payload, raw) {
+                            let go_on = if own {
+                                sink.own(info, &decoded, payload, raw)
+                            } else {
+                                sink.packet(info, &decoded, payload, raw)
+                            };
+                            if !go_on {
                                 break 'files;
                             }
                         }

@@ -1,5 +1,6 @@
 //! The common frame, read at fixed offsets: Ethernet II, no VLAN tag, an unfragmented IPv4
-//! packet and a complete TCP header or a UDP header on a port that carries no tunnel.
+//! packet without options, and a complete TCP header or a UDP header on a port that carries
+//! no tunnel.
 //!
 //! The replay's reader uses it to hand a packet to another worker without decoding it (the
 //! worker decodes it anyway). Invariant, checked by the tests below and by the `packet_path`
@@ -18,22 +19,25 @@ pub struct Plain {
 }
 
 mod field {
-    use std::ops::Range;
-    pub const ETHERTYPE: Range<usize> = 12..14;
+    // Offsets in the frame.
+    pub const ETHERTYPE: usize = 12;
     /// Start of the IPv4 header.
     pub const IP: usize = 14;
-    // Offsets inside the IPv4 header.
-    pub const VER_IHL: usize = 0;
-    pub const TOTAL_LEN: Range<usize> = 2..4;
-    pub const FLAGS_FRAG: Range<usize> = 6..8;
-    pub const PROTO: usize = 9;
-    pub const SRC: Range<usize> = 12..16;
-    pub const DST: Range<usize> = 16..20;
-    // Offsets inside the TCP header.
+    pub const VER_IHL: usize = IP;
+    pub const TOTAL_LEN: usize = IP + 2;
+    pub const FLAGS_FRAG: usize = IP + 6;
+    pub const PROTO: usize = IP + 9;
+    pub const SRC: usize = IP + 12;
+    pub const DST: usize = IP + 16;
+    /// Start of the transport header (an IPv4 header without options).
+    pub const L4: usize = IP + 20;
+    /// Offset inside the TCP header.
     pub const TCP_DATA_OFF: usize = 12;
 }
 
 const ETH_IPV4: u16 = 0x0800;
+/// Version 4, a 20-byte header: IP options are rare, and left to the full decode.
+const VER_IHL_NO_OPTIONS: u8 = 0x45;
 const IP_TCP: u8 = 6;
 const IP_UDP: u8 = 17;
 /// MF flag and fragment offset: either set means a fragment.
@@ -42,57 +46,42 @@ const FRAGMENT_BITS: u16 = 0x3fff;
 /// Teredo): such datagrams always take the full decode.
 const TUNNEL_PORTS: [u16; 5] = [4789, 6081, 2152, 4754, 3544];
 
-fn be16(b: &[u8], r: std::ops::Range<usize>) -> Option<u16> {
-    let s = b.get(r)?;
-    Some(u16::from_be_bytes([*s.first()?, *s.get(1)?]))
-}
-
 /// The addresses and ports of a plain frame (see the module), or `None`.
 #[inline]
 pub fn plain(lt: u32, data: &[u8]) -> Option<Plain> {
-    // The Ethernet header and the fixed part of the IPv4 header, checked once.
-    let head: &[u8; field::IP + 20] = data.get(..field::IP + 20)?.try_into().ok()?;
-    let at = |i: usize| head[field::IP + i];
-    let word = |i: usize| u16::from_be_bytes([at(i), at(i + 1)]);
-    let quad = |i: usize| u32::from_be_bytes([at(i), at(i + 1), at(i + 2), at(i + 3)]);
+    // Ethernet, a 20-byte IPv4 header and the first 8 transport bytes, checked once: every
+    // offset below is fixed.
+    let h: &[u8; field::L4 + 8] = data.get(..field::L4 + 8)?.try_into().ok()?;
+    let be16 = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
+    let be32 = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
     if lt != linktype::ETHERNET
-        || u16::from_be_bytes([
-            head[field::ETHERTYPE.start],
-            head[field::ETHERTYPE.start + 1],
-        ]) != ETH_IPV4
+        || be16(field::ETHERTYPE) != ETH_IPV4
+        || h[field::VER_IHL] != VER_IHL_NO_OPTIONS
+        || be16(field::FLAGS_FRAG) & FRAGMENT_BITS != 0
     {
         return None;
     }
-    let ip = data.get(field::IP..)?;
-    let ver_ihl = at(field::VER_IHL);
-    let header_len = usize::from(ver_ihl & 0x0f) * 4;
-    if ver_ihl >> 4 != 4 || header_len < 20 || ip.len() < header_len {
-        return None;
-    }
-    let total = usize::from(word(field::TOTAL_LEN.start));
-    if total < header_len || word(field::FLAGS_FRAG.start) & FRAGMENT_BITS != 0 {
-        return None;
-    }
-    // The transport header must lie within both the capture and the IP packet.
-    let seg = ip.get(header_len..total.min(ip.len()))?;
-    let ports = (be16(seg, 0..2)?, be16(seg, 2..4)?);
-    match at(field::PROTO) {
+    // Where the IP packet ends: its total length, or the capture if that is shorter. The
+    // transport header must lie within both.
+    let ip_end = (field::IP + usize::from(be16(field::TOTAL_LEN))).min(data.len());
+    let ports = (be16(field::L4), be16(field::L4 + 2));
+    let l4_len = match h[field::PROTO] {
         IP_TCP => {
-            let tcp_len = usize::from(seg.get(field::TCP_DATA_OFF)? >> 4) * 4;
-            if tcp_len < 20 || seg.len() < tcp_len {
+            let tcp_len = usize::from(data.get(field::L4 + field::TCP_DATA_OFF)? >> 4) * 4;
+            if tcp_len < 20 {
                 return None;
             }
+            tcp_len
         }
-        IP_UDP => {
-            if seg.len() < 8 || TUNNEL_PORTS.iter().any(|p| ports.0 == *p || ports.1 == *p) {
-                return None;
-            }
-        }
+        IP_UDP if !TUNNEL_PORTS.iter().any(|p| ports.0 == *p || ports.1 == *p) => 8,
         _ => return None,
+    };
+    if field::L4 + l4_len > ip_end {
+        return None;
     }
     Some(Plain {
-        src: quad(field::SRC.start),
-        dst: quad(field::DST.start),
+        src: be32(field::SRC),
+        dst: be32(field::DST),
         ports,
     })
 }
@@ -190,12 +179,10 @@ mod tests {
         }
         // Options in the IP header, an IP total length shorter than its header, version 6 in
         // an IPv4 ethertype, every truncation of a plain frame: never a wrong answer.
+        // (Options are left to the full decode.)
         let mut with_options = ipv4(6, 0, &[[1u8, 1, 1, 0].as_slice(), &tcp(7, 8)].concat());
         with_options[0] = 0x46;
-        assert_eq!(
-            plain(lt, &frame(0x0800, &with_options)).unwrap().ports,
-            (7, 8)
-        );
+        assert_eq!(plain(lt, &frame(0x0800, &with_options)), None);
         let mut short_total = plain_tcp.clone();
         short_total[16..18].copy_from_slice(&10u16.to_be_bytes());
         let mut v6 = plain_tcp.clone();
