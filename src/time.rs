@@ -65,7 +65,7 @@ impl Timestamp {
 
     /// Suricata EVE style: `2023-11-14T22:13:20.123456+0000` (microseconds, UTC).
     pub fn eve(self) -> EveTime {
-        EveTime(self)
+        EveTime::new(self)
     }
 
     /// RFC 3339 with seconds, UTC: `2023-11-14T22:13:20Z`.
@@ -82,17 +82,100 @@ impl Timestamp {
     }
 }
 
-/// Display adapter for the EVE timestamp format.
-pub struct EveTime(Timestamp);
+/// The EVE timestamp format, `2023-11-14T22:13:20.123456+0000`, written into a fixed buffer
+/// (every alert, flow record and episode carries one or more: no formatter machinery).
+pub struct EveTime {
+    buf: [u8; EVE_MAX],
+    len: usize,
+}
+
+/// Room for the longest form: a 20-character year, and the 27 characters after it.
+const EVE_MAX: usize = 48;
+
+impl EveTime {
+    fn new(t: Timestamp) -> EveTime {
+        let (y, mo, d, h, mi, s) = civil(t.secs);
+        let micros = t.nanos / 1000;
+        let mut out = EveTime {
+            buf: [0; EVE_MAX],
+            len: 0,
+        };
+        match u32::try_from(y) {
+            Ok(y) if y <= 9999 => {
+                out.digits(y, 4);
+                out.push(b'-');
+                out.digits(mo, 2);
+                out.push(b'-');
+                out.digits(d, 2);
+                out.push(b'T');
+                out.digits(h, 2);
+                out.push(b':');
+                out.digits(mi, 2);
+                out.push(b':');
+                out.digits(s, 2);
+                out.push(b'.');
+                out.digits(micros, 6);
+                for b in *b"+0000" {
+                    out.push(b);
+                }
+            }
+            // Years outside 0..=9999 (only from absurd packet times): the formatter's form.
+            _ => {
+                use std::fmt::Write;
+                let _ = write!(
+                    out,
+                    "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}+0000"
+                );
+            }
+        }
+        out
+    }
+
+    #[inline]
+    fn push(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    /// `v` in exactly `width` decimal digits (its lowest ones).
+    #[inline]
+    fn digits(&mut self, mut v: u32, width: usize) {
+        let end = self.len + width;
+        for i in (self.len..end).rev() {
+            if let Some(slot) = self.buf.get_mut(i) {
+                *slot = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+        }
+        self.len = end.min(EVE_MAX);
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and punctuation are written.
+        std::str::from_utf8(self.buf.get(..self.len).unwrap_or(&[])).unwrap_or("")
+    }
+}
+
+impl fmt::Write for EveTime {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for b in s.bytes() {
+            self.push(b);
+        }
+        Ok(())
+    }
+}
 
 impl fmt::Display for EveTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (y, mo, d, h, mi, s) = civil(self.0.secs);
-        let micros = self.0.nanos / 1000;
-        write!(
-            f,
-            "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}+0000"
-        )
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for EveTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -196,6 +279,32 @@ mod tests {
         let t = Timestamp::new(1_700_000_000, 123_456_789);
         assert_eq!(t.eve().to_string(), "2023-11-14T22:13:20.123456+0000");
         assert_eq!(t.rfc3339_secs(), "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn eve_digits_match_the_formatter_for_every_year() {
+        let formatted = |t: Timestamp| {
+            let (y, mo, d, h, mi, s) = civil(t.secs);
+            let micros = t.nanos / 1000;
+            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}+0000")
+        };
+        let secs = [
+            i64::MIN / 4,
+            -62_167_219_200 - 1, // 23:59:59 on the day before year 0 starts
+            -62_167_219_200,     // 0000-01-01
+            -1,
+            0,
+            1_700_000_000,
+            253_402_300_799, // 9999-12-31T23:59:59
+            253_402_300_800, // 10000-01-01
+            i64::MAX / 4,
+        ];
+        for s in secs {
+            for nanos in [0, 999, 1_000, 123_456_789, 999_999_999] {
+                let t = Timestamp::new(s, nanos);
+                assert_eq!(t.eve().to_string(), formatted(t), "{s} {nanos}");
+            }
+        }
     }
 
     #[test]

@@ -417,8 +417,8 @@ impl<H: Head> Serialize for EpisodeEvent<H> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let e = self.0;
                 let mut m = s.serialize_map(None)?;
-                m.serialize_entry("first", &e.first.eve().to_string())?;
-                m.serialize_entry("last", &e.last.eve().to_string())?;
+                m.serialize_entry("first", &e.first.eve())?;
+                m.serialize_entry("last", &e.last.eve())?;
                 m.serialize_entry(
                     "duration_s",
                     &((e.last.seconds_since(e.first) * 1e6).round() / 1e6),
@@ -439,7 +439,7 @@ impl<H: Head> Serialize for EpisodeEvent<H> {
         }
         let e = &self.0;
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("timestamp", &e.last.eve().to_string())?;
+        m.serialize_entry("timestamp", &e.last.eve())?;
         m.serialize_entry("event_type", "episode")?;
         e.head.entries(&mut m)?;
         m.serialize_entry("episode", &Body(e))?;

@@ -53,22 +53,34 @@ impl<T: std::fmt::Display> Serialize for Text<T> {
     }
 }
 
-/// A MAC address as `aa:bb:cc:dd:ee:ff`.
-struct Mac([u8; 6]);
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
-impl std::fmt::Display for Mac {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let m = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
+/// A MAC address as `aa:bb:cc:dd:ee:ff`, written into a fixed buffer.
+struct Mac([u8; 17]);
+
+impl Mac {
+    fn new(m: [u8; 6]) -> Mac {
+        let mut out = [b':'; 17];
+        for (i, b) in m.iter().enumerate() {
+            out[3 * i] = HEX[usize::from(b >> 4)];
+            out[3 * i + 1] = HEX[usize::from(b & 0x0f)];
+        }
+        Mac(out)
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+impl Serialize for Mac {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
 pub fn mac(m: [u8; 6]) -> String {
-    Mac(m).to_string()
+    Mac::new(m).as_str().to_string()
 }
 
 /// One encapsulation layer: type, outer addresses, id.
@@ -133,7 +145,7 @@ impl Serialize for Side<'_> {
         m.serialize_entry("ip", &self.e.map(|e| e.ip))?;
         m.serialize_entry("port", &self.e.and_then(|e| e.port))?;
         if let Some(subscriber) = self.victim {
-            m.serialize_entry("mac", &self.e.and_then(|e| e.mac).map(|x| Text(Mac(x))))?;
+            m.serialize_entry("mac", &self.e.and_then(|e| e.mac).map(Mac::new))?;
             m.serialize_entry("subscriber", &subscriber)?;
         }
         if let Some(d) = self.domain {
@@ -218,7 +230,7 @@ fn envelope<M: SerializeMap>(
     ts: Timestamp,
     event_type: &str,
 ) -> Result<(), M::Error> {
-    m.serialize_entry("timestamp", &Text(ts.eve()))?;
+    m.serialize_entry("timestamp", &ts.eve())?;
     m.serialize_entry("flow_id", &c.flow_id)?;
     m.serialize_entry("in_iface", &*c.in_iface)?;
     m.serialize_entry("event_type", event_type)?;
@@ -493,11 +505,16 @@ pub struct FlowEvent<'a> {
     pub subscriber: Option<&'a Value>,
 }
 
+/// A byte as two lowercase hex digits.
 struct Hex(u8);
 
-impl std::fmt::Display for Hex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:02x}", self.0)
+impl Serialize for Hex {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let digits = [
+            HEX[usize::from(self.0 >> 4)],
+            HEX[usize::from(self.0 & 0x0f)],
+        ];
+        s.serialize_str(std::str::from_utf8(&digits).unwrap_or(""))
     }
 }
 
@@ -529,8 +546,8 @@ impl Serialize for FlowEvent<'_> {
                 m.serialize_entry("pkts_toclient", &f.pkts[1])?;
                 m.serialize_entry("bytes_toserver", &f.bytes[0])?;
                 m.serialize_entry("bytes_toclient", &f.bytes[1])?;
-                m.serialize_entry("start", &Text(f.start.eve()))?;
-                m.serialize_entry("end", &Text(f.end.eve()))?;
+                m.serialize_entry("start", &f.start.eve())?;
+                m.serialize_entry("end", &f.end.eve())?;
                 m.serialize_entry("age", &(f.end.secs() - f.start.secs()).max(0))?;
                 m.serialize_entry("state", state)?;
                 m.serialize_entry("reason", f.reason.as_str())?;
@@ -544,9 +561,9 @@ impl Serialize for FlowEvent<'_> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let all = self.0[0] | self.0[1];
                 let mut m = s.serialize_map(None)?;
-                m.serialize_entry("tcp_flags", &Text(Hex(all)))?;
-                m.serialize_entry("tcp_flags_ts", &Text(Hex(self.0[0])))?;
-                m.serialize_entry("tcp_flags_tc", &Text(Hex(self.0[1])))?;
+                m.serialize_entry("tcp_flags", &Hex(all))?;
+                m.serialize_entry("tcp_flags_ts", &Hex(self.0[0]))?;
+                m.serialize_entry("tcp_flags_tc", &Hex(self.0[1]))?;
                 for (bit, name) in [
                     (TCP_SYN, "syn"),
                     (TCP_FIN, "fin"),
@@ -589,4 +606,21 @@ pub fn flow(f: &FlowRecord) -> Value {
         subscriber: None,
     })
     .unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_and_flag_bytes_are_lowercase_hex() {
+        assert_eq!(
+            mac([0x02, 0x00, 0xab, 0x0f, 0xf0, 0xff]),
+            "02:00:ab:0f:f0:ff"
+        );
+        assert_eq!(serde_json::to_string(&Hex(0x1b)).unwrap(), "\"1b\"");
+        assert_eq!(serde_json::to_string(&Hex(0)).unwrap(), "\"00\"");
+        let m = Mac::new([0xde, 0xad, 0xbe, 0xef, 0, 1]);
+        assert_eq!(serde_json::to_string(&m).unwrap(), "\"de:ad:be:ef:00:01\"");
+    }
 }
