@@ -173,8 +173,9 @@ fn sni_name(b: &[u8]) -> Option<String> {
     if b.is_empty() || b.len() > 253 || !b.iter().all(|c| c.is_ascii_graphic()) {
         return None;
     }
-    let s = String::from_utf8_lossy(b).to_ascii_lowercase();
-    let s = s.trim_end_matches('.').to_string();
+    // Printable ASCII (checked above): lower-cased byte by byte into one string.
+    let end = b.iter().rposition(|c| *c != b'.').map_or(0, |i| i + 1);
+    let s = String::from_utf8(b.get(..end).unwrap_or(&[]).to_ascii_lowercase()).ok()?;
     (s.parse::<std::net::IpAddr>().is_err()).then_some(s)
 }
 
@@ -205,20 +206,22 @@ fn push_decimal(out: &mut String, mut v: u32) {
     }
 }
 
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 /// Appends each value as four lower-case hex digits, separated by `,` (JA4's lists).
 fn push_hex4(out: &mut String, v: impl Iterator<Item = u16>) {
-    use std::fmt::Write;
     for (i, x) in v.enumerate() {
         if i > 0 {
             out.push(',');
         }
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{x:04x}");
+        for shift in [12, 8, 4, 0] {
+            out.push(char::from(HEX_DIGITS[usize::from((x >> shift) & 0xf)]));
+        }
     }
 }
 
 fn hex(b: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    const DIGITS: &[u8; 16] = HEX_DIGITS;
     let mut s = String::with_capacity(b.len() * 2);
     for x in b {
         s.push(char::from(DIGITS[usize::from(x >> 4)]));
@@ -371,7 +374,14 @@ impl ClientHello {
             }
             trunc(&s)
         };
-        format!("{a}_{b}_{c}")
+        let mut ja4 = String::with_capacity(a.len() + b.len() + c.len() + 2);
+        for (i, part) in [a, b, c].iter().enumerate() {
+            if i > 0 {
+                ja4.push('_');
+            }
+            ja4.push_str(part);
+        }
+        ja4
     }
 
     pub fn alpn_strings(&self) -> Vec<String> {
@@ -591,6 +601,18 @@ pub mod build {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sni_names_are_lower_cased_without_trailing_dots() {
+        assert_eq!(
+            sni_name(b"WWW.Example.COM.."),
+            Some("www.example.com".into())
+        );
+        assert_eq!(sni_name(b"c2.example"), Some("c2.example".into()));
+        assert_eq!(sni_name(b"10.0.0.1"), None);
+        assert_eq!(sni_name(b"bad name"), None);
+        assert_eq!(sni_name(b""), None);
+    }
 
     fn hello() -> ClientHello {
         let rec = build::example_client_hello("c2.example");
