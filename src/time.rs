@@ -102,18 +102,19 @@ impl EveTime {
         };
         match u32::try_from(y) {
             Ok(y) if y <= 9999 => {
-                out.digits(y, 4);
-                out.push(b'-');
-                out.digits(mo, 2);
-                out.push(b'-');
-                out.digits(d, 2);
-                out.push(b'T');
-                out.digits(h, 2);
-                out.push(b':');
-                out.digits(mi, 2);
-                out.push(b':');
-                out.digits(s, 2);
-                out.push(b'.');
+                // Each field in its width, then the character after it.
+                let fields = [
+                    (y, 4, b'-'),
+                    (mo, 2, b'-'),
+                    (d, 2, b'T'),
+                    (h, 2, b':'),
+                    (mi, 2, b':'),
+                    (s, 2, b'.'),
+                ];
+                for (v, width, after) in fields {
+                    out.digits(v, width);
+                    out.push(after);
+                }
                 out.digits(micros, 6);
                 for b in *b"+0000" {
                     out.push(b);
