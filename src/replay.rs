@@ -98,8 +98,9 @@ trait PacketSink {
     fn takes_plain(&self) -> bool {
         false
     }
-    /// A plain frame, not decoded yet. `None`: the sink does not take it (the reader decodes
-    /// it and calls [`Self::packet`]); `Some(false)`: taken, and reading should stop.
+    /// A plain frame, not decoded yet. `None`: the sink does not take it, it is one of the
+    /// reader thread's own (the reader decodes it and calls [`Self::own`]); `Some(false)`:
+    /// taken, and reading should stop.
     fn plain(&mut self, _info: PacketInfo, _p: &Plain, _raw: Raw<'_>) -> Option<bool> {
         None
     }
