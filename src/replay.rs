@@ -139,8 +139,9 @@ impl PacketSink for Inline {
     }
 }
 
-/// One packet for a worker: where its bytes are. The worker decodes them again (cheaper
-/// than copying the decoded form, and it runs in parallel with the reader).
+/// One packet for a worker: where its bytes are. A plain frame travels undecoded (the worker
+/// decodes it, in parallel with the reader); a frame the reader had to decode to route it
+/// (VLAN tags, tunnels, IPv6, ...) travels with its decoded form, not decoded twice.
 struct WorkItem {
     info: PacketInfo,
     linktype: u32,
@@ -148,12 +149,17 @@ struct WorkItem {
     buf: u32,
     at: u32,
     len: u32,
+    /// 1 + index into the batch's decoded frames when the reader decoded this one already
+    /// (frames that are not plain: it needed the decode to route them); 0: decode it here.
+    decoded: u32,
 }
 
 /// Packets for one worker, with the read buffers their bytes are in.
 struct WorkBatch {
     items: Vec<WorkItem>,
     bufs: Vec<Arc<Vec<u8>>>,
+    /// Frames the reader decoded (see [`WorkItem::decoded`]).
+    decoded: Vec<Decoded>,
     upto: u64,
     /// Latest packet time read so far (all workers end the run with the same clock).
     clock: Timestamp,
@@ -164,6 +170,7 @@ impl WorkBatch {
         WorkBatch {
             items: Vec::with_capacity(BATCH),
             bufs: Vec::new(),
+            decoded: Vec::new(),
             upto: 0,
             clock: Timestamp::default(),
         }
@@ -173,6 +180,7 @@ impl WorkBatch {
     fn clear(&mut self) {
         self.items.clear();
         self.bufs.clear();
+        self.decoded.clear();
     }
 
     fn bytes(&self, item: &WorkItem) -> &[u8] {
@@ -193,21 +201,29 @@ impl WorkBatch {
     ) {
         for item in &self.items {
             let data = self.bytes(item);
-            // The reader sends packets that decoded there, and plain frames, which decode
-            // (`decode::plain`): a failure here would be a bug, counted like any other, and a
-            // decoder panic is contained as on the reader thread.
-            let result = undecoded
-                .faults
-                .contain(item.info.seq, || decode(item.linktype, data, d))
-                .unwrap_or(Err(crate::decode::DecodeIssue::Contained));
-            match result {
-                Ok(()) => {
-                    let (off, len) = (d.payload.0 as usize, d.payload.1 as usize);
-                    let payload = data.get(off..off + len).unwrap_or(&[]);
-                    worker.process_contained(&item.info, d, payload, records);
+            let pre = (item.decoded as usize)
+                .checked_sub(1)
+                .and_then(|i| self.decoded.get(i));
+            let d: &Decoded = match pre {
+                Some(pre) => pre,
+                None => {
+                    // Plain frames decode (`decode::plain`): a failure here would be a bug,
+                    // counted like any other, and a decoder panic is contained as on the
+                    // reader thread.
+                    let result = undecoded
+                        .faults
+                        .contain(item.info.seq, || decode(item.linktype, data, d))
+                        .unwrap_or(Err(crate::decode::DecodeIssue::Contained));
+                    if let Err(issue) = result {
+                        undecoded.issues[issue.index()] += 1;
+                        continue;
+                    }
+                    d
                 }
-                Err(issue) => undecoded.issues[issue.index()] += 1,
-            }
+            };
+            let (off, len) = (d.payload.0 as usize, d.payload.1 as usize);
+            let payload = data.get(off..off + len).unwrap_or(&[]);
+            worker.process_contained(&item.info, d, payload, records);
         }
     }
 }
@@ -296,11 +312,25 @@ impl Dispatch {
         self.route.get(bucket).map_or(0, |w| usize::from(*w))
     }
 
-    /// Queues a packet for worker `w` (1..): where its bytes are; the worker decodes them.
+    /// Queues a packet for worker `w` (1..): where its bytes are, and its decoded form when
+    /// the reader has one (else the worker decodes the bytes).
     #[inline(always)]
-    fn hand_off(&mut self, w: usize, info: PacketInfo, raw: Raw<'_>) -> bool {
+    fn hand_off(
+        &mut self,
+        w: usize,
+        info: PacketInfo,
+        raw: Raw<'_>,
+        decoded: Option<&Decoded>,
+    ) -> bool {
         let w = w - 1;
         let batch = &mut self.pending[w];
+        let decoded = match decoded {
+            Some(d) => {
+                batch.decoded.push(*d);
+                batch.decoded.len() as u32
+            }
+            None => 0,
+        };
         if !batch.bufs.last().is_some_and(|b| Arc::ptr_eq(b, raw.buf)) {
             batch.bufs.push(raw.buf.clone());
         }
@@ -310,6 +340,7 @@ impl Dispatch {
             buf: (batch.bufs.len() - 1) as u32,
             at: raw.at as u32,
             len: raw.len as u32,
+            decoded,
         });
         if batch.items.len() >= BATCH {
             return self.send(w, self.next_seq);
@@ -323,7 +354,7 @@ impl PacketSink for Dispatch {
     fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8], raw: Raw<'_>) -> bool {
         match self.owner(dispatch_hash(d, &self.home), &info) {
             0 => self.local.packet(info, d, payload, raw),
-            w => self.hand_off(w, info, raw),
+            w => self.hand_off(w, info, raw, Some(d)),
         }
     }
 
@@ -342,7 +373,7 @@ impl PacketSink for Dispatch {
     fn plain(&mut self, info: PacketInfo, p: &Plain, raw: Raw<'_>) -> Option<bool> {
         match self.owner(dispatch_hash_plain(p, &self.home), &info) {
             0 => None,
-            w => Some(self.hand_off(w, info, raw)),
+            w => Some(self.hand_off(w, info, raw, None)),
         }
     }
 
