@@ -221,11 +221,10 @@ fn push_hex4(out: &mut String, v: impl Iterator<Item = u16>) {
 }
 
 fn hex(b: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = HEX_DIGITS;
     let mut s = String::with_capacity(b.len() * 2);
     for x in b {
-        s.push(char::from(DIGITS[usize::from(x >> 4)]));
-        s.push(char::from(DIGITS[usize::from(x & 0xf)]));
+        s.push(char::from(HEX_DIGITS[usize::from(x >> 4)]));
+        s.push(char::from(HEX_DIGITS[usize::from(x & 0xf)]));
     }
     s
 }
@@ -374,14 +373,7 @@ impl ClientHello {
             }
             trunc(&s)
         };
-        let mut ja4 = String::with_capacity(a.len() + b.len() + c.len() + 2);
-        for (i, part) in [a, b, c].iter().enumerate() {
-            if i > 0 {
-                ja4.push('_');
-            }
-            ja4.push_str(part);
-        }
-        ja4
+        [a, b, c].join("_")
     }
 
     pub fn alpn_strings(&self) -> Vec<String> {

@@ -8,6 +8,7 @@
 //! bytes with the same addresses and ports, no VLAN and no tunnel. Anything less common gets
 //! `None`, and the full decode.
 
+use super::walk::{ETH_IPV4, IP_TCP, IP_UDP, TUNNEL_PORTS};
 use crate::capture::linktype;
 
 /// What worker dispatch needs from a plain frame.
@@ -35,16 +36,10 @@ mod field {
     pub const TCP_DATA_OFF: usize = 12;
 }
 
-const ETH_IPV4: u16 = 0x0800;
 /// Version 4, a 20-byte header: IP options are rare, and left to the full decode.
 const VER_IHL_NO_OPTIONS: u8 = 0x45;
-const IP_TCP: u8 = 6;
-const IP_UDP: u8 = 17;
 /// MF flag and fragment offset: either set means a fragment.
 const FRAGMENT_BITS: u16 = 0x3fff;
-/// UDP ports the full decode looks inside for a tunnel (VXLAN, Geneve, GTP-U, GRE-in-UDP,
-/// Teredo): such datagrams always take the full decode.
-const TUNNEL_PORTS: [u16; 5] = [4789, 6081, 2152, 4754, 3544];
 
 /// The addresses and ports of a plain frame (see the module), or `None`.
 #[inline]

@@ -13,15 +13,15 @@ use etherparse::{
 };
 use std::net::IpAddr;
 
-const ETH_IPV4: u16 = 0x0800;
+pub(super) const ETH_IPV4: u16 = 0x0800;
 const ETH_IPV6: u16 = 0x86dd;
 const ETH_MPLS: u16 = 0x8847;
 const ETH_MPLS_MCAST: u16 = 0x8848;
 const ETH_PPPOE_SESSION: u16 = 0x8864;
 
 const IP_IPV4: u8 = 4;
-const IP_TCP: u8 = 6;
-const IP_UDP: u8 = 17;
+pub(super) const IP_TCP: u8 = 6;
+pub(super) const IP_UDP: u8 = 17;
 const IP_IPV6: u8 = 41;
 const IP_GRE: u8 = 47;
 const IP_ICMP: u8 = 1;
@@ -33,6 +33,14 @@ const PORT_GENEVE: u16 = 6081;
 const PORT_GTPU: u16 = 2152;
 const PORT_GRE_UDP: u16 = 4754;
 const PORT_TEREDO: u16 = 3544;
+/// UDP ports this decoder looks inside for a tunnel (`decode::plain` leaves them to it).
+pub(super) const TUNNEL_PORTS: [u16; 5] = [
+    PORT_VXLAN,
+    PORT_GENEVE,
+    PORT_GTPU,
+    PORT_GRE_UDP,
+    PORT_TEREDO,
+];
 
 /// Extension headers followed per IPv6 packet before giving up on the transport header.
 const MAX_IPV6_EXTENSIONS: usize = 16;
