@@ -6,8 +6,9 @@
 //! every record and routes every packet) and sends the other workers batches over bounded
 //! channels: the packets' places in shared read buffers, which each worker decodes itself.
 //! The reader routes plain frames (`decode::plain`: Ethernet, IPv4, TCP or UDP) by a hash
-//! read at fixed offsets, and decodes only the rest and its own share. A worker's flows
-//! never leave it. Every batch carries a watermark (`upto`) so the output thread can restore
+//! read at fixed offsets, and decodes only the rest and its own share (`decode` reads a plain
+//! frame at those same offsets, on whichever thread processes it). A worker's flows never
+//! leave it. Every batch carries a watermark (`upto`) so the output thread can restore
 //! input order. N workers are N threads: on a machine with N cores none waits for a core.
 
 use crate::alert::output::{self, OutputConfig, OutputMsg, OutputStats};
@@ -93,14 +94,9 @@ trait PacketSink {
     }
     /// `upto`: no later packet has a smaller sequence number.
     fn tick(&mut self, upto: u64, force: bool) -> bool;
-    /// Whether [`Self::plain`] can take packets: the reader then reads plain frames
-    /// (`decode::plain`) before deciding to decode them.
-    fn takes_plain(&self) -> bool {
-        false
-    }
-    /// A plain frame, not decoded yet. `None`: the sink does not take it, it is one of the
-    /// reader thread's own (the reader decodes it and calls [`Self::own`]); `Some(false)`:
-    /// taken, and reading should stop.
+    /// A plain frame (`decode::plain`), not decoded yet. `None`: the sink does not take it,
+    /// it is one of the reader thread's own (the reader decodes it and calls [`Self::own`]);
+    /// `Some(false)`: taken, and reading should stop.
     fn plain(&mut self, _info: PacketInfo, _p: &Plain, _raw: Raw<'_>) -> Option<bool> {
         None
     }
@@ -207,9 +203,9 @@ impl WorkBatch {
             let d: &Decoded = match pre {
                 Some(pre) => pre,
                 None => {
-                    // Plain frames decode (`decode::plain`): a failure here would be a bug,
-                    // counted like any other, and a decoder panic is contained as on the
-                    // reader thread.
+                    // A plain frame (`decode::plain`), read at its fixed offsets: a failure
+                    // here would be a bug, counted like any other, and a decoder panic is
+                    // contained as on the reader thread.
                     let result = undecoded
                         .faults
                         .contain(item.info.seq, || decode(item.linktype, data, d))
@@ -358,10 +354,6 @@ impl PacketSink for Dispatch {
         }
     }
 
-    fn takes_plain(&self) -> bool {
-        true
-    }
-
     #[inline(always)]
     fn own(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8], raw: Raw<'_>) -> bool {
         self.local.packet(info, d, payload, raw)
@@ -410,7 +402,6 @@ fn read_inputs<S: PacketSink>(
 ) {
     let mut seq: u64 = 0;
     let mut decoded = Decoded::default();
-    let takes_plain = sink.takes_plain();
     'files: for path in inputs {
         stats.files += 1;
         let mut file = match CaptureFile::open(path, progress) {
@@ -448,12 +439,9 @@ fn read_inputs<S: PacketSink>(
                     break;
                 }
             };
-            // A plain frame another worker owns is handed to it undecoded (it decodes it).
-            let fast = if takes_plain {
-                plain(p.linktype, p.data)
-            } else {
-                None
-            };
+            // A plain frame another worker owns is handed to it undecoded (it decodes it);
+            // the others are decoded here, plain ones at fixed offsets.
+            let fast = plain(p.linktype, p.data);
             let slot = p.iface as usize;
             if iface_ids.len() <= slot {
                 iface_ids.resize(slot.min(4096) + 1, None);
@@ -492,7 +480,7 @@ fn read_inputs<S: PacketSink>(
             }
             // A plain frame the sink did not take is one of the reader thread's own flows.
             let own = fast.is_some();
-            let taken = fast.and_then(|fast| {
+            let taken = fast.as_ref().and_then(|fast| {
                 let (buf, at) = file.last_packet_buffer();
                 let raw = Raw {
                     buf,
@@ -500,7 +488,7 @@ fn read_inputs<S: PacketSink>(
                     len,
                     linktype,
                 };
-                sink.plain(info, &fast, raw)
+                sink.plain(info, fast, raw)
             });
             match taken {
                 Some(true) => {}
@@ -510,10 +498,16 @@ fn read_inputs<S: PacketSink>(
                     // skipped.
                     let (buf, at) = file.last_packet_buffer();
                     let data = buf.get(at..at + len).unwrap_or(&[]);
-                    let result = stats
-                        .faults
-                        .contain(info.seq, || decode(linktype, data, &mut decoded))
-                        .unwrap_or(Err(crate::decode::DecodeIssue::Contained));
+                    let result = match &fast {
+                        Some(fast) => {
+                            fast.decode_into(data, &mut decoded);
+                            Ok(())
+                        }
+                        None => stats
+                            .faults
+                            .contain(info.seq, || decode(linktype, data, &mut decoded))
+                            .unwrap_or(Err(crate::decode::DecodeIssue::Contained)),
+                    };
                     match result {
                         Ok(()) => {
                             let (off, plen) =

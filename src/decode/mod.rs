@@ -15,7 +15,6 @@ pub mod vxlan;
 mod walk;
 mod wire;
 
-pub use walk::decode;
 pub use wire::Truncated;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -28,6 +27,21 @@ pub const MAX_TUNNELS: usize = 4;
 pub const MAX_LABELS: usize = 4;
 /// Deeper nesting of tunnels than this is not followed (the frame matches on what was decoded).
 pub const MAX_DEPTH: u8 = 16;
+
+/// Decodes one frame of the given link type into `out` (overwritten). The common frame
+/// (Ethernet, IPv4 without options, TCP or UDP: [`plain`]) is read at fixed offsets, anything
+/// else walked header by header; both give the same answer for a plain frame (`plain`'s
+/// invariant).
+#[inline]
+pub fn decode(linktype: u32, data: &[u8], out: &mut Decoded) -> Result<(), DecodeIssue> {
+    match plain::plain(linktype, data) {
+        Some(p) => {
+            p.decode_into(data, out);
+            Ok(())
+        }
+        None => walk::walk(linktype, data, out),
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TunnelKind {
@@ -186,6 +200,41 @@ impl Decoded {
         *fragment = Fragment::None;
         *payload = (0, 0);
         (*transport_truncated, *inner_invalid) = (false, false);
+    }
+
+    /// Whether two summaries say the same about their frames: every field, and of the tag,
+    /// label and tunnel arrays the entries in use.
+    pub fn same_as(&self, o: &Decoded) -> bool {
+        // Every field named: a new one does not compile until it is compared here too.
+        let Decoded {
+            src_mac,
+            dst_mac,
+            vlans: _,
+            vlan_count: _,
+            labels: _,
+            label_count: _,
+            tunnels: _,
+            tunnel_count: _,
+            src,
+            dst,
+            proto,
+            ports,
+            icmp,
+            tcp_flags,
+            tcp_seq,
+            fragment,
+            payload,
+            transport_truncated,
+            inner_invalid,
+        } = self;
+        (*src_mac, *dst_mac, *src, *dst, *proto, *ports, *icmp)
+            == (o.src_mac, o.dst_mac, o.src, o.dst, o.proto, o.ports, o.icmp)
+            && (*tcp_flags, *tcp_seq, *fragment, *payload)
+                == (o.tcp_flags, o.tcp_seq, o.fragment, o.payload)
+            && (*transport_truncated, *inner_invalid) == (o.transport_truncated, o.inner_invalid)
+            && self.vlans() == o.vlans()
+            && self.labels() == o.labels()
+            && self.tunnels().eq(o.tunnels())
     }
 
     pub fn vlans(&self) -> &[u16] {

@@ -47,8 +47,9 @@ const MAX_IPV6_EXTENSIONS: usize = 16;
 
 type Step = Result<(), DecodeIssue>;
 
-/// Decodes one frame of the given link type into `out` (overwritten).
-pub fn decode(linktype: u32, data: &[u8], out: &mut Decoded) -> Step {
+/// Decodes one frame of the given link type into `out` (overwritten), header by header:
+/// every encapsulation. [`super::decode`] takes the common frame at fixed offsets first.
+pub fn walk(linktype: u32, data: &[u8], out: &mut Decoded) -> Step {
     out.reset();
     let mut w = Walker {
         data,
@@ -533,7 +534,7 @@ fn teredo_inner(b: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::{
-        DecodeIssue, Decoded, Fragment, MAX_TUNNELS, MAX_VLANS, TunnelKind, decode, linktype,
+        DecodeIssue, Decoded, Fragment, MAX_TUNNELS, MAX_VLANS, TunnelKind, linktype, walk,
     };
     use crate::synth::frame::*;
 
@@ -546,7 +547,7 @@ mod tests {
 
     fn run(lt: u32, frame: &[u8]) -> Result<Decoded, DecodeIssue> {
         let mut d = Decoded::default();
-        decode(lt, frame, &mut d).map(|_| d)
+        walk(lt, frame, &mut d).map(|_| d)
     }
 
     #[test]
@@ -617,9 +618,9 @@ mod tests {
         let busy = ethernet(MAC_A, MAC_B, &[(0x8100, 9)], ETH_IPV4, &gtp);
         let plain = ethernet(MAC_A, MAC_B, &[], ETH_IPV4, &user);
         let mut reused = Decoded::default();
-        decode(linktype::ETHERNET, &busy, &mut reused).unwrap();
+        walk(linktype::ETHERNET, &busy, &mut reused).unwrap();
         assert_eq!(reused.tunnels().count(), 1);
-        decode(linktype::ETHERNET, &plain, &mut reused).unwrap();
+        walk(linktype::ETHERNET, &plain, &mut reused).unwrap();
         let fresh = run(linktype::ETHERNET, &plain).unwrap();
         let view = |d: &Decoded| {
             let layers = (d.src_mac, d.dst_mac, d.vlans(), d.labels());
@@ -862,23 +863,23 @@ mod tests {
         ];
         let mut d = Decoded::default();
         for f in &frames {
-            assert!(decode(linktype::ETHERNET, f, &mut d).is_ok());
+            assert!(walk(linktype::ETHERNET, f, &mut d).is_ok());
             assert_eq!(d.dst.to_string(), "203.0.113.10", "{f:02x?}");
             for n in 0..f.len() {
-                let _ = decode(linktype::ETHERNET, &f[..n], &mut d);
+                let _ = walk(linktype::ETHERNET, &f[..n], &mut d);
             }
             for i in 0..f.len() {
                 let mut g = f.clone();
                 for v in [0x00, 0xff, 0x45, 0x60, 0x81] {
                     g[i] = v;
-                    let _ = decode(linktype::ETHERNET, &g, &mut d);
+                    let _ = walk(linktype::ETHERNET, &g, &mut d);
                 }
             }
         }
         for lt in [0, 1, 12, 14, 101, 108, 113, 228, 229, 276] {
             for n in 0..64 {
-                let _ = decode(lt, &vec![0x45; n], &mut d);
-                let _ = decode(lt, &vec![0x60; n], &mut d);
+                let _ = walk(lt, &vec![0x45; n], &mut d);
+                let _ = walk(lt, &vec![0x60; n], &mut d);
             }
         }
     }
