@@ -135,7 +135,11 @@ impl Plain {
             };
             (0, 0, l4 + field::UDP_HEADER, end)
         };
-        let mac = |i: usize| [h[i], h[i + 1], h[i + 2], h[i + 3], h[i + 4], h[i + 5]];
+        let mac = |i: usize| {
+            let mut m = [0; 6];
+            m.copy_from_slice(&h[i..i + 6]);
+            m
+        };
         // Every field named: a new one does not compile until it is written here too.
         let super::Decoded {
             src_mac,

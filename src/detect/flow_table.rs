@@ -183,11 +183,18 @@ impl<M> FlowTable<M> {
     /// Ends every flow idle past its timeout at packet time `now`. Time is the packet's own,
     /// not a running maximum: when inputs go back in time (several files, reordered captures),
     /// flows are never ended early.
-    pub fn advance(&mut self, now: Timestamp, mut ended: impl FnMut(FlowKey, Flow<M>, EndReason)) {
-        let now_s = now.secs();
-        if now_s < self.next_due {
-            return;
+    #[inline]
+    pub fn advance(&mut self, now: Timestamp, ended: impl FnMut(FlowKey, Flow<M>, EndReason)) {
+        // Every packet calls this; nearly always nothing is due yet.
+        if now.secs() >= self.next_due {
+            self.end_due(now, ended);
         }
+    }
+
+    /// [`Self::advance`] when a wheel bucket is due.
+    #[inline(never)]
+    fn end_due(&mut self, now: Timestamp, mut ended: impl FnMut(FlowKey, Flow<M>, EndReason)) {
+        let now_s = now.secs();
         while let Some(entry) = self.wheel.first_entry() {
             if *entry.key() > now_s {
                 break;
@@ -218,6 +225,7 @@ impl<M> FlowTable<M> {
 
     /// The flow for `key`, created if absent. When the table is full, the flow due soonest is
     /// evicted first (reported through `ended`).
+    #[inline]
     pub fn get_or_create(
         &mut self,
         key: FlowKey,

@@ -243,27 +243,32 @@ impl Worker {
         if p.ts > flow.last {
             flow.last = p.ts;
         }
-        let (init, resp) = endpoints(d, dir);
-        let ctx = Ctx {
-            flow_id: flow.id,
-            zone: key.zone(),
-            iface: p.iface,
-            d,
-            init,
-            resp,
-            ifaces,
+        // Who is who, built only where a contact may come of it (a new or re-matched flow,
+        // a handshake's findings, a DNS answer): most packets need none of it.
+        let ctx = |flow_id: u64| {
+            let (init, resp) = endpoints(d, dir);
+            Ctx {
+                flow_id,
+                zone: key.zone(),
+                iface: p.iface,
+                d,
+                init,
+                resp,
+                ifaces,
+            }
         };
         let rematch = matches!(how, Lookup::Created) || flow.generation != current.generation();
         if rematch {
             flow.generation = current.generation();
-            flow.matched = match_flow(&ctx, current, &cfg.home_net, dns, p.ts).map(|contact| {
-                stats.flows_matched += 1;
-                raise(out, stats, seq, p.ts, &contact);
-                Box::new(Matched {
-                    contact,
-                    last_alert: p.ts,
-                })
-            });
+            flow.matched =
+                match_flow(&ctx(flow.id), current, &cfg.home_net, dns, p.ts).map(|contact| {
+                    stats.flows_matched += 1;
+                    raise(out, stats, seq, p.ts, &contact);
+                    Box::new(Matched {
+                        contact,
+                        last_alert: p.ts,
+                    })
+                });
         } else if let Some(m) = &mut flow.matched {
             // A long-lived matched flow alerts again once per dedup window.
             if p.ts.seconds_since(m.last_alert) >= cfg.dedup_window as f64 {
@@ -308,7 +313,7 @@ impl Worker {
             match step {
                 Some((found, done)) => {
                     for f in found {
-                        if let Some(contact) = finding_contact(&ctx, current, f) {
+                        if let Some(contact) = finding_contact(&ctx(flow.id), current, f) {
                             report(out, stats, flow, seq, p.ts, contact);
                         }
                     }
@@ -324,7 +329,7 @@ impl Worker {
         }
         // Names: DNS over UDP.
         if !payload.is_empty() && wants_payload(d) {
-            for contact in dns_message(&ctx, current, dns, stats, payload, p.ts) {
+            for contact in dns_message(&ctx(flow.id), current, dns, stats, payload, p.ts) {
                 report(out, stats, flow, seq, p.ts, contact);
             }
         }
