@@ -85,3 +85,40 @@ pub fn euid() -> u32 {
     // SAFETY: geteuid takes no arguments and cannot fail.
     unsafe { libc::geteuid() }
 }
+
+/// Asks the CPU to fetch the cache line holding the start of `bytes` (and the next one) into
+/// its caches ahead of use. A hint only: no effect on what the program computes, nothing on
+/// an empty slice or another architecture.
+#[inline(always)]
+pub fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        if let Some(first) = bytes.first() {
+            let p = std::ptr::from_ref(first).cast::<i8>();
+            // SAFETY: `prefetch` needs SSE, which every x86_64 CPU has (it is part of the
+            // target's baseline), and it never dereferences its address: a prefetch of any
+            // address, even one past the slice, cannot fault or change memory.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(p);
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn prefetch_is_only_a_hint() {
+        // Empty, one byte, and a slice whose next cache line lies past its end: nothing
+        // faults, nothing changes.
+        let bytes = vec![7u8; 100];
+        super::prefetch(&[]);
+        super::prefetch(&bytes[99..]);
+        super::prefetch(&bytes);
+        assert!(bytes.iter().all(|b| *b == 7));
+    }
+}
