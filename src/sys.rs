@@ -1,6 +1,6 @@
-//! The few system calls c2watch makes beyond what std and libpcap offer, each behind a safe
-//! wrapper. This is the only module allowed `unsafe`: one block per call, each with the
-//! reason it is sound.
+//! The few system calls c2watch makes beyond what std and libpcap offer, and one CPU hint
+//! (a cache prefetch), each behind a safe wrapper. This is the only module allowed `unsafe`:
+//! one block per call, each with the reason it is sound.
 #![allow(unsafe_code)]
 
 use std::io;
