@@ -140,37 +140,15 @@ impl Plain {
             m.copy_from_slice(&h[i..i + 6]);
             m
         };
-        // Every field named: a new one does not compile until it is written here too.
-        let super::Decoded {
-            src_mac,
-            dst_mac,
-            vlans: _,
-            vlan_count,
-            labels: _,
-            label_count,
-            tunnels: _,
-            tunnel_count,
-            src,
-            dst,
-            proto,
-            ports,
-            icmp,
-            tcp_flags,
-            tcp_seq,
-            fragment,
-            payload,
-            transport_truncated,
-            inner_invalid,
-        } = out;
-        (*src_mac, *dst_mac) = (Some(mac(field::SRC_MAC)), Some(mac(field::DST_MAC)));
-        (*vlan_count, *label_count, *tunnel_count) = (0, 0, 0);
-        *src = std::net::IpAddr::V4(self.src.into());
-        *dst = std::net::IpAddr::V4(self.dst.into());
-        (*proto, *ports, *icmp) = (self.proto, Some(self.ports), None);
-        (*tcp_flags, *tcp_seq) = (flags, seq);
-        *fragment = super::Fragment::None;
-        *payload = (start as u32, end.saturating_sub(start) as u32);
-        (*transport_truncated, *inner_invalid) = (false, false);
+        // Cleared first (every field, by name), then what a plain frame has: a field added
+        // to `Decoded` later starts empty here, and `agrees` compares it with the walk.
+        out.reset();
+        (out.src_mac, out.dst_mac) = (Some(mac(field::SRC_MAC)), Some(mac(field::DST_MAC)));
+        out.src = std::net::IpAddr::V4(self.src.into());
+        out.dst = std::net::IpAddr::V4(self.dst.into());
+        (out.proto, out.ports) = (self.proto, Some(self.ports));
+        (out.tcp_flags, out.tcp_seq) = (flags, seq);
+        out.payload = (start as u32, end.saturating_sub(start) as u32);
     }
 }
 
