@@ -15,7 +15,7 @@ use crate::alert::output::{self, OutputConfig, OutputMsg, OutputStats};
 use crate::alert::record::Sequenced;
 use crate::capture::{CaptureFile, Interfaces, Progress};
 use crate::decode::plain::{Plain, plain};
-use crate::decode::{Decoded, decode};
+use crate::decode::{Decoded, decode, walk};
 use crate::detect::flow::{dispatch_hash, dispatch_hash_plain};
 use crate::detect::{DetectConfig, HomeNet, PacketInfo, Worker, WorkerStats};
 use crate::intel::Snapshot;
@@ -510,9 +510,10 @@ fn read_inputs<S: PacketSink>(
                             fast.decode_into(data, &mut decoded);
                             Ok(())
                         }
+                        // Known not to be plain: walked without asking `plain` again.
                         None => stats
                             .faults
-                            .contain(info.seq, || decode(linktype, data, &mut decoded))
+                            .contain(info.seq, || walk(linktype, data, &mut decoded))
                             .unwrap_or(Err(crate::decode::DecodeIssue::Contained)),
                     };
                     match result {

@@ -15,6 +15,7 @@ pub mod vxlan;
 mod walk;
 mod wire;
 
+pub use walk::walk;
 pub use wire::Truncated;
 
 use std::net::{IpAddr, Ipv4Addr};

@@ -18,7 +18,7 @@ pub struct Plain {
     pub src: u32,
     pub dst: u32,
     pub ports: (u16, u16),
-    /// [`IP_TCP`] or [`IP_UDP`].
+    /// The IP protocol number: 6 (TCP) or 17 (UDP).
     pub proto: u8,
 }
 
@@ -100,6 +100,9 @@ impl Plain {
     /// sequence number, and the transport payload without the Ethernet trailer.
     #[inline]
     pub fn decode_into(&self, data: &[u8], out: &mut super::Decoded) {
+        // Cleared first (every field, by name), then what a plain frame has: a field added
+        // to `Decoded` later starts empty here, and `agrees` compares it with the walk.
+        out.reset();
         // `plain` checked that Ethernet, IPv4 and the transport header lie within the
         // capture and the IP packet: fixed offsets after one length check per header, and
         // no subtraction wraps. (Should another frame come here, it is left empty.)
@@ -107,7 +110,6 @@ impl Plain {
             .get(..field::L4 + 8)
             .and_then(|h| <&[u8; field::L4 + 8]>::try_from(h).ok())
         else {
-            out.reset();
             return;
         };
         let be16 = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
@@ -118,7 +120,6 @@ impl Plain {
                 .get(l4..l4 + 20)
                 .and_then(|t| <&[u8; 20]>::try_from(t).ok())
             else {
-                out.reset();
                 return;
             };
             let q = field::TCP_SEQ;
@@ -140,9 +141,6 @@ impl Plain {
             m.copy_from_slice(&h[i..i + 6]);
             m
         };
-        // Cleared first (every field, by name), then what a plain frame has: a field added
-        // to `Decoded` later starts empty here, and `agrees` compares it with the walk.
-        out.reset();
         (out.src_mac, out.dst_mac) = (Some(mac(field::SRC_MAC)), Some(mac(field::DST_MAC)));
         out.src = std::net::IpAddr::V4(self.src.into());
         out.dst = std::net::IpAddr::V4(self.dst.into());
@@ -153,21 +151,16 @@ impl Plain {
 }
 
 /// The module's invariant for one frame: `true` unless [`plain`] reads it and the full walk
-/// (into `d`) disagrees with it or with [`Plain::decode_into`], or fails. Checked by the
-/// tests and the `frame` fuzz target.
+/// (into `d`) fails or disagrees with [`Plain::decode_into`] (which writes `plain`'s
+/// addresses and ports, and no VLAN or tunnel). Checked by the tests and the `frame` fuzz
+/// target.
 pub fn agrees(lt: u32, frame: &[u8], d: &mut super::Decoded) -> bool {
     let Some(p) = plain(lt, frame) else {
         return true;
     };
     let mut fast = super::Decoded::default();
     p.decode_into(frame, &mut fast);
-    super::walk::walk(lt, frame, d).is_ok()
-        && d.src == std::net::IpAddr::V4(p.src.into())
-        && d.dst == std::net::IpAddr::V4(p.dst.into())
-        && d.ports == Some(p.ports)
-        && d.vlans().is_empty()
-        && d.tunnels().next().is_none()
-        && d.same_as(&fast)
+    super::walk(lt, frame, d).is_ok() && d.same_as(&fast)
 }
 
 #[cfg(test)]
