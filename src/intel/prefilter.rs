@@ -21,6 +21,11 @@ pub struct V4Filter {
 }
 
 impl V4Filter {
+    /// Backs the bitmap with huge pages (see [`crate::sys::collapse_huge_pages`]).
+    pub fn huge_pages(&self) {
+        crate::sys::collapse_huge_pages(&self.words);
+    }
+
     /// A filter sized for about `networks` listed networks: about 16 blocks per network, so a
     /// random address passes with a probability of about 1/16 when all are long prefixes.
     pub fn for_networks(networks: usize) -> V4Filter {

@@ -537,6 +537,13 @@ impl Index {
         .chain(self.hashes.iter_mut())
         {
             t.shrink();
+            t.huge_pages();
+        }
+        for (_, t) in &self.v4 {
+            t.huge_pages();
+        }
+        if let Some(f) = &self.v4_filter {
+            f.huge_pages();
         }
     }
 

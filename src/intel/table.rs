@@ -332,6 +332,16 @@ impl<K: FlatKey> Table<K> {
         });
     }
 
+    /// Backs the built (frozen) table with huge pages (see
+    /// [`crate::sys::collapse_huge_pages`]).
+    pub fn huge_pages(&self) {
+        if let Some(f) = &self.frozen {
+            crate::sys::collapse_huge_pages(&f.keys);
+            crate::sys::collapse_huge_pages(&f.values);
+            crate::sys::collapse_huge_pages(&f.index);
+        }
+    }
+
     /// The value at `slot`, for updating what an entry points at.
     pub fn value_mut(&mut self, slot: usize) -> Option<&mut u32> {
         if self.frozen.is_some() {
@@ -543,6 +553,12 @@ impl StrTable {
     /// Frees the arena's spare capacity (after the last insert).
     pub fn shrink(&mut self) {
         self.arena.shrink_to_fit();
+    }
+
+    /// Backs the built table with huge pages (see [`crate::sys::collapse_huge_pages`]).
+    pub fn huge_pages(&self) {
+        crate::sys::collapse_huge_pages(&self.slots);
+        crate::sys::collapse_huge_pages(&self.arena);
     }
 
     /// Bytes the table holds.
