@@ -1,6 +1,7 @@
 //! The few system calls c2watch makes beyond what std and libpcap offer, one CPU hint (a cache
-//! prefetch) and one memory hint (huge pages for large tables), each behind a safe wrapper. This is the only module allowed `unsafe`:
-//! one block per call, each with the reason it is sound.
+//! prefetch) and one memory hint (huge pages for large tables), each behind a safe wrapper.
+//! This is the only module allowed `unsafe`: one block per call, each with the reason it is
+//! sound.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -111,6 +112,8 @@ pub fn prefetch(bytes: &[u8]) {
 
 /// Size of a huge page (x86_64 and aarch64 with 4 KiB base pages).
 const HUGE_PAGE: usize = 2 << 20;
+/// Linux's `MADV_COLLAPSE` (6.1), spelled out: the libc crate names it for glibc targets only.
+const MADV_COLLAPSE: libc::c_int = 25;
 
 /// `madvise(advice)` over the whole huge pages inside `len` bytes at `start`; errors ignored.
 fn advise_huge(start: usize, len: usize, advice: libc::c_int) {
@@ -140,7 +143,7 @@ pub fn advise_huge_pages<T>(v: &Vec<T>) {
 pub fn collapse_huge_pages<T>(v: &[T]) {
     let bytes = std::mem::size_of_val(v);
     advise_huge(v.as_ptr() as usize, bytes, libc::MADV_HUGEPAGE);
-    advise_huge(v.as_ptr() as usize, bytes, libc::MADV_COLLAPSE);
+    advise_huge(v.as_ptr() as usize, bytes, MADV_COLLAPSE);
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 //! - The hash is seeded per table at random: hostile traffic cannot aim at long probe chains.
 //! - The slab and the index are backed by huge pages where the system offers them
 //!   (`sys::advise_huge_pages`): with 4 KiB pages, a lookup in a table of tens of megabytes also
-//!   misses the TLB, a page-table walk that costs as much as the cache miss itself in a VM.
+//!   misses the TLB, a page-table walk on top of the cache miss (nested, in a VM).
 //!
 //! Invariants: each live flow has exactly one slot, and exactly one entry in the timeout wheel
 //! (its `serial` tells a wheel entry for a reused slab position apart); `len` counts live
