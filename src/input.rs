@@ -13,6 +13,10 @@ impl Progress {
     pub fn bytes(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
+
+    pub(crate) fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
 }
 
 struct Counting<R> {
@@ -45,6 +49,33 @@ impl Compression {
             Compression::None
         }
     }
+}
+
+/// Maps `path` when it is a plain (not compressed), non-empty regular file: the mapping of
+/// its bytes as they are now, and a reader of whatever it gains after them (counted in
+/// `progress`). `None` for anything else (stdin, pipes, compressed files), which
+/// [`open`] reads instead.
+pub fn map(path: &str, progress: &Progress) -> Option<(crate::sys::Mapping, Box<dyn Read + Send>)> {
+    use std::io::Seek;
+    if path == "-" {
+        return None;
+    }
+    let mut file = File::open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let len = usize::try_from(meta.len()).ok()?;
+    let map = crate::sys::Mapping::of_file(&file, len).ok()?;
+    if Compression::sniff(map.bytes()) != Compression::None {
+        return None;
+    }
+    file.seek(io::SeekFrom::Start(meta.len())).ok()?;
+    let rest = Counting {
+        inner: file,
+        progress: progress.clone(),
+    };
+    Some((map, Box::new(rest)))
 }
 
 /// Opens `path` (or stdin for `-`) and returns a reader of the decompressed bytes.

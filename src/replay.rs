@@ -13,7 +13,7 @@
 
 use crate::alert::output::{self, OutputConfig, OutputMsg, OutputStats};
 use crate::alert::record::Sequenced;
-use crate::capture::{CaptureFile, Interfaces, Progress};
+use crate::capture::{CaptureFile, Chunk, Interfaces, Progress};
 use crate::decode::plain::{Plain, plain};
 use crate::decode::{Decoded, decode, walk};
 use crate::detect::flow::{dispatch_hash, dispatch_hash_plain};
@@ -77,7 +77,7 @@ impl std::fmt::Display for ReplayError {
 
 /// A packet's bytes where the reader read them: a shared buffer (no copy) and where in it.
 struct Raw<'a> {
-    buf: &'a Arc<Vec<u8>>,
+    buf: &'a Arc<Chunk>,
     at: usize,
     len: usize,
     linktype: u32,
@@ -155,7 +155,7 @@ struct WorkItem {
 /// Packets for one worker, with the read buffers their bytes are in.
 struct WorkBatch {
     items: Vec<WorkItem>,
-    bufs: Vec<Arc<Vec<u8>>>,
+    bufs: Vec<Arc<Chunk>>,
     /// Frames the reader decoded (see [`WorkItem::decoded`]).
     decoded: Vec<Decoded>,
     upto: u64,

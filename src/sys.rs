@@ -110,6 +110,108 @@ pub fn prefetch(bytes: &[u8]) {
     let _ = bytes;
 }
 
+/// A whole file mapped read-only (`mmap`, private), unmapped when dropped: capture files are
+/// read through it without copying them into the process.
+///
+/// A file cut short while mapped makes reading past its new end fault (SIGBUS); the first
+/// mapping installs a handler that turns that into a clear message and exit status 74 instead
+/// of a crash ([`on_sigbus`]).
+pub struct Mapping {
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: the mapping is read-only, owned by this value alone and unmapped only by its Drop;
+// reading it from several threads at once is reading shared immutable memory.
+unsafe impl Send for Mapping {}
+// SAFETY: as for Send: `&Mapping` only ever gives out `&[u8]` over read-only pages.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Maps the first `len` bytes of `file` (its size when opened). Fails for a file that
+    /// cannot be mapped (a pipe, a special file) or a `len` of 0.
+    pub fn of_file(file: &std::fs::File, len: usize) -> io::Result<Mapping> {
+        use std::os::fd::AsRawFd;
+        if len == 0 {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty file"));
+        }
+        install_sigbus_handler();
+        // SAFETY: a fresh read-only private mapping chosen by the kernel (null hint): it
+        // overlaps no memory Rust knows of. The descriptor is valid for the call; the mapping
+        // stays valid after it is closed.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `ptr..ptr+len` is the mapping just made; the advice changes only how the
+        // kernel reads ahead. Its error is ignored: a hint.
+        let _ = unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
+        Ok(Mapping {
+            ptr: ptr as *const u8,
+            len,
+        })
+    }
+
+    /// The mapped bytes.
+    #[inline]
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: `ptr` is a live read-only mapping of `len` bytes, valid until Drop (which
+        // needs `&mut self`, so no borrow outlives it). Its pages are private and read-only:
+        // nothing in this process writes them. Another process changing the file could change
+        // what later reads see, which every parser here tolerates (each read is
+        // bounds-checked); cutting it short is the SIGBUS case above.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping `of_file` made, once; no `&[u8]` from `bytes`
+        // can outlive `self`.
+        let _ = unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
+    }
+}
+
+/// What a SIGBUS prints: the only way c2watch reads memory that can vanish under it is a
+/// mapped capture file that was cut short (or whose disk failed) while being read.
+const SIGBUS_MESSAGE: &[u8] = b"c2watch: a capture file could not be read any further (cut short \
+while being replayed, or a read error on its disk): stopped. Alerts for packets already read may \
+not all have been written. Replay a copy that nothing is writing to.\n";
+
+/// SIGBUS handler: the message, then exit status 74 (EX_IOERR). Only async-signal-safe calls.
+extern "C" fn on_sigbus(_: libc::c_int) {
+    // SAFETY: write(2) and _exit(2) are async-signal-safe; the message is a static buffer of
+    // the given length.
+    unsafe {
+        let _ = libc::write(2, SIGBUS_MESSAGE.as_ptr().cast(), SIGBUS_MESSAGE.len());
+        libc::_exit(74);
+    }
+}
+
+fn install_sigbus_handler() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; the handler is
+        // an `extern "C" fn(c_int)` as sa_sigaction expects without SA_SIGINFO; sigaction
+        // copies the struct and keeps no pointer to it.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_sigbus as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            let _ = libc::sigaction(libc::SIGBUS, &sa, std::ptr::null_mut());
+        }
+    });
+}
+
 /// Size of a huge page (x86_64 and aarch64 with 4 KiB base pages).
 const HUGE_PAGE: usize = 2 << 20;
 /// Linux's `MADV_COLLAPSE` (6.1), spelled out: the libc crate names it for glibc targets only.
@@ -157,6 +259,42 @@ mod tests {
         super::prefetch(&bytes[99..]);
         super::prefetch(&bytes);
         assert!(bytes.iter().all(|b| *b == 7));
+    }
+
+    /// A mapped file cut short under the reader: the read past its new end faults, and the
+    /// process stops with the message and status 74 instead of dying of SIGBUS. Run in a
+    /// child process (this test binary again), which the fault ends.
+    #[test]
+    fn a_mapped_file_cut_short_stops_with_a_clear_error() {
+        const CHILD: &str = "C2WATCH_TEST_SIGBUS_FILE";
+        if let Some(path) = std::env::var_os(CHILD) {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+                .unwrap();
+            let map = super::Mapping::of_file(&file, 1 << 20).unwrap();
+            assert_eq!(map.bytes()[1 << 19], 7);
+            file.set_len(0).unwrap();
+            let after = std::hint::black_box(map.bytes())[1 << 19];
+            panic!("read {after} from a mapping cut short, expected a fault");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.pcap");
+        std::fs::write(&path, vec![7u8; 1 << 20]).unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "sys::tests::a_mapped_file_cut_short_stops_with_a_clear_error",
+                "--test-threads=1",
+                "--nocapture",
+            ])
+            .env(CHILD, &path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(74), "{stderr}");
+        assert!(stderr.contains("could not be read any further"), "{stderr}");
     }
 
     #[test]

@@ -1,4 +1,8 @@
 //! A large read buffer that hands out borrowed windows of the stream, and can share them.
+//!
+//! A plain capture file is mapped whole instead of read (`sys::Mapping`): the buffer then
+//! starts on the mapping, and only bytes the file gained after it was opened are read into
+//! heap buffers. Either way the windows handed out are [`Chunk`]s, shared without copying.
 
 use std::io::{self, Read};
 use std::sync::Arc;
@@ -9,17 +13,47 @@ pub struct ChunkBuffer {
     src: Box<dyn Read + Send>,
     /// Shared with whoever holds a [`Self::shared`] handle; a refill then moves to a new
     /// buffer instead of overwriting bytes someone may still read.
-    buf: Arc<Vec<u8>>,
+    buf: Arc<Chunk>,
     /// Buffers handed out before, reused once nobody holds them any more.
-    spare: Vec<Arc<Vec<u8>>>,
+    spare: Vec<Arc<Chunk>>,
     start: usize,
     end: usize,
     eof: bool,
     /// Stream offset of `buf[start]`.
     offset: u64,
+    /// Set when the stream starts with a mapping (whose bytes no reader counts).
+    mapped: Option<MappedProgress>,
 }
 
 const CHUNK: usize = 1 << 20;
+
+/// Bytes a [`ChunkBuffer`] hands out: a heap buffer it read into, or a file mapped whole.
+pub enum Chunk {
+    Heap(Vec<u8>),
+    Mapped(crate::sys::Mapping),
+}
+
+impl std::ops::Deref for Chunk {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Chunk::Heap(v) => v,
+            Chunk::Mapped(m) => m.bytes(),
+        }
+    }
+}
+
+/// Progress is reported for a mapping as it is consumed, in steps of this many bytes.
+const PROGRESS_STEP: u64 = 1 << 20;
+
+/// A mapped start's progress: bytes of the mapping consumed and reported so far.
+struct MappedProgress {
+    progress: crate::input::Progress,
+    len: u64,
+    reported: u64,
+}
 /// Buffers kept for reuse after being shared (about what the workers' queues hold).
 const MAX_SPARE: usize = 64;
 
@@ -27,12 +61,38 @@ impl ChunkBuffer {
     pub fn new(src: Box<dyn Read + Send>) -> ChunkBuffer {
         ChunkBuffer {
             src,
-            buf: Arc::new(vec![0; CHUNK]),
+            buf: Arc::new(Chunk::Heap(vec![0; CHUNK])),
             spare: Vec::new(),
             start: 0,
             end: 0,
             eof: false,
             offset: 0,
+            mapped: None,
+        }
+    }
+
+    /// A stream that starts with `map` and goes on with `rest` (the file read from the end
+    /// of the mapping, for bytes it gained since). Bytes consumed from the mapping are
+    /// counted in `progress`.
+    pub fn mapped(
+        map: crate::sys::Mapping,
+        rest: Box<dyn Read + Send>,
+        progress: crate::input::Progress,
+    ) -> ChunkBuffer {
+        let len = map.bytes().len();
+        ChunkBuffer {
+            src: rest,
+            buf: Arc::new(Chunk::Mapped(map)),
+            spare: Vec::new(),
+            start: 0,
+            end: len,
+            eof: false,
+            offset: 0,
+            mapped: Some(MappedProgress {
+                progress,
+                len: len as u64,
+                reported: 0,
+            }),
         }
     }
 
@@ -60,36 +120,37 @@ impl ChunkBuffer {
 
     #[cold]
     fn fill_slow(&mut self, n: usize) -> io::Result<bool> {
-        let size = self.buf.len().max(n.next_power_of_two());
-        let buf = match Arc::get_mut(&mut self.buf) {
-            Some(buf) => {
-                buf.copy_within(self.start..self.end, 0);
-                buf
-            }
-            None => {
-                // Shared: the unread tail moves to another buffer, one nobody holds any more
-                // if there is one (no zeroing, no fresh pages), else a new one.
-                let free = self
-                    .spare
-                    .iter_mut()
-                    .position(|b| Arc::get_mut(b).is_some());
-                let mut next = match free {
-                    Some(i) => self.spare.swap_remove(i),
-                    None => Arc::new(vec![0; size]),
-                };
-                let tail = self.end - self.start;
-                if let Some(b) = Arc::get_mut(&mut next) {
-                    if b.len() < tail {
-                        b.resize(size, 0);
-                    }
-                    b[..tail].copy_from_slice(&self.buf[self.start..self.end]);
+        let size = self.buf.len().max(n.next_power_of_two()).max(CHUNK);
+        // A heap buffer nobody else holds is reused in place; a shared one, or the mapping,
+        // is left as it is and the unread tail moves to another heap buffer.
+        if let Some(Chunk::Heap(buf)) = Arc::get_mut(&mut self.buf) {
+            buf.copy_within(self.start..self.end, 0);
+        } else {
+            // One nobody holds any more if there is one (no zeroing, no fresh pages), else a
+            // new one.
+            let free = self
+                .spare
+                .iter_mut()
+                .position(|b| Arc::get_mut(b).is_some());
+            let mut next = match free {
+                Some(i) => self.spare.swap_remove(i),
+                None => Arc::new(Chunk::Heap(vec![0; size])),
+            };
+            let tail = self.end - self.start;
+            if let Some(Chunk::Heap(b)) = Arc::get_mut(&mut next) {
+                if b.len() < tail {
+                    b.resize(size, 0);
                 }
-                let old = std::mem::replace(&mut self.buf, next);
-                if self.spare.len() < MAX_SPARE {
-                    self.spare.push(old);
-                }
-                Arc::make_mut(&mut self.buf)
+                b[..tail].copy_from_slice(&self.buf[self.start..self.end]);
             }
+            let old = std::mem::replace(&mut self.buf, next);
+            if self.spare.len() < MAX_SPARE && matches!(*old, Chunk::Heap(_)) {
+                self.spare.push(old);
+            }
+        }
+        let Some(Chunk::Heap(buf)) = Arc::get_mut(&mut self.buf) else {
+            // A fresh or spare heap buffer, held by nobody else: always the case.
+            return Err(io::Error::other("read buffer unexpectedly shared"));
         };
         self.end -= self.start;
         self.start = 0;
@@ -109,7 +170,7 @@ impl ChunkBuffer {
 
     /// The buffer behind [`Self::available`], shared (no copy), and the position of the
     /// first available byte in it. Its bytes never change while the handle lives.
-    pub fn shared(&self) -> (&Arc<Vec<u8>>, usize) {
+    pub fn shared(&self) -> (&Arc<Chunk>, usize) {
         (&self.buf, self.start)
     }
 
@@ -123,6 +184,21 @@ impl ChunkBuffer {
         let n = n.min(self.end - self.start);
         self.start += n;
         self.offset += n as u64;
+        if let Some(m) = &self.mapped
+            && m.reported < m.len
+            && (self.offset >= m.reported + PROGRESS_STEP || self.offset >= m.len)
+        {
+            self.report_mapped();
+        }
+    }
+
+    #[cold]
+    fn report_mapped(&mut self) {
+        if let Some(m) = &mut self.mapped {
+            let now = self.offset.min(m.len);
+            m.progress.add(now - m.reported);
+            m.reported = now;
+        }
     }
 }
 

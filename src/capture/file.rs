@@ -31,7 +31,8 @@ pub struct CaptureFile {
 }
 
 impl CaptureFile {
-    /// Opens `path` (`-` = stdin) and reads its header.
+    /// Opens `path` (`-` = stdin) and reads its header. A plain file is mapped rather than
+    /// read (`input::map`); everything else is read through `input::open`.
     pub fn open(path: &str, progress: &Progress) -> Result<CaptureFile, CaptureError> {
         let name = if path == "-" {
             "stdin".to_string()
@@ -44,6 +45,10 @@ impl CaptureFile {
             kind,
             reason,
         };
+        if let Some((map, rest)) = input::map(path, progress) {
+            let buf = ChunkBuffer::mapped(map, rest, progress.clone());
+            return CaptureFile::from_buffer(&name, buf, Compression::None);
+        }
         let (reader, compression) = input::open(path, progress)
             .map_err(|e| err(CaptureErrorKind::Io, 0, format!("cannot open: {e}")))?;
         CaptureFile::from_reader(&name, reader, compression)
@@ -56,6 +61,14 @@ impl CaptureFile {
         reader: Box<dyn std::io::Read + Send>,
         compression: Compression,
     ) -> Result<CaptureFile, CaptureError> {
+        CaptureFile::from_buffer(name, ChunkBuffer::new(reader), compression)
+    }
+
+    fn from_buffer(
+        name: &str,
+        mut buf: ChunkBuffer,
+        compression: Compression,
+    ) -> Result<CaptureFile, CaptureError> {
         let name = name.to_string();
         let err = |kind, offset, reason: String| CaptureError {
             file: name.clone(),
@@ -63,7 +76,6 @@ impl CaptureFile {
             kind,
             reason,
         };
-        let mut buf = ChunkBuffer::new(reader);
         buf.fill(pcap::HEADER_LEN)
             .map_err(|e| err(CaptureErrorKind::Io, 0, format!("read error: {e}")))?;
         let head = buf.available();
@@ -126,7 +138,7 @@ impl CaptureFile {
     /// The buffer holding the last packet [`Self::next_packet`] returned, and where its bytes
     /// start in it. Cloning the handle keeps those bytes readable (no copy) after the file
     /// moves on: what a reader thread hands its workers.
-    pub fn last_packet_buffer(&self) -> (&std::sync::Arc<Vec<u8>>, usize) {
+    pub fn last_packet_buffer(&self) -> (&std::sync::Arc<super::Chunk>, usize) {
         let (buf, record) = self.buf.shared();
         (buf, record + self.data_start)
     }
@@ -247,5 +259,72 @@ impl CaptureFile {
                 }
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Chunk;
+    use crate::synth::writer::PcapWriter;
+    use crate::time::Timestamp;
+    use std::io::Write;
+
+    /// A pcap file of frames 0..n, each 60 bytes of its own number.
+    fn pcap_of(n: u8) -> Vec<u8> {
+        let mut w = PcapWriter::new(Vec::new(), 1).unwrap();
+        for i in 0..n {
+            w.packet(Timestamp::exact(i64::from(i), 0).unwrap(), &[i; 60])
+                .unwrap();
+        }
+        w.into_inner()
+    }
+
+    /// A capture still being written: mapped as it was when opened (ending in the middle of
+    /// a record), then read on as it grows. Every frame comes out once, in order, and the
+    /// progress count ends at the file's size.
+    #[test]
+    fn a_file_growing_after_it_was_mapped_is_read_to_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("growing.pcap");
+        let all = pcap_of(10);
+        let record = 16 + 60;
+        let cut = 24 + 6 * record + record / 2;
+        std::fs::write(&path, &all[..cut]).unwrap();
+        let progress = Progress::default();
+        let mut f = CaptureFile::open(path.to_str().unwrap(), &progress).unwrap();
+        assert!(matches!(**f.buf.shared().0, Chunk::Mapped(_)), "not mapped");
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            seen.push(f.next_packet().unwrap().unwrap().data[0]);
+        }
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(&all[cut..])
+            .unwrap();
+        while let Some(p) = f.next_packet().unwrap() {
+            seen.push(p.data[0]);
+        }
+        assert_eq!(seen, (0..10).collect::<Vec<u8>>());
+        assert_eq!(progress.bytes(), all.len() as u64);
+    }
+
+    /// Standard input and compressed files are read, not mapped, and give the same frames.
+    #[test]
+    fn compressed_files_are_read_not_mapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.pcap.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&pcap_of(5)).unwrap();
+        std::fs::write(&path, gz.finish().unwrap()).unwrap();
+        let mut f = CaptureFile::open(path.to_str().unwrap(), &Progress::default()).unwrap();
+        assert!(matches!(**f.buf.shared().0, Chunk::Heap(_)));
+        let mut seen = Vec::new();
+        while let Some(p) = f.next_packet().unwrap() {
+            seen.push(p.data[0]);
+        }
+        assert_eq!(seen, (0..5).collect::<Vec<u8>>());
     }
 }

@@ -13,6 +13,7 @@ mod pcap;
 mod pcapng;
 
 pub use crate::input::Progress;
+pub use buffer::Chunk;
 pub use file::{CaptureFile, FileFormat};
 pub use iface::Interfaces;
 
