@@ -4,7 +4,7 @@
 //! Data flow, one module each: [`capture`] (packet sources) → [`decode`] (L2–L4 and tunnels)
 //! → [`detect`] (flows, indicator matching, victims) → [`alert`] (events and output), with the
 //! indicators in [`intel`]. `unsafe` is denied everywhere but [`sys`], which wraps the few
-//! system calls std lacks, a cache prefetch hint and huge-page advice for large tables.
+//! system calls std lacks (capture files mapped, huge-page advice), and a cache prefetch hint.
 
 pub mod alert;
 pub mod app;

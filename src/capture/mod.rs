@@ -1,5 +1,7 @@
 //! Packet sources. Files (pcap, pcapng, optionally gzip- or zstd-compressed, or `-` for
 //! stdin) are read by a pure-Rust parser over one large buffer: no per-record allocation or copy.
+//! A plain file is mapped whole (the buffer starts on the mapping), so its bytes are not even
+//! copied out of the page cache.
 //! Live interfaces (`live`) are read through libpcap, one handle per worker joined to a
 //! `PACKET_FANOUT` group.
 
