@@ -120,7 +120,13 @@ impl ChunkBuffer {
 
     #[cold]
     fn fill_slow(&mut self, n: usize) -> io::Result<bool> {
-        let size = self.buf.len().max(n.next_power_of_two()).max(CHUNK);
+        // A heap buffer keeps its size (it grew for a large record); after the mapping,
+        // reading goes on in chunks (its length is the whole file's).
+        let current = match &*self.buf {
+            Chunk::Heap(v) => v.len(),
+            Chunk::Mapped(_) => CHUNK,
+        };
+        let size = current.max(n.next_power_of_two());
         // A heap buffer nobody else holds is reused in place; a shared one, or the mapping,
         // is left as it is and the unread tail moves to another heap buffer.
         if let Some(Chunk::Heap(buf)) = Arc::get_mut(&mut self.buf) {
@@ -205,6 +211,30 @@ impl ChunkBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Past the end of a mapped file, what it gained since is read into chunk-sized heap
+    /// buffers, not into one the size of the whole file.
+    #[test]
+    fn reading_on_past_a_mapping_uses_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        std::fs::write(&path, vec![1u8; 3 * CHUNK]).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let map = crate::sys::Mapping::of_file(&file, 3 * CHUNK).unwrap();
+        let progress = crate::input::Progress::default();
+        let rest = Box::new(io::Cursor::new(vec![2u8; 10]));
+        let mut b = ChunkBuffer::mapped(map, rest, progress.clone());
+        assert!(b.fill(3 * CHUNK).unwrap());
+        b.consume(3 * CHUNK - 4);
+        assert!(b.fill(14).unwrap());
+        assert_eq!(b.available(), &[1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]);
+        assert!(matches!(**b.shared().0, Chunk::Heap(_)));
+        assert_eq!(b.shared().0.len(), CHUNK);
+        b.consume(14);
+        assert!(b.at_end().unwrap());
+        // The mapping's bytes are counted as consumed (the cursor is not a counted reader).
+        assert_eq!(progress.bytes(), 3 * CHUNK as u64);
+    }
 
     /// A reader that returns at most 3 bytes per call, to exercise refills.
     struct Dribble(Vec<u8>, usize);
