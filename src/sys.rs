@@ -161,6 +161,33 @@ impl Mapping {
         })
     }
 
+    /// Lets the kernel take the pages between `from` and `to` (bytes into the mapping, the
+    /// whole 2 MiB stretches inside) out of this process (`MADV_DONTNEED`): the resident size
+    /// of a replay then stays flat however long the file is. Reading them again later faults
+    /// them back in from the file: the same bytes. Returns where the released stretch ended
+    /// (`from` when nothing was released), where the next call should start.
+    pub fn release(&self, from: usize, to: usize) -> usize {
+        let start = from.next_multiple_of(HUGE_PAGE);
+        let to = to.min(self.len) & !(HUGE_PAGE - 1);
+        if to <= start {
+            return from;
+        }
+        {
+            // SAFETY: the range lies inside this live mapping. For a private file mapping
+            // this process never wrote, MADV_DONTNEED only drops page-table entries: a later
+            // read maps the file's page again, so what Rust reads there does not change
+            // (the caveat in `bytes` about other processes changing the file still applies).
+            let _ = unsafe {
+                libc::madvise(
+                    self.ptr.wrapping_add(start) as *mut libc::c_void,
+                    to - start,
+                    libc::MADV_DONTNEED,
+                )
+            };
+        }
+        to
+    }
+
     /// The mapped bytes.
     #[inline]
     pub fn bytes(&self) -> &[u8] {
@@ -295,6 +322,39 @@ mod tests {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(74), "{stderr}");
         assert!(stderr.contains("could not be read any further"), "{stderr}");
+    }
+
+    /// Resident kB of the mapping starting at `addr`, from /proc/self/smaps.
+    fn resident_kb(addr: usize) -> u64 {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let head = format!("{addr:x}-");
+        let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&head));
+        lines
+            .find_map(|l| l.strip_prefix("Rss:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
+    /// Released pages leave the process's resident size, and read back the same.
+    #[test]
+    fn a_released_stretch_of_a_mapping_reads_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m");
+        let data: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let map = super::Mapping::of_file(&file, data.len()).unwrap();
+        assert!(map.bytes() == &data[..]);
+        let addr = map.bytes().as_ptr() as usize;
+        let before = resident_kb(addr);
+        assert!(
+            before >= 7 << 10,
+            "{before} kB resident after reading 8 MiB"
+        );
+        assert_eq!(map.release(0, 8 << 20), 8 << 20);
+        let after = resident_kb(addr);
+        assert!(after <= 2 << 10, "{after} kB resident after releasing");
+        assert!(map.bytes() == &data[..]);
     }
 
     #[test]

@@ -53,7 +53,16 @@ struct MappedProgress {
     progress: crate::input::Progress,
     len: u64,
     reported: u64,
+    /// Bytes of the mapping handed back to the kernel (see [`RELEASE_BEHIND`]).
+    released: u64,
 }
+
+/// Pages of the mapping this far behind the reader are handed back to the kernel
+/// (`Mapping::release`): batches in flight to workers are far closer than that, and a worker
+/// that did read there would fault the same bytes back in.
+const RELEASE_BEHIND: u64 = 16 << 20;
+/// ... in steps of this many bytes.
+const RELEASE_STEP: u64 = 16 << 20;
 /// Buffers kept for reuse after being shared (about what the workers' queues hold).
 const MAX_SPARE: usize = 64;
 
@@ -92,6 +101,7 @@ impl ChunkBuffer {
                 progress,
                 len: len as u64,
                 reported: 0,
+                released: 0,
             }),
         }
     }
@@ -204,6 +214,12 @@ impl ChunkBuffer {
             let now = self.offset.min(m.len);
             m.progress.add(now - m.reported);
             m.reported = now;
+            let behind = now.saturating_sub(RELEASE_BEHIND);
+            if behind >= m.released + RELEASE_STEP
+                && let Chunk::Mapped(map) = &*self.buf
+            {
+                m.released = map.release(m.released as usize, behind as usize) as u64;
+            }
         }
     }
 }
