@@ -172,19 +172,17 @@ impl Mapping {
         if to <= start {
             return from;
         }
-        {
-            // SAFETY: the range lies inside this live mapping. For a private file mapping
-            // this process never wrote, MADV_DONTNEED only drops page-table entries: a later
-            // read maps the file's page again, so what Rust reads there does not change
-            // (the caveat in `bytes` about other processes changing the file still applies).
-            let _ = unsafe {
-                libc::madvise(
-                    self.ptr.wrapping_add(start) as *mut libc::c_void,
-                    to - start,
-                    libc::MADV_DONTNEED,
-                )
-            };
-        }
+        // SAFETY: the range lies inside this live mapping. For a private file mapping this
+        // process never wrote, MADV_DONTNEED only drops page-table entries: a later read maps
+        // the file's page again, so what Rust reads there does not change (the caveat in
+        // `bytes` about other processes changing the file still applies).
+        let _ = unsafe {
+            libc::madvise(
+                self.ptr.wrapping_add(start) as *mut libc::c_void,
+                to - start,
+                libc::MADV_DONTNEED,
+            )
+        };
         to
     }
 

@@ -23,6 +23,9 @@ pub struct ChunkBuffer {
     offset: u64,
     /// Set when the stream starts with a mapping (whose bytes no reader counts).
     mapped: Option<MappedProgress>,
+    /// Stream offset at which [`Self::consume`] next reports the mapping's progress
+    /// (`u64::MAX`: no mapping, or all of it reported): one comparison per record.
+    report_at: u64,
 }
 
 const CHUNK: usize = 1 << 20;
@@ -77,6 +80,7 @@ impl ChunkBuffer {
             eof: false,
             offset: 0,
             mapped: None,
+            report_at: u64::MAX,
         }
     }
 
@@ -103,6 +107,7 @@ impl ChunkBuffer {
                 reported: 0,
                 released: 0,
             }),
+            report_at: PROGRESS_STEP.min(len as u64),
         }
     }
 
@@ -200,10 +205,7 @@ impl ChunkBuffer {
         let n = n.min(self.end - self.start);
         self.start += n;
         self.offset += n as u64;
-        if let Some(m) = &self.mapped
-            && m.reported < m.len
-            && (self.offset >= m.reported + PROGRESS_STEP || self.offset >= m.len)
-        {
+        if self.offset >= self.report_at {
             self.report_mapped();
         }
     }
@@ -214,6 +216,11 @@ impl ChunkBuffer {
             let now = self.offset.min(m.len);
             m.progress.add(now - m.reported);
             m.reported = now;
+            self.report_at = if now < m.len {
+                (now + PROGRESS_STEP).min(m.len)
+            } else {
+                u64::MAX
+            };
             let behind = now.saturating_sub(RELEASE_BEHIND);
             if behind >= m.released + RELEASE_STEP
                 && let Chunk::Mapped(map) = &*self.buf
