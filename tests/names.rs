@@ -256,6 +256,39 @@ fn http_hosts_and_urls_on_any_port() {
     );
 }
 
+/// With no URL listed anywhere, requests are not turned into URLs (that work is skipped), and
+/// Host matches come out as before, with the request's details.
+#[test]
+fn http_hosts_match_without_url_feeds() {
+    let feed = fixture("feeds/c2-ips.txt");
+    let pcap = fixture("http.pcap");
+    let r = c2watch(&["replay", "--no-progress", "--intel", &feed, &pcap]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let http: Vec<_> = r
+        .triples()
+        .into_iter()
+        .filter(|(_, _, on)| on.starts_with("http."))
+        .collect();
+    assert_eq!(
+        http,
+        vec![
+            t("10.0.40.1", "c2.example", "http.host"),
+            t("10.0.40.7", "c2.example", "http.host"),
+        ]
+    );
+    let a = r
+        .alerts()
+        .into_iter()
+        .find(|a| a["victim"]["ip"] == "10.0.40.1")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        a["http"],
+        json!({"hostname": "Panel.C2.Example", "url": "/gate.php?id=1", "http_method": "GET", "http_user_agent": "ExampleRAT/2.0", "protocol": "HTTP/1.1"})
+    );
+    assert_eq!(a["c2"]["domain"], "panel.c2.example");
+}
+
 /// QUIC Initials recorded from a real QUIC client (aioquic; see fixtures/tools/quic_initial.py).
 #[test]
 fn quic_initials_v1_v2_and_split_hellos() {

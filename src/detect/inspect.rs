@@ -386,8 +386,29 @@ pub fn client_hello_findings(set: &IndicatorSet, info: &TlsInfo, found: &mut Vec
     }
 }
 
-/// The Host and URL of an HTTP request against the indicators.
+/// The Host and URL of an HTTP request against the indicators. The request's details for the
+/// alert are put together only when something matched; the URL only when URLs are listed.
 fn http_findings(set: &IndicatorSet, req: &http::Request, found: &mut Vec<Finding>) {
+    let url_hit = if set.has_urls() {
+        req.url()
+            .and_then(|u| crate::intel::name::canonical_url(&u))
+            .and_then(|url| set.match_url(&url.key, url.query.as_deref()))
+    } else {
+        None
+    };
+    let mut buf = [0u8; MAX_NAME + 2];
+    let name = req
+        .hostname()
+        .filter(|h| h.parse::<std::net::IpAddr>().is_err())
+        .and_then(|h| wire_name(h.as_bytes(), &mut buf));
+    let host_hit = name.and_then(|n| set.match_domain(n));
+    let hits = [
+        url_hit.map(|id| (id, MatchedOn::HttpUrl)),
+        host_hit.map(|id| (id, MatchedOn::HttpHost)),
+    ];
+    if hits.iter().all(Option::is_none) {
+        return;
+    }
     let info = HttpInfo {
         hostname: req.hostname().map(str::to_string),
         url: req.target.clone(),
@@ -395,32 +416,16 @@ fn http_findings(set: &IndicatorSet, req: &http::Request, found: &mut Vec<Findin
         user_agent: req.user_agent.clone(),
         protocol: format!("HTTP/1.{}", req.version),
     };
-    let mut buf = [0u8; MAX_NAME + 2];
-    let name = req
-        .hostname()
-        .filter(|h| h.parse::<std::net::IpAddr>().is_err())
-        .and_then(|h| wire_name(h.as_bytes(), &mut buf))
-        .map(str::to_string);
-    let finding = |id, on| Finding {
-        indicator: id,
-        matched_on: on,
-        domain: name.clone(),
-        tls: None,
-        dns: None,
-        http: Some(info.clone()),
-        quic: None,
-    };
-    if let Some(url) = req
-        .url()
-        .and_then(|u| crate::intel::name::canonical_url(&u))
-        && let Some(id) = set.match_url(&url.key, url.query.as_deref())
-    {
-        found.push(finding(id, MatchedOn::HttpUrl));
-    }
-    if let Some(n) = &name
-        && let Some(id) = set.match_domain(n)
-    {
-        found.push(finding(id, MatchedOn::HttpHost));
+    for (id, on) in hits.into_iter().flatten() {
+        found.push(Finding {
+            indicator: id,
+            matched_on: on,
+            domain: name.map(str::to_string),
+            tls: None,
+            dns: None,
+            http: Some(info.clone()),
+            quic: None,
+        });
     }
 }
 

@@ -778,6 +778,11 @@ impl IndicatorSet {
         })
     }
 
+    /// True when any feed lists URLs: without them, requests are not turned into URLs.
+    pub fn has_urls(&self) -> bool {
+        self.parts.iter().any(|p| !p.index.urls.is_empty())
+    }
+
     pub fn has_hashes(&self, kind: HashKind) -> bool {
         self.parts
             .iter()
