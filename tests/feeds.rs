@@ -145,12 +145,7 @@ fn every_supported_format_is_detected_and_matched() {
     );
     // Metadata of the JSON feed reaches the alert.
     let r = c2watch(&["replay", "--intel", &feeds[1], &fixture("ethernet.pcap")]);
-    let a = r
-        .alerts()
-        .into_iter()
-        .find(|a| a["victim"]["ip"] == "10.0.0.5")
-        .unwrap()
-        .clone();
+    let a = r.alert_for("10.0.0.5");
     assert_eq!(a["threat"]["software"]["name"], "QakBot");
     // An indicator listed by several feeds names them all.
     let r = c2watch(&[
@@ -161,12 +156,7 @@ fn every_supported_format_is_detected_and_matched() {
         &feeds[1],
         &fixture("ethernet.pcap"),
     ]);
-    let a = r
-        .alerts()
-        .into_iter()
-        .find(|a| a["victim"]["ip"] == "10.0.0.5")
-        .unwrap()
-        .clone();
+    let a = r.alert_for("10.0.0.5");
     assert_eq!(
         a["threat"]["sources"].as_array().map(Vec::len),
         Some(2),

@@ -76,20 +76,12 @@ fn pcapng_interfaces_with_different_link_types() {
             ("10.0.16.5".into(), "tun0".into()),
         ]
     );
-    let a = r
-        .alerts()
-        .into_iter()
-        .find(|a| a["victim"]["ip"] == "10.0.16.2")
-        .unwrap();
+    let a = r.alert_for("10.0.16.2");
     assert_eq!(
         a["timestamp"], "2023-11-14T22:13:21.000000+0000",
         "nanosecond interface"
     );
-    let spb = r
-        .alerts()
-        .into_iter()
-        .find(|a| a["victim"]["ip"] == "10.0.16.4")
-        .unwrap();
+    let spb = r.alert_for("10.0.16.4");
     assert_eq!(
         spb["timestamp"], "1970-01-01T00:00:00.000000+0000",
         "simple packet blocks carry no time"

@@ -18,13 +18,7 @@ fn dns_questions_and_answers() {
             t("fd00::20", "*.dyn.example", "dns.query"),
         ]
     );
-    let by = |v: &str| {
-        r.alerts()
-            .into_iter()
-            .find(|a| a["victim"]["ip"] == v)
-            .unwrap()
-            .clone()
-    };
+    let by = |v: &str| r.alert_for(v);
     // The question: the victim is the DNS client; the C2 is known by name only.
     let q = by("10.0.20.1");
     assert_eq!(
@@ -128,13 +122,7 @@ fn tls_sni_certificate_and_dns_over_tcp() {
             ],
             "workers {w}"
         );
-        let by = |v: &str| {
-            r.alerts()
-                .into_iter()
-                .find(|a| a["victim"]["ip"] == v)
-                .unwrap()
-                .clone()
-        };
+        let by = |v: &str| r.alert_for(v);
         // The SNI sat in the second segment, which arrived first; the first was retransmitted.
         let sni = by("10.0.30.1");
         assert_eq!(sni["tls"]["sni"], "www.c2.example");
@@ -226,13 +214,7 @@ fn http_hosts_and_urls_on_any_port() {
             t("10.0.40.7", "c2.example", "http.host"),
         ]
     );
-    let by = |v: &str| {
-        r.alerts()
-            .into_iter()
-            .find(|a| a["victim"]["ip"] == v)
-            .unwrap()
-            .clone()
-    };
+    let by = |v: &str| r.alert_for(v);
     let h = by("10.0.40.1");
     assert_eq!(
         h["http"],
@@ -276,12 +258,7 @@ fn http_hosts_match_without_url_feeds() {
             t("10.0.40.7", "c2.example", "http.host"),
         ]
     );
-    let a = r
-        .alerts()
-        .into_iter()
-        .find(|a| a["victim"]["ip"] == "10.0.40.1")
-        .unwrap()
-        .clone();
+    let a = r.alert_for("10.0.40.1");
     assert_eq!(
         a["http"],
         json!({"hostname": "Panel.C2.Example", "url": "/gate.php?id=1", "http_method": "GET", "http_user_agent": "ExampleRAT/2.0", "protocol": "HTTP/1.1"})
@@ -304,13 +281,7 @@ fn quic_initials_v1_v2_and_split_hellos() {
             ],
             "workers {w}"
         );
-        let by = |v: &str| {
-            r.alerts()
-                .into_iter()
-                .find(|a| a["victim"]["ip"] == v)
-                .unwrap()
-                .clone()
-        };
+        let by = |v: &str| r.alert_for(v);
         let v1 = by("10.0.50.1");
         assert_eq!(
             (

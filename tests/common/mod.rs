@@ -32,6 +32,14 @@ impl Run {
         self.of_type("alert")
     }
 
+    /// The first alert whose victim is `ip`; the test fails when there is none.
+    pub fn alert_for(&self, ip: &str) -> &Value {
+        self.alerts()
+            .into_iter()
+            .find(|a| a["victim"]["ip"] == ip)
+            .unwrap_or_else(|| panic!("no alert for victim {ip}"))
+    }
+
     pub fn stats(&self) -> &Value {
         self.events
             .iter()
