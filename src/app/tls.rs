@@ -422,6 +422,10 @@ pub fn leaf_certificate_hashes(body: &[u8]) -> Result<(String, String), TlsError
     Ok((hex(&Sha1::digest(der)), hex(&Sha256::digest(der))))
 }
 
+/// The longest TLS record (2^14 bytes of plaintext plus the most expansion a record may add);
+/// a longer length field means the bytes are not TLS.
+pub const MAX_RECORD: usize = 18_432;
+
 /// Collects handshake messages from the records of one direction of a TLS stream.
 #[derive(Default, Debug)]
 pub struct Handshakes {
@@ -449,7 +453,7 @@ impl Handshakes {
                 rest[1],
                 usize::from(u16::from_be_bytes([rest[3], rest[4]])),
             );
-            if major != 3 || len > 18_432 {
+            if major != 3 || len > MAX_RECORD {
                 return Err(TlsError::Malformed);
             }
             if ctype != CONTENT_HANDSHAKE {

@@ -159,6 +159,58 @@ impl Inspect {
         (found, done)
     }
 
+    /// The client's first segment of a flow, when it holds a whole ClientHello or HTTP request
+    /// (the common case: most hellos and requests fit one segment). It is inspected straight
+    /// from the packet, with no reassembly state allocated or bytes copied, and the result is
+    /// what [`Self::segment`] gives for that segment on a fresh `Inspect`. `None` when that
+    /// would need more than this segment (a hello spanning segments, a partial request, DNS
+    /// over TCP, indicators on the server's side of TLS): the caller then feeds the segment
+    /// to a fresh `Inspect` instead.
+    ///
+    /// The caller guarantees the segment starts the client's stream: nothing of the flow was
+    /// inspected before, and it is at the SYN's sequence number + 1 when a SYN was seen.
+    pub fn first_segment(set: &IndicatorSet, payload: &[u8]) -> Option<(Vec<Finding>, bool)> {
+        // Past the cap, reassembly would keep only part of the segment.
+        if payload.is_empty() || payload.len() > DEFAULT_CAP {
+            return None;
+        }
+        let mut found = Vec::new();
+        if payload[0] == tls::CONTENT_HANDSHAKE {
+            if server_side_listed(set) || payload.len() < 5 {
+                return None;
+            }
+            let len = usize::from(u16::from_be_bytes([payload[3], payload[4]]));
+            if payload[1] != 3 || len > tls::MAX_RECORD {
+                // Not TLS after all: inspection ends, as `Handshakes::feed` decides.
+                return Some((found, true));
+            }
+            // Exactly one record, and the hello whole in it: anything else takes the
+            // general path (records after the first are checked there).
+            let record = payload.get(5..).filter(|r| r.len() == len)?;
+            let (&kind, header) = record.split_first()?;
+            let hs_len = header
+                .get(..3)
+                .map(|l| usize::from(l[0]) << 16 | usize::from(l[1]) << 8 | usize::from(l[2]))?;
+            if kind != tls::HS_CLIENT_HELLO {
+                return None;
+            }
+            let body = record.get(4..4 + hs_len)?;
+            client_hello(set, body, &mut TlsInfo::default(), &mut found);
+            return Some((found, true));
+        }
+        if http::looks_like_request(payload) {
+            return match http::parse_request(payload) {
+                Ok(req) => {
+                    http_findings(set, &req, &mut found);
+                    Some((found, true))
+                }
+                Err(http::HttpError::Partial) => None,
+                Err(_) => Some((found, true)),
+            };
+        }
+        None
+    }
+
     /// Feeds one TCP segment (`from_client` = from the flow's initiator). Returns what
     /// matched, and whether inspection is finished.
     /// `isn` is the direction's SYN sequence number when one was seen.
@@ -238,32 +290,7 @@ impl Inspect {
                 return;
             };
             self.hello = true;
-            let info = &mut self.info;
-            HELLO.with_borrow_mut(|ch| {
-                if tls::parse_client_hello_into(&body, ch).is_err() {
-                    return;
-                }
-                // Moved, not copied: JA4 tells a name from its extension, not from `sni`.
-                info.sni = ch.sni.take();
-                info.alpn = ch.alpn_strings();
-                // Fingerprints cost hashing: computed when indicators need them, or for the
-                // alert.
-                if set.has_hashes(HashKind::Ja3) {
-                    info.ja3 = Some(ch.ja3_memo());
-                }
-                if set.has_hashes(HashKind::Ja4) {
-                    info.ja4 = Some(ch.ja4('t'));
-                }
-                let before = found.len();
-                client_hello_findings(set, info, found);
-                if found.len() > before {
-                    info.ja3.get_or_insert_with(|| ch.ja3_memo());
-                    info.ja4.get_or_insert_with(|| ch.ja4('t'));
-                    for f in &mut found[before..] {
-                        f.tls = Some(info.clone());
-                    }
-                }
-            });
+            client_hello(set, &body, &mut self.info, found);
         } else if !from_client && !self.server_hs.ended {
             let Ok(msgs) = self.server_hs.feed(self.server.data()) else {
                 self.server_hs.ended = true;
@@ -354,6 +381,35 @@ thread_local! {
     /// The ClientHello each TLS handshake on this thread is parsed into: its lists keep their
     /// storage from one hello to the next.
     static HELLO: std::cell::RefCell<tls::ClientHello> = std::cell::RefCell::default();
+}
+
+/// A ClientHello body (after its 4-byte handshake header) parsed and matched: `info` gets
+/// what the alert shows of it, `found` what matched.
+fn client_hello(set: &IndicatorSet, body: &[u8], info: &mut TlsInfo, found: &mut Vec<Finding>) {
+    HELLO.with_borrow_mut(|ch| {
+        if tls::parse_client_hello_into(body, ch).is_err() {
+            return;
+        }
+        // Moved, not copied: JA4 tells a name from its extension, not from `sni`.
+        info.sni = ch.sni.take();
+        info.alpn = ch.alpn_strings();
+        // Fingerprints cost hashing: computed when indicators need them, or for the alert.
+        if set.has_hashes(HashKind::Ja3) {
+            info.ja3 = Some(ch.ja3_memo());
+        }
+        if set.has_hashes(HashKind::Ja4) {
+            info.ja4 = Some(ch.ja4('t'));
+        }
+        let before = found.len();
+        client_hello_findings(set, info, found);
+        if found.len() > before {
+            info.ja3.get_or_insert_with(|| ch.ja3_memo());
+            info.ja4.get_or_insert_with(|| ch.ja4('t'));
+            for f in &mut found[before..] {
+                f.tls = Some(info.clone());
+            }
+        }
+    });
 }
 
 /// SNI, JA3 and JA4 of a ClientHello against the indicators.
@@ -459,4 +515,78 @@ fn server_side_listed(set: &IndicatorSet) -> bool {
     set.has_hashes(HashKind::Ja3s)
         || set.has_hashes(HashKind::CertSha1)
         || set.has_hashes(HashKind::CertSha256)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intel::Meta;
+    use crate::intel::set::{IndicatorSetBuilder, Key};
+    use std::sync::Arc;
+
+    fn set(keys: Vec<Key>) -> IndicatorSet {
+        let mut b = IndicatorSetBuilder::new();
+        for k in keys {
+            b.add(k, "test", Arc::new(Meta::default()));
+        }
+        b.build(1)
+    }
+
+    fn shown(found: Vec<Finding>) -> Vec<String> {
+        found.iter().map(|f| format!("{f:?}")).collect()
+    }
+
+    /// What reassembly reports for a flow whose client sends `payload` first (SYN at 999).
+    fn reassembled(set: &IndicatorSet, payload: &[u8]) -> (Vec<String>, bool) {
+        let (found, done) = Inspect::default().segment(set, true, Some(999), 1000, payload, false);
+        (shown(found), done)
+    }
+
+    /// `first_segment` takes exactly the segments it should, and what it reports for them is
+    /// what reassembly reports.
+    #[test]
+    fn first_segment_agrees_with_reassembly() {
+        let names = set(vec![Key::Domain("evil.example".into())]);
+        let hello = tls::build::client_hello("c2.evil.example", false);
+        let pq = tls::build::client_hello("c2.evil.example", true);
+        let mut then_data = hello.clone();
+        then_data.extend_from_slice(&[23, 3, 3, 0, 1, 0]);
+        let mut not_tls = hello.clone();
+        not_tls[1] = 2;
+        let mut server_hello = hello.clone();
+        server_hello[5] = 2;
+        let request = b"GET /x HTTP/1.1\r\nHost: c2.evil.example\r\nUser-Agent: t\r\n\r\n";
+        let cases: [(&str, &[u8], Option<usize>); 11] = [
+            ("hello, listed name", &hello, Some(1)),
+            (
+                "hello, other name",
+                &tls::build::client_hello("a.example", false),
+                Some(0),
+            ),
+            ("post-quantum hello in one segment", &pq, Some(1)),
+            ("post-quantum hello, first segment", &pq[..1000], None),
+            ("record cut short", &hello[..60], None),
+            ("record header cut short", &hello[..4], None),
+            ("a second record follows", &then_data, None),
+            ("not TLS", &not_tls, Some(0)),
+            ("another handshake message", &server_hello, None),
+            ("request, listed host", request, Some(1)),
+            ("partial request", &request[..30], None),
+        ];
+        for (what, payload, expected) in cases {
+            let fast = Inspect::first_segment(&names, payload);
+            assert_eq!(fast.as_ref().map(|(f, _)| f.len()), expected, "{what}");
+            if let Some((found, done)) = fast {
+                assert_eq!((shown(found), done), reassembled(&names, payload), "{what}");
+            }
+        }
+        // With indicators on the server's side, the handshake goes on past the hello.
+        let certs = set(vec![
+            Key::Domain("evil.example".into()),
+            Key::Hash(HashKind::CertSha1, "00".repeat(20)),
+        ]);
+        assert!(Inspect::first_segment(&certs, &hello).is_none());
+        assert!(!reassembled(&certs, &hello).1);
+        assert!(Inspect::first_segment(&certs, request).is_some());
+    }
 }

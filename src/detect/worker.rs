@@ -6,7 +6,7 @@ use super::fault::Faults;
 use super::flow::{EndReason, Flow, FlowKey, Side, TCP_ACK, TCP_SYN, Timeouts};
 use super::flow_table::{FlowTable, Lookup};
 use super::homenet::HomeNet;
-use super::inspect::Finding;
+use super::inspect::{Finding, Inspect};
 use super::victim::infer;
 use crate::alert::record::{
     AlertRecord, AppInfo, Contact, Endpoint, FlowRecord, MatchedOn, RadiusRecord, Record, Sequenced,
@@ -290,15 +290,27 @@ impl Worker {
             {
                 None
             } else if d.proto == 6 && current.inspects_tcp() {
-                let insp = flow.app.get_or_insert_with(Default::default);
-                Some(insp.segment(
-                    current,
-                    dir == 0,
-                    flow.isn[dir],
-                    d.tcp_seq,
-                    payload,
-                    dns_port,
-                ))
+                // The client's first segment usually holds the whole handshake: then no
+                // reassembly state is set up at all.
+                let starts_stream = flow.app.is_none()
+                    && dir == 0
+                    && flow.isn[0].is_none_or(|isn| d.tcp_seq == isn.wrapping_add(1));
+                let whole = if starts_stream {
+                    Inspect::first_segment(current, payload)
+                } else {
+                    None
+                };
+                whole.or_else(|| {
+                    let insp = flow.app.get_or_insert_with(Default::default);
+                    Some(insp.segment(
+                        current,
+                        dir == 0,
+                        flow.isn[dir],
+                        d.tcp_seq,
+                        payload,
+                        dns_port,
+                    ))
+                })
             } else if d.proto == 17
                 && dir == 0
                 && !wants_payload(d)
