@@ -263,6 +263,12 @@ impl ClientHello {
     /// and skip building the string and its MD5. Entries are keyed by a 64-bit hash (seeded
     /// at random per thread) of exactly the fields JA3 reads.
     pub fn ja3_memo(&self) -> (String, String) {
+        self.with_ja3(Clone::clone)
+    }
+
+    /// Calls `f` with [`Self::ja3_memo`]'s (string, MD5) without copying them: matching a
+    /// fingerprint needs no string of its own.
+    pub fn with_ja3<R>(&self, f: impl FnOnce(&(String, String)) -> R) -> R {
         use std::hash::{BuildHasher, Hasher};
         thread_local! {
             static MEMO: std::cell::RefCell<Ja3Memo> = std::cell::RefCell::new(Ja3Memo::new());
@@ -280,14 +286,14 @@ impl ClientHello {
             h.write(&self.point_formats);
             let key = h.finish();
             let slot = (key % JA3_MEMO_SLOTS as u64) as usize;
-            if let Some((k, v)) = &memo.slots[slot]
-                && *k == key
-            {
-                return v.clone();
+            let entry = &mut memo.slots[slot];
+            if entry.as_ref().is_none_or(|(k, _)| *k != key) {
+                *entry = Some((key, self.ja3()));
             }
-            let v = self.ja3();
-            memo.slots[slot] = Some((key, v.clone()));
-            v
+            match entry {
+                Some((_, v)) => f(v),
+                None => f(&self.ja3()),
+            }
         })
     }
 

@@ -195,7 +195,7 @@ impl Inspect {
                 return None;
             }
             let body = record.get(4..4 + hs_len)?;
-            client_hello(set, body, &mut TlsInfo::default(), &mut found);
+            client_hello(set, body, &mut TlsInfo::default(), false, &mut found);
             return Some((found, true));
         }
         if http::looks_like_request(payload) {
@@ -290,7 +290,7 @@ impl Inspect {
                 return;
             };
             self.hello = true;
-            client_hello(set, &body, &mut self.info, found);
+            client_hello(set, &body, &mut self.info, server_side_listed(set), found);
         } else if !from_client && !self.server_hs.ended {
             let Ok(msgs) = self.server_hs.feed(self.server.data()) else {
                 self.server_hs.ended = true;
@@ -383,63 +383,66 @@ thread_local! {
     static HELLO: std::cell::RefCell<tls::ClientHello> = std::cell::RefCell::default();
 }
 
-/// A ClientHello body (after its 4-byte handshake header) parsed and matched: `info` gets
-/// what the alert shows of it, `found` what matched.
-fn client_hello(set: &IndicatorSet, body: &[u8], info: &mut TlsInfo, found: &mut Vec<Finding>) {
+/// A ClientHello body (after its 4-byte handshake header) parsed and matched against the
+/// indicators, its findings added to `found`. `info` gets what an alert shows of the hello
+/// (name, ALPN, fingerprints) when something matched, or in any case with `keep` (the
+/// handshake goes on and later findings show it too): a hello that matches nothing and is
+/// not kept costs no strings.
+fn client_hello(
+    set: &IndicatorSet,
+    body: &[u8],
+    info: &mut TlsInfo,
+    keep: bool,
+    found: &mut Vec<Finding>,
+) {
     HELLO.with_borrow_mut(|ch| {
         if tls::parse_client_hello_into(body, ch).is_err() {
+            return;
+        }
+        // Fingerprints cost hashing: computed when indicators need them, or for the alert.
+        let (ja3_listed, ja4_listed) =
+            (set.has_hashes(HashKind::Ja3), set.has_hashes(HashKind::Ja4));
+        let ja4 = ja4_listed.then(|| ch.ja4('t'));
+        let mut buf = [0u8; MAX_NAME + 2];
+        let hits = [
+            ch.sni
+                .as_deref()
+                .and_then(|sni| wire_name(sni.as_bytes(), &mut buf))
+                .and_then(|name| set.match_domain(name))
+                .map(|id| (id, MatchedOn::TlsSni)),
+            ja3_listed
+                .then(|| ch.with_ja3(|(_, md5)| set.match_hash(HashKind::Ja3, md5)))
+                .flatten()
+                .map(|id| (id, MatchedOn::TlsJa3)),
+            ja4.as_deref()
+                .and_then(|j| set.match_hash(HashKind::Ja4, j))
+                .map(|id| (id, MatchedOn::TlsJa4)),
+        ];
+        let matched = hits.iter().any(Option::is_some);
+        if !matched && !keep {
             return;
         }
         // Moved, not copied: JA4 tells a name from its extension, not from `sni`.
         info.sni = ch.sni.take();
         info.alpn = ch.alpn_strings();
-        // Fingerprints cost hashing: computed when indicators need them, or for the alert.
-        if set.has_hashes(HashKind::Ja3) {
+        if ja3_listed || matched {
             info.ja3 = Some(ch.ja3_memo());
         }
-        if set.has_hashes(HashKind::Ja4) {
-            info.ja4 = Some(ch.ja4('t'));
+        if ja4_listed || matched {
+            info.ja4 = Some(ja4.unwrap_or_else(|| ch.ja4('t')));
         }
-        let before = found.len();
-        client_hello_findings(set, info, found);
-        if found.len() > before {
-            info.ja3.get_or_insert_with(|| ch.ja3_memo());
-            info.ja4.get_or_insert_with(|| ch.ja4('t'));
-            for f in &mut found[before..] {
-                f.tls = Some(info.clone());
-            }
+        for (id, on) in hits.into_iter().flatten() {
+            found.push(Finding {
+                indicator: id,
+                matched_on: on,
+                domain: info.sni.clone(),
+                tls: Some(info.clone()),
+                dns: None,
+                http: None,
+                quic: None,
+            });
         }
     });
-}
-
-/// SNI, JA3 and JA4 of a ClientHello against the indicators.
-pub fn client_hello_findings(set: &IndicatorSet, info: &TlsInfo, found: &mut Vec<Finding>) {
-    let finding = |id, on| Finding {
-        indicator: id,
-        matched_on: on,
-        domain: info.sni.clone(),
-        tls: Some(info.clone()),
-        dns: None,
-        http: None,
-        quic: None,
-    };
-    let mut buf = [0u8; MAX_NAME + 2];
-    if let Some(sni) = &info.sni
-        && let Some(name) = wire_name(sni.as_bytes(), &mut buf)
-        && let Some(id) = set.match_domain(name)
-    {
-        found.push(finding(id, MatchedOn::TlsSni));
-    }
-    if let Some((_, h)) = &info.ja3
-        && let Some(id) = set.match_hash(HashKind::Ja3, h)
-    {
-        found.push(finding(id, MatchedOn::TlsJa3));
-    }
-    if let Some(j) = &info.ja4
-        && let Some(id) = set.match_hash(HashKind::Ja4, j)
-    {
-        found.push(finding(id, MatchedOn::TlsJa4));
-    }
 }
 
 /// The Host and URL of an HTTP request against the indicators. The request's details for the
@@ -580,6 +583,18 @@ mod tests {
                 assert_eq!((shown(found), done), reassembled(&names, payload), "{what}");
             }
         }
+        // A listed fingerprint: the alert's details show the whole hello.
+        let ch = tls::parse_client_hello(&hello[9..]).unwrap();
+        let by_ja3 = set(vec![Key::Hash(HashKind::Ja3, ch.ja3().1.clone())]);
+        let (found, done) = Inspect::first_segment(&by_ja3, &hello).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].matched_on, MatchedOn::TlsJa3);
+        let tls = found[0].tls.as_ref().unwrap();
+        assert_eq!(tls.sni.as_deref(), Some("c2.evil.example"));
+        assert_eq!(tls.alpn, ch.alpn_strings());
+        assert_eq!(tls.ja3, Some(ch.ja3()));
+        assert_eq!(tls.ja4, Some(ch.ja4('t')));
+        assert_eq!((shown(found), done), reassembled(&by_ja3, &hello));
         // With indicators on the server's side, the handshake goes on past the hello.
         let certs = set(vec![
             Key::Domain("evil.example".into()),
