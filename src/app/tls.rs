@@ -80,7 +80,9 @@ pub struct ClientHello {
     pub supported_versions: Vec<u16>,
     /// The first host_name entry, lower case; `None` when absent or not a plausible name.
     pub sni: Option<String>,
-    pub alpn: Vec<Vec<u8>>,
+    /// The ALPN protocol list as on the wire (each name after its length byte), checked
+    /// whole when parsed: one buffer reused from hello to hello. Read it with [`Self::alpn`].
+    alpn: Vec<u8>,
 }
 
 /// Parses a ClientHello body (after the 4-byte handshake header; in QUIC, the CRYPTO data).
@@ -140,10 +142,12 @@ pub fn parse_client_hello_into(body: &[u8], ch: &mut ClientHello) -> Result<(), 
             EXT_SIG_ALGS => fill_u16s(&mut ch.sig_algs, d.vec16()?),
             EXT_SUPPORTED_VERSIONS => fill_u16s(&mut ch.supported_versions, d.vec8()?),
             EXT_ALPN => {
-                let mut list = Reader { b: d.vec16()? };
+                let names = d.vec16()?;
+                let mut list = Reader { b: names };
                 while !list.b.is_empty() {
-                    ch.alpn.push(list.vec8()?.to_vec());
+                    list.vec8()?;
                 }
+                ch.alpn.extend_from_slice(names);
             }
             _ => {}
         }
@@ -176,7 +180,9 @@ fn sni_name(b: &[u8]) -> Option<String> {
     // Printable ASCII (checked above): lower-cased byte by byte into one string.
     let end = b.iter().rposition(|c| *c != b'.').map_or(0, |i| i + 1);
     let s = String::from_utf8(b.get(..end).unwrap_or(&[]).to_ascii_lowercase()).ok()?;
-    (s.parse::<std::net::IpAddr>().is_err()).then_some(s)
+    // Only digits and dots (IPv4) or a colon (IPv6) can make an address: parsed only then.
+    let maybe_ip = s.contains(':') || s.bytes().all(|c| c.is_ascii_digit() || c == b'.');
+    (!maybe_ip || s.parse::<std::net::IpAddr>().is_err()).then_some(s)
 }
 
 /// Appends the decimal values of `v`, separated by `-` (JA3's lists). Digits are written
@@ -330,7 +336,7 @@ impl ClientHello {
             .copied()
             .filter(|c| !is_grease(*c))
             .collect();
-        let alpn = match self.alpn.first() {
+        let alpn = match self.alpn().next() {
             Some(a) if !a.is_empty() => {
                 let (f, l) = (a[0], a[a.len() - 1]);
                 if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric() {
@@ -382,9 +388,19 @@ impl ClientHello {
         [a, b, c].join("_")
     }
 
+    /// The ALPN protocol names, in the client's order.
+    pub fn alpn(&self) -> impl Iterator<Item = &[u8]> {
+        let mut rest = self.alpn.as_slice();
+        std::iter::from_fn(move || {
+            let (&len, tail) = rest.split_first()?;
+            let (name, after) = tail.split_at_checked(usize::from(len))?;
+            rest = after;
+            Some(name)
+        })
+    }
+
     pub fn alpn_strings(&self) -> Vec<String> {
-        self.alpn
-            .iter()
+        self.alpn()
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect()
     }
@@ -613,6 +629,9 @@ mod tests {
         assert_eq!(sni_name(b"c2.example"), Some("c2.example".into()));
         assert_eq!(sni_name(b"10.0.0.1"), None);
         assert_eq!(sni_name(b"bad name"), None);
+        assert_eq!(sni_name(b"::1"), None);
+        assert_eq!(sni_name(b"1.2.3"), Some("1.2.3".into()), "not an address");
+        assert_eq!(sni_name(b"Host:443"), Some("host:443".into()));
         assert_eq!(sni_name(b""), None);
     }
 
@@ -711,6 +730,25 @@ mod tests {
         s.clear();
         push_joined(&mut s, std::iter::empty::<u8>());
         assert_eq!(s, "");
+    }
+
+    /// ALPN names come back in order, an empty one too; a list that overruns its extension
+    /// makes the hello malformed.
+    #[test]
+    fn alpn_names_from_the_wire_list() {
+        let ch = ClientHello {
+            alpn: b"\x02h2\x00\x08http/1.1".to_vec(),
+            ..ClientHello::default()
+        };
+        assert_eq!(
+            ch.alpn().collect::<Vec<_>>(),
+            [&b"h2"[..], b"", b"http/1.1"]
+        );
+        assert_eq!(ch.ja4('t').split('_').next().unwrap().get(8..), Some("h2"));
+        let mut rec = build::example_client_hello("c2.example");
+        let at = rec.windows(3).position(|w| w == b"\x02h2").unwrap();
+        rec[at] = 0x40;
+        assert!(parse_client_hello(&rec[9..]).is_err());
     }
 
     #[test]
