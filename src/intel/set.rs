@@ -537,6 +537,7 @@ impl Index {
         .chain(self.hashes.iter_mut())
         {
             t.shrink();
+            t.build_filter();
             t.huge_pages();
         }
         for (_, t) in &self.v4 {

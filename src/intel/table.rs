@@ -400,6 +400,17 @@ impl<K: FlatKey> Table<K> {
     }
 }
 
+/// The word of a [`StrTable`]'s filter (of `words`, a power of two) and the two bits a key
+/// with this hash sets in it. Its own bits of the hash: the slot index takes the top ones and
+/// the slot tag the low 32.
+#[inline]
+fn filter_bits(hash: u64, words: usize) -> (usize, u64) {
+    (
+        (hash >> 12) as usize & (words - 1),
+        1 << (hash & 63) | 1 << ((hash >> 6) & 63),
+    )
+}
+
 /// A table of strings (at most 65,535 bytes each), each with a `u32` value, kept in one arena
 /// as `[length: u16][bytes][value: u32]`.
 #[derive(Clone, Debug, Default)]
@@ -411,6 +422,11 @@ pub struct StrTable {
     len: usize,
     /// (slots, arena bytes) to start with: the same table's size in the last build.
     hint: (usize, usize),
+    /// Once built (see [`Self::build_filter`]): two bits per key in one word picked by the
+    /// key's hash, about one byte per key. A key with either bit clear is absent, found in
+    /// one read of a small bitmap instead of a probe of the large slot array. Keys inserted
+    /// later set their bits too, so the filter never says absent for a present key.
+    filter: Vec<u64>,
 }
 
 impl StrTable {
@@ -437,6 +453,17 @@ impl StrTable {
         Some((key, u32::from_le_bytes(v.try_into().ok()?)))
     }
 
+    /// Sizes and fills the filter that answers most lookups of absent keys (call once the
+    /// table is built; about one byte per key).
+    pub fn build_filter(&mut self) {
+        let mut filter = vec![0u64; (self.len.max(1) * 8 / 64).next_power_of_two()];
+        for (_, k, _) in self.iter() {
+            let (w, bits) = filter_bits(SEED.hash_one(k), filter.len());
+            filter[w] |= bits;
+        }
+        self.filter = filter;
+    }
+
     /// The slot and value of `key`.
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<(usize, u32)> {
@@ -445,6 +472,12 @@ impl StrTable {
         }
         let mask = self.slots.len() - 1;
         let hash = SEED.hash_one(key);
+        if !self.filter.is_empty() {
+            let (w, bits) = filter_bits(hash, self.filter.len());
+            if self.filter[w] & bits != bits {
+                return None;
+            }
+        }
         let tag = hash << 32;
         let mut i = self.home(hash);
         loop {
@@ -477,6 +510,10 @@ impl StrTable {
             let slot = self.slots[i];
             if slot == 0 {
                 let at = u32::try_from(self.arena.len() + 1).ok()?;
+                if !self.filter.is_empty() {
+                    let (w, bits) = filter_bits(hash, self.filter.len());
+                    self.filter[w] |= bits;
+                }
                 if self.arena.capacity() == 0 && self.hint.1 > 0 {
                     // About the last build's size, plus room to grow a little.
                     self.arena.reserve(self.hint.1 + self.hint.1 / 16);
@@ -559,11 +596,12 @@ impl StrTable {
     pub fn huge_pages(&self) {
         crate::sys::collapse_huge_pages(&self.slots);
         crate::sys::collapse_huge_pages(&self.arena);
+        crate::sys::collapse_huge_pages(&self.filter);
     }
 
     /// Bytes the table holds.
     pub fn bytes(&self) -> usize {
-        self.slots.capacity() * 8 + self.arena.capacity()
+        self.slots.capacity() * 8 + self.arena.capacity() + self.filter.capacity() * 8
     }
 }
 
@@ -603,6 +641,47 @@ mod tests {
             t.bytes() < 10_000 * 13,
             "sorted: keys, values and a small index"
         );
+    }
+
+    /// The filter never hides a key, also one inserted after it was built, and it answers
+    /// most lookups of absent keys by itself.
+    #[test]
+    fn string_filter_has_no_false_negatives() {
+        let mut t = StrTable::default();
+        for i in 0..50_000u32 {
+            t.entry(format!("host{i}.example").as_bytes(), i);
+        }
+        let before = t.bytes();
+        t.build_filter();
+        assert_eq!(
+            t.bytes(),
+            before + t.filter.len() * 8,
+            "the filter is counted"
+        );
+        assert!(
+            t.filter.len() * 8 <= 2 * 50_000,
+            "at most two bytes per key"
+        );
+        t.entry(b"late.example", 7);
+        for i in 0..50_000u32 {
+            assert_eq!(
+                t.get(format!("host{i}.example").as_bytes()).map(|e| e.1),
+                Some(i)
+            );
+        }
+        assert_eq!(t.get(b"late.example").map(|e| e.1), Some(7));
+        let passed = (0..50_000u32)
+            .filter(|i| {
+                let key = format!("other{i}.example");
+                let (w, bits) = filter_bits(SEED.hash_one(key.as_bytes()), t.filter.len());
+                t.filter[w] & bits == bits
+            })
+            .count();
+        assert!(
+            passed < 50_000 / 10,
+            "{passed} of 50,000 absent keys passed the filter"
+        );
+        assert_eq!(t.get(b"other1.example"), None);
     }
 
     #[test]
