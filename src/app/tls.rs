@@ -444,6 +444,31 @@ pub fn leaf_certificate_hashes(body: &[u8]) -> Result<(String, String), TlsError
     Ok((hex(&Sha1::digest(der)), hex(&Sha256::digest(der))))
 }
 
+/// The body of the ClientHello that `bytes` (a client's stream from its start) consist of:
+/// exactly one handshake record, holding the hello whole. This is the common case, read in
+/// place. `Some(Err(_))` when the first record's header shows the bytes are not TLS, as
+/// [`Handshakes::feed`] decides; `None` for anything else (a record not complete yet, more
+/// than one record, another message first): [`Handshakes`] reads those.
+pub fn lone_client_hello(bytes: &[u8]) -> Option<Result<&[u8], TlsError>> {
+    let header = bytes.get(..5)?;
+    let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+    if header[1] != 3 || len > MAX_RECORD {
+        return Some(Err(TlsError::Malformed));
+    }
+    if header[0] != CONTENT_HANDSHAKE || bytes.len() != 5 + len {
+        return None;
+    }
+    let record = &bytes[5..];
+    let (&kind, rest) = record.split_first()?;
+    let hs_len = rest
+        .get(..3)
+        .map(|l| usize::from(l[0]) << 16 | usize::from(l[1]) << 8 | usize::from(l[2]))?;
+    if kind != HS_CLIENT_HELLO {
+        return None;
+    }
+    record.get(4..4 + hs_len).map(Ok)
+}
+
 /// The longest TLS record (2^14 bytes of plaintext plus the most expansion a record may add);
 /// a longer length field means the bytes are not TLS.
 pub const MAX_RECORD: usize = 18_432;
@@ -462,6 +487,11 @@ pub struct Handshakes {
 }
 
 impl Handshakes {
+    /// Nothing fed yet.
+    pub fn untouched(&self) -> bool {
+        self.consumed == 0 && !self.ended
+    }
+
     /// Reads the new whole records of `stream` (the direction's bytes from its start) and
     /// returns the complete handshake messages found: (type, body).
     pub fn feed(&mut self, stream: &[u8]) -> Result<Vec<(u8, Vec<u8>)>, TlsError> {
@@ -730,6 +760,46 @@ mod tests {
         s.clear();
         push_joined(&mut s, std::iter::empty::<u8>());
         assert_eq!(s, "");
+    }
+
+    /// Read in place, a lone hello gives what `Handshakes` gives for the same bytes, and
+    /// anything `Handshakes` has to collect is left to it.
+    #[test]
+    fn lone_hello_agrees_with_handshakes() {
+        let hello = build::client_hello("c2.example", true);
+        let mut two = hello.clone();
+        two.extend_from_slice(&[23, 3, 3, 0, 1, 0]);
+        let mut bad = hello.clone();
+        bad[1] = 9;
+        let mut alert = hello.clone();
+        alert[0] = 21;
+        let mut server = hello.clone();
+        server[5] = 2;
+        let mut split = vec![22, 3, 1, 0, 20];
+        split.extend_from_slice(&hello[5..25]);
+        for (what, bytes, lone) in [
+            ("one record, whole hello", &hello[..], true),
+            ("cut short", &hello[..1000], false),
+            ("header cut short", &hello[..3], false),
+            ("a second record", &two[..], false),
+            ("not TLS", &bad[..], true),
+            ("not a handshake record", &alert[..], false),
+            ("another message", &server[..], false),
+            ("hello continues in a later record", &split[..], false),
+        ] {
+            let found = lone_client_hello(bytes);
+            assert_eq!(found.is_some(), lone, "{what}");
+            let fed = Handshakes::default().feed(bytes);
+            match found {
+                Some(Ok(body)) => assert_eq!(
+                    fed.unwrap().first(),
+                    Some(&(HS_CLIENT_HELLO, body.to_vec())),
+                    "{what}"
+                ),
+                Some(Err(_)) => assert!(fed.is_err(), "{what}"),
+                None => {}
+            }
+        }
     }
 
     /// ALPN names come back in order, an empty one too; a list that overruns its extension

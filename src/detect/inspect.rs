@@ -176,26 +176,13 @@ impl Inspect {
         }
         let mut found = Vec::new();
         if payload[0] == tls::CONTENT_HANDSHAKE {
-            if server_side_listed(set) || payload.len() < 5 {
+            if server_side_listed(set) {
                 return None;
             }
-            let len = usize::from(u16::from_be_bytes([payload[3], payload[4]]));
-            if payload[1] != 3 || len > tls::MAX_RECORD {
-                // Not TLS after all: inspection ends, as `Handshakes::feed` decides.
-                return Some((found, true));
+            // Not TLS after all: inspection ends, as it does after a hello.
+            if let Ok(body) = tls::lone_client_hello(payload)? {
+                client_hello(set, body, &mut TlsInfo::default(), false, &mut found);
             }
-            // Exactly one record, and the hello whole in it: anything else takes the
-            // general path (records after the first are checked there).
-            let record = payload.get(5..).filter(|r| r.len() == len)?;
-            let (&kind, header) = record.split_first()?;
-            let hs_len = header
-                .get(..3)
-                .map(|l| usize::from(l[0]) << 16 | usize::from(l[1]) << 8 | usize::from(l[2]))?;
-            if kind != tls::HS_CLIENT_HELLO {
-                return None;
-            }
-            let body = record.get(4..4 + hs_len)?;
-            client_hello(set, body, &mut TlsInfo::default(), false, &mut found);
             return Some((found, true));
         }
         if http::looks_like_request(payload) {
@@ -282,6 +269,16 @@ impl Inspect {
             return;
         }
         if from_client && !self.hello {
+            // Usually the stream is one record holding the hello: read in place.
+            if self.client_hs.untouched()
+                && let Some(lone) = tls::lone_client_hello(self.client.data())
+            {
+                self.hello = true;
+                if let Ok(body) = lone {
+                    client_hello(set, body, &mut self.info, server_side_listed(set), found);
+                }
+                return;
+            }
             let Ok(msgs) = self.client_hs.feed(self.client.data()) else {
                 self.hello = true;
                 return;
@@ -583,6 +580,13 @@ mod tests {
                 assert_eq!((shown(found), done), reassembled(&names, payload), "{what}");
             }
         }
+        // A hello in two segments, as post-quantum key shares make it: found once whole.
+        let mut insp = Inspect::default();
+        let (found, done) = insp.segment(&names, true, Some(999), 1000, &pq[..1000], false);
+        assert!(found.is_empty() && !done);
+        let (found, done) = insp.segment(&names, true, Some(999), 2000, &pq[1000..], false);
+        assert_eq!((found.len(), done), (1, true));
+        assert_eq!(found[0].domain.as_deref(), Some("c2.evil.example"));
         // A listed fingerprint: the alert's details show the whole hello.
         let ch = tls::parse_client_hello(&hello[9..]).unwrap();
         let by_ja3 = set(vec![Key::Hash(HashKind::Ja3, ch.ja3().1.clone())]);
