@@ -63,7 +63,8 @@ fn be16(b: &[u8], at: usize) -> Result<u16, DnsError> {
 
 /// Reads the name at `at`; returns it and the offset just past it in the original position.
 pub fn read_name(msg: &[u8], mut at: usize) -> Result<(String, usize), DnsError> {
-    let mut name = String::new();
+    // Most names are short: one allocation, no growing.
+    let mut name = String::with_capacity(64);
     let mut end = None;
     let mut jumps = 0;
     loop {
@@ -80,8 +81,19 @@ pub fn read_name(msg: &[u8], mut at: usize) -> Result<(String, usize), DnsError>
                 if !name.is_empty() {
                     name.push('.');
                 }
-                for &c in label {
-                    name.push(char::from(c.to_ascii_lowercase()));
+                match std::str::from_utf8(label) {
+                    // ASCII, nearly always: copied whole, then lower-cased in place.
+                    Ok(ascii) if label.is_ascii() => {
+                        let start = name.len();
+                        name.push_str(ascii);
+                        name[start..].make_ascii_lowercase();
+                    }
+                    // Other bytes stand for the character of the same number.
+                    _ => {
+                        for &c in label {
+                            name.push(char::from(c.to_ascii_lowercase()));
+                        }
+                    }
                 }
                 if name.len() > 255 {
                     return Err(DnsError::BadName);
@@ -286,6 +298,21 @@ pub mod build {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Names are lower-cased label by label (ASCII letters only); a byte beyond ASCII stands for
+    /// the character of the same number, and a compressed name ends where its pointer is.
+    #[test]
+    fn names_lower_cased_whatever_their_bytes() {
+        let msg = [
+            3, b'W', b'w', b'W', 2, b'C', 0xC9, 0, // "www.cÉ" at 0
+            4, b'M', b'A', b'I', b'L', 0xC0, 0, // "mail." + pointer to 0, at 8
+        ];
+        assert_eq!(read_name(&msg, 0).unwrap(), ("www.c\u{c9}".to_string(), 8));
+        assert_eq!(
+            read_name(&msg, 8).unwrap(),
+            ("mail.www.c\u{c9}".to_string(), 15)
+        );
+    }
 
     #[test]
     fn query_with_mixed_case() {
