@@ -308,10 +308,9 @@ mod tests {
                 assert_eq!(off as usize, stream.len());
                 stream.extend_from_slice(&data);
             }
-            assert_eq!(stream[0], tls::HS_CLIENT_HELLO);
-            let len =
-                usize::from(stream[1]) << 16 | usize::from(stream[2]) << 8 | usize::from(stream[3]);
-            let ch = tls::parse_client_hello(&stream[4..4 + len]).unwrap();
+            let (kind, body) = tls::handshake_message(&stream).unwrap();
+            assert_eq!(kind, tls::HS_CLIENT_HELLO);
+            let ch = tls::parse_client_hello(body).unwrap();
             assert_eq!(ch.sni.as_deref(), Some(sni));
             assert_eq!(ch.alpn_strings(), ["h3"]);
             assert!(ch.ja4('q').starts_with("q13d"));

@@ -292,14 +292,11 @@ impl ClientHello {
             h.write(&self.point_formats);
             let key = h.finish();
             let slot = (key % JA3_MEMO_SLOTS as u64) as usize;
-            let entry = &mut memo.slots[slot];
-            if entry.as_ref().is_none_or(|(k, _)| *k != key) {
-                *entry = Some((key, self.ja3()));
-            }
-            match entry {
-                Some((_, v)) => f(v),
-                None => f(&self.ja3()),
-            }
+            let (_, v) = match &mut memo.slots[slot] {
+                Some(entry) if entry.0 == key => entry,
+                other => other.insert((key, self.ja3())),
+            };
+            f(v)
         })
     }
 
@@ -450,23 +447,38 @@ pub fn leaf_certificate_hashes(body: &[u8]) -> Result<(String, String), TlsError
 /// [`Handshakes::feed`] decides; `None` for anything else (a record not complete yet, more
 /// than one record, another message first): [`Handshakes`] reads those.
 pub fn lone_client_hello(bytes: &[u8]) -> Option<Result<&[u8], TlsError>> {
-    let header = bytes.get(..5)?;
-    let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
-    if header[1] != 3 || len > MAX_RECORD {
-        return Some(Err(TlsError::Malformed));
-    }
-    if header[0] != CONTENT_HANDSHAKE || bytes.len() != 5 + len {
+    let (ctype, len) = match record_header(bytes)? {
+        Ok(header) => header,
+        Err(e) => return Some(Err(e)),
+    };
+    if ctype != CONTENT_HANDSHAKE || bytes.len() != 5 + len {
         return None;
     }
-    let record = &bytes[5..];
-    let (&kind, rest) = record.split_first()?;
-    let hs_len = rest
-        .get(..3)
-        .map(|l| usize::from(l[0]) << 16 | usize::from(l[1]) << 8 | usize::from(l[2]))?;
-    if kind != HS_CLIENT_HELLO {
-        return None;
+    match handshake_message(&bytes[5..])? {
+        (HS_CLIENT_HELLO, body) => Some(Ok(body)),
+        _ => None,
     }
-    record.get(4..4 + hs_len).map(Ok)
+}
+
+/// The header of the TLS record `bytes` start with: (content type, fragment length). `None`
+/// for fewer than 5 bytes; `Some(Err(_))` when it shows the bytes are not TLS.
+fn record_header(bytes: &[u8]) -> Option<Result<(u8, usize), TlsError>> {
+    let h = bytes.get(..5)?;
+    let len = usize::from(u16::from_be_bytes([h[3], h[4]]));
+    Some(if h[1] != 3 || len > MAX_RECORD {
+        Err(TlsError::Malformed)
+    } else {
+        Ok((h[0], len))
+    })
+}
+
+/// The handshake message `bytes` start with, when it is whole: (type, body after the 4-byte
+/// header).
+pub fn handshake_message(bytes: &[u8]) -> Option<(u8, &[u8])> {
+    let (&kind, rest) = bytes.split_first()?;
+    let l = rest.get(..3)?;
+    let len = usize::from(l[0]) << 16 | usize::from(l[1]) << 8 | usize::from(l[2]);
+    Some((kind, rest.get(3..3 + len)?))
 }
 
 /// The longest TLS record (2^14 bytes of plaintext plus the most expansion a record may add);
@@ -497,17 +509,10 @@ impl Handshakes {
     pub fn feed(&mut self, stream: &[u8]) -> Result<Vec<(u8, Vec<u8>)>, TlsError> {
         while !self.ended {
             let rest = &stream[self.consumed.min(stream.len())..];
-            if rest.len() < 5 {
+            let Some(header) = record_header(rest) else {
                 break;
-            }
-            let (ctype, major, len) = (
-                rest[0],
-                rest[1],
-                usize::from(u16::from_be_bytes([rest[3], rest[4]])),
-            );
-            if major != 3 || len > MAX_RECORD {
-                return Err(TlsError::Malformed);
-            }
+            };
+            let (ctype, len) = header?;
             if ctype != CONTENT_HANDSHAKE {
                 self.ended = true;
                 break;
@@ -519,17 +524,9 @@ impl Handshakes {
             self.consumed += 5 + len;
         }
         let mut out = Vec::new();
-        loop {
-            let rest = &self.hs[self.taken..];
-            if rest.len() < 4 {
-                break;
-            }
-            let len = usize::from(rest[1]) << 16 | usize::from(rest[2]) << 8 | usize::from(rest[3]);
-            let Some(body) = rest.get(4..4 + len) else {
-                break;
-            };
-            out.push((rest[0], body.to_vec()));
-            self.taken += 4 + len;
+        while let Some((kind, body)) = handshake_message(&self.hs[self.taken..]) {
+            out.push((kind, body.to_vec()));
+            self.taken += 4 + body.len();
         }
         Ok(out)
     }

@@ -113,47 +113,44 @@ impl Inspect {
             }
         }
         let data = q.crypto.data();
-        if data.len() >= 4 && data[0] == tls::HS_CLIENT_HELLO {
-            let len = usize::from(data[1]) << 16 | usize::from(data[2]) << 8 | usize::from(data[3]);
-            if let Some(body) = data.get(4..4 + len) {
-                if let Ok(ch) = tls::parse_client_hello(body) {
-                    // The JA4 costs two SHA-256: computed when listed JA4s or an alert need it.
-                    let mut info = QuicInfo {
-                        version: if q.version == quic::VERSION_2 { 2 } else { 1 },
-                        sni: ch.sni.clone(),
-                        alpn: ch.alpn_strings(),
-                        ja4: if set.has_hashes(HashKind::Ja4) {
-                            ch.ja4('q')
-                        } else {
-                            String::new()
-                        },
-                    };
-                    let mut buf = [0u8; MAX_NAME + 2];
-                    let sni_hit = info
-                        .sni
-                        .as_deref()
-                        .and_then(|sni| set.match_domain(wire_name(sni.as_bytes(), &mut buf)?));
-                    if sni_hit.is_some() && info.ja4.is_empty() {
-                        info.ja4 = ch.ja4('q');
-                    }
-                    let finding = |id, on| Finding {
-                        indicator: id,
-                        matched_on: on,
-                        domain: info.sni.clone(),
-                        tls: None,
-                        dns: None,
-                        http: None,
-                        quic: Some(info.clone()),
-                    };
-                    if let Some(id) = sni_hit {
-                        found.push(finding(id, MatchedOn::QuicSni));
-                    }
-                    if let Some(id) = set.match_hash(HashKind::Ja4, &info.ja4) {
-                        found.push(finding(id, MatchedOn::QuicJa4));
-                    }
+        if let Some((tls::HS_CLIENT_HELLO, body)) = tls::handshake_message(data) {
+            if let Ok(ch) = tls::parse_client_hello(body) {
+                // The JA4 costs two SHA-256: computed when listed JA4s or an alert need it.
+                let mut info = QuicInfo {
+                    version: if q.version == quic::VERSION_2 { 2 } else { 1 },
+                    sni: ch.sni.clone(),
+                    alpn: ch.alpn_strings(),
+                    ja4: if set.has_hashes(HashKind::Ja4) {
+                        ch.ja4('q')
+                    } else {
+                        String::new()
+                    },
+                };
+                let mut buf = [0u8; MAX_NAME + 2];
+                let sni_hit = info
+                    .sni
+                    .as_deref()
+                    .and_then(|sni| set.match_domain(wire_name(sni.as_bytes(), &mut buf)?));
+                if sni_hit.is_some() && info.ja4.is_empty() {
+                    info.ja4 = ch.ja4('q');
                 }
-                return (found, true);
+                let finding = |id, on| Finding {
+                    indicator: id,
+                    matched_on: on,
+                    domain: info.sni.clone(),
+                    tls: None,
+                    dns: None,
+                    http: None,
+                    quic: Some(info.clone()),
+                };
+                if let Some(id) = sni_hit {
+                    found.push(finding(id, MatchedOn::QuicSni));
+                }
+                if let Some(id) = set.match_hash(HashKind::Ja4, &info.ja4) {
+                    found.push(finding(id, MatchedOn::QuicJa4));
+                }
             }
+            return (found, true);
         }
         let done = self.packets >= MAX_QUIC_DATAGRAMS || q.crypto.overflow;
         (found, done)
@@ -186,13 +183,9 @@ impl Inspect {
             return Some((found, true));
         }
         if http::looks_like_request(payload) {
-            return match http::parse_request(payload) {
-                Ok(req) => {
-                    http_findings(set, &req, &mut found);
-                    Some((found, true))
-                }
+            return match request(set, payload, &mut found) {
                 Err(http::HttpError::Partial) => None,
-                Err(_) => Some((found, true)),
+                _ => Some((found, true)),
             };
         }
         None
@@ -235,13 +228,9 @@ impl Inspect {
         if grew {
             match self.kind {
                 Kind::Tls => self.tls(set, from_client, &mut found),
-                Kind::Http if from_client => match http::parse_request(self.client.data()) {
-                    Ok(req) => {
-                        http_findings(set, &req, &mut found);
-                        return (found, true);
-                    }
+                Kind::Http if from_client => match request(set, self.client.data(), &mut found) {
                     Err(http::HttpError::Partial) if !self.client.overflow => {}
-                    Err(_) => return (found, true),
+                    _ => return (found, true),
                 },
                 Kind::Http => {}
                 Kind::Dns => self.dns(set, from_client, &mut found),
@@ -440,6 +429,17 @@ fn client_hello(
             });
         }
     });
+}
+
+/// An HTTP request head at the start of `data`, parsed and matched ([`http_findings`]).
+/// `Err(Partial)`: not whole yet; any other outcome ends the flow's inspection.
+fn request(
+    set: &IndicatorSet,
+    data: &[u8],
+    found: &mut Vec<Finding>,
+) -> Result<(), http::HttpError> {
+    http_findings(set, &http::parse_request(data)?, found);
+    Ok(())
 }
 
 /// The Host and URL of an HTTP request against the indicators. The request's details for the
