@@ -1,18 +1,26 @@
 //! HTTP/1.x requests, recognised by content on any TCP port: method, target, Host and
 //! User-Agent of the first request of a connection.
 
-/// A request's head as c2watch reads it.
+use std::borrow::Cow;
+use std::mem::MaybeUninit;
+
+/// A request's head as c2watch reads it, borrowed from the bytes it was parsed from: most
+/// requests match nothing, and then nothing is copied. (A header value that is not UTF-8 is
+/// the one owned field: its invalid bytes are replaced.)
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Request {
-    pub method: String,
+pub struct Request<'a> {
+    pub method: &'a str,
     /// The request target as sent (origin-form `/path?q` or absolute-form `http://h/p`).
-    pub target: String,
+    pub target: &'a str,
     /// The Host header (or the absolute-form target's authority), as sent.
-    pub host: Option<String>,
-    pub user_agent: Option<String>,
+    pub host: Option<Cow<'a, str>>,
+    pub user_agent: Option<Cow<'a, str>>,
     /// `HTTP/1.0` or `HTTP/1.1`.
     pub version: u8,
 }
+
+/// Headers read per request at most; a request with more is malformed for c2watch.
+const MAX_HEADERS: usize = 64;
 
 const METHODS: [&[u8]; 9] = [
     b"GET ",
@@ -44,32 +52,32 @@ pub enum HttpError {
 }
 
 /// Parses the request head at the start of `data`.
-pub fn parse_request(data: &[u8]) -> Result<Request, HttpError> {
-    let mut headers = [httparse::EMPTY_HEADER; 64];
-    let mut req = httparse::Request::new(&mut headers);
-    match req.parse(data) {
+pub fn parse_request(data: &[u8]) -> Result<Request<'_>, HttpError> {
+    // Header slots are written by the parser as it finds headers, not cleared first.
+    let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    match req.parse_with_uninit_headers(data, &mut headers) {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => return Err(HttpError::Partial),
-        Err(httparse::Error::TooManyHeaders) => return Err(HttpError::Malformed),
         Err(_) => return Err(HttpError::Malformed),
     }
     let header = |name: &str| {
         req.headers
             .iter()
             .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| String::from_utf8_lossy(h.value).trim().to_string())
+            .map(|h| trimmed(h.value))
     };
-    let target = req.path.unwrap_or("/").to_string();
+    let target = req.path.unwrap_or("/");
     let mut host = header("host");
     if let Some(rest) = target.split_once("://").map(|(_, r)| r) {
         // Absolute form: the target's authority is the host (RFC 9112 §3.2.2).
         let authority = rest.split(['/', '?']).next().unwrap_or(rest);
         if !authority.is_empty() {
-            host = Some(authority.to_string());
+            host = Some(Cow::Borrowed(authority));
         }
     }
     Ok(Request {
-        method: req.method.unwrap_or("").to_string(),
+        method: req.method.unwrap_or(""),
         target,
         host,
         user_agent: header("user-agent"),
@@ -77,7 +85,15 @@ pub fn parse_request(data: &[u8]) -> Result<Request, HttpError> {
     })
 }
 
-impl Request {
+/// A header value as text without surrounding white space, borrowed when it is UTF-8.
+fn trimmed(value: &[u8]) -> Cow<'_, str> {
+    match String::from_utf8_lossy(value) {
+        Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+        Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
+    }
+}
+
+impl Request<'_> {
     /// The host without port or brackets (for domain matching).
     pub fn hostname(&self) -> Option<&str> {
         let h = self.host.as_deref()?;
@@ -96,11 +112,11 @@ impl Request {
     /// The request as a URL to match against URL indicators: `http://host[:port]/path?query`.
     pub fn url(&self) -> Option<String> {
         if self.target.contains("://") {
-            return Some(self.target.clone());
+            return Some(self.target.to_string());
         }
         let host = self.host.as_deref()?;
         let path = if self.target.starts_with('/') {
-            self.target.as_str()
+            self.target
         } else {
             "/"
         };
@@ -116,12 +132,7 @@ mod tests {
     fn origin_and_absolute_form() {
         let r = parse_request(b"GET /gate.php?id=7 HTTP/1.1\r\nhOST: Evil.Example:8080\r\nUser-Agent: beacon/1.0\r\n\r\n").unwrap();
         assert_eq!(
-            (
-                r.method.as_str(),
-                r.target.as_str(),
-                r.hostname(),
-                r.user_agent.as_deref()
-            ),
+            (r.method, r.target, r.hostname(), r.user_agent.as_deref()),
             (
                 "GET",
                 "/gate.php?id=7",

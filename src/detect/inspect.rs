@@ -467,9 +467,9 @@ fn http_findings(set: &IndicatorSet, req: &http::Request, found: &mut Vec<Findin
     }
     let info = HttpInfo {
         hostname: req.hostname().map(str::to_string),
-        url: req.target.clone(),
-        method: req.method.clone(),
-        user_agent: req.user_agent.clone(),
+        url: req.target.to_string(),
+        method: req.method.to_string(),
+        user_agent: req.user_agent.as_deref().map(str::to_string),
         protocol: format!("HTTP/1.{}", req.version),
     };
     for (id, on) in hits.into_iter().flatten() {
