@@ -42,14 +42,34 @@ pub fn wire_name<'b>(name: &[u8], buf: &'b mut [u8; MAX_NAME + 2]) -> Option<&'b
     if name.is_empty() || name.len() > MAX_NAME {
         return None;
     }
-    for (i, &c) in name.iter().enumerate() {
-        if !(c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.') {
-            return None;
-        }
-        buf[i] = c.to_ascii_lowercase();
+    let out = buf.get_mut(..name.len())?;
+    // One table load per byte: its lower-case form, or 0 for a byte no hostname has.
+    let mut bad = false;
+    for (o, &c) in out.iter_mut().zip(name) {
+        let l = HOST_BYTE[usize::from(c)];
+        bad |= l == 0;
+        *o = l;
     }
-    std::str::from_utf8(&buf[..name.len()]).ok()
+    if bad {
+        return None;
+    }
+    std::str::from_utf8(out).ok()
 }
+
+/// For each byte: its lower-case form if hostnames may hold it (letters, digits, `-`, `_`,
+/// `.`), else 0.
+static HOST_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' {
+            t[c] = b.to_ascii_lowercase();
+        }
+        c += 1;
+    }
+    t
+};
 
 /// A URL split for matching. `key` is `scheme://host[:port]/path` (scheme and host lower
 /// case, default port dropped, path as listed, `/` when empty); `query` the part after `?`.
@@ -180,6 +200,33 @@ mod tests {
             Some("cdn.bad.example")
         );
         assert_eq!(wire_name(b"bad\0name", &mut buf), None);
+    }
+
+    #[test]
+    fn wire_names_byte_by_byte() {
+        // Every byte value, at the start, middle and end of a name: kept (lower-cased) exactly
+        // when it is a letter, digit, `-`, `_` or `.`.
+        let mut buf = [0u8; MAX_NAME + 2];
+        for b in 0..=255u8 {
+            let allowed = b.is_ascii_alphanumeric() || b"-_.".contains(&b);
+            for name in [vec![b, b'x'], vec![b'x', b, b'y'], vec![b'x', b'.', b]] {
+                let want = allowed.then(|| {
+                    let s: String = name
+                        .iter()
+                        .map(|c| char::from(c.to_ascii_lowercase()))
+                        .collect();
+                    s.strip_suffix('.').unwrap_or(&s).to_string()
+                });
+                let got = wire_name(&name, &mut buf).map(str::to_string);
+                assert_eq!(got, want, "{name:?}");
+            }
+        }
+        let long = vec![b'a'; MAX_NAME];
+        assert_eq!(wire_name(&long, &mut buf).map(str::len), Some(MAX_NAME));
+        let too_long = vec![b'a'; MAX_NAME + 1];
+        assert_eq!(wire_name(&too_long, &mut buf), None);
+        assert_eq!(wire_name(b".", &mut buf), None);
+        assert_eq!(wire_name(b"", &mut buf), None);
     }
 
     #[test]
