@@ -68,11 +68,36 @@ fn fill_u16s(out: &mut Vec<u16>, b: &[u8]) {
     out.extend(b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])));
 }
 
+/// [`fill_u16s`] with every GREASE value stored as 0x0a0a (see [`ClientHello::ciphers`]).
+fn fill_u16s_grease(out: &mut Vec<u16>, b: &[u8]) {
+    out.clear();
+    out.extend(
+        b.chunks_exact(2)
+            .map(|c| one_grease(u16::from_be_bytes([c[0], c[1]]))),
+    );
+}
+
+/// A GREASE value (RFC 8701) as 0x0a0a, any other as it is. GREASE values are 0xXaXa: `v`
+/// is one when it equals its own high nibble repeated over that pattern. Without branches:
+/// this runs for every cipher, extension and group of every hello.
+#[inline]
+fn one_grease(v: u16) -> u16 {
+    let x = v & 0x00f0;
+    if v == (x << 8 | x | 0x0a0a) {
+        0x0a0a
+    } else {
+        v
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientHello {
     pub legacy_version: u16,
+    /// Cipher suites in wire order. Here and in `extensions` and `groups`, every GREASE value
+    /// (RFC 8701) is kept as 0x0a0a: clients pick new ones per connection, the fingerprints
+    /// drop them, and hellos that differ only there are then equal (one JA3 memo entry).
     pub ciphers: Vec<u16>,
-    /// Extension types in wire order (GREASE included; the fingerprints drop it).
+    /// Extension types in wire order (GREASE included, as 0x0a0a).
     pub extensions: Vec<u16>,
     pub groups: Vec<u16>,
     pub point_formats: Vec<u8>,
@@ -112,7 +137,7 @@ pub fn parse_client_hello_into(body: &[u8], ch: &mut ClientHello) -> Result<(), 
     ch.alpn.clear();
     r.bytes(32)?;
     r.vec8()?;
-    fill_u16s(&mut ch.ciphers, r.vec16()?);
+    fill_u16s_grease(&mut ch.ciphers, r.vec16()?);
     r.vec8()?;
     if r.b.is_empty() {
         return Ok(());
@@ -121,7 +146,7 @@ pub fn parse_client_hello_into(body: &[u8], ch: &mut ClientHello) -> Result<(), 
     while !exts.b.is_empty() {
         let t = exts.u16()?;
         let data = exts.vec16()?;
-        ch.extensions.push(t);
+        ch.extensions.push(one_grease(t));
         let mut d = Reader { b: data };
         match t {
             EXT_SNI => {
@@ -134,7 +159,7 @@ pub fn parse_client_hello_into(body: &[u8], ch: &mut ClientHello) -> Result<(), 
                     }
                 }
             }
-            EXT_GROUPS => fill_u16s(&mut ch.groups, d.vec16()?),
+            EXT_GROUPS => fill_u16s_grease(&mut ch.groups, d.vec16()?),
             EXT_POINT_FORMATS => {
                 ch.point_formats.clear();
                 ch.point_formats.extend_from_slice(d.vec8()?);
@@ -275,22 +300,12 @@ impl ClientHello {
     /// Calls `f` with [`Self::ja3_memo`]'s (string, MD5) without copying them: matching a
     /// fingerprint needs no string of its own.
     pub fn with_ja3<R>(&self, f: impl FnOnce(&(String, String)) -> R) -> R {
-        use std::hash::{BuildHasher, Hasher};
         thread_local! {
             static MEMO: std::cell::RefCell<Ja3Memo> = std::cell::RefCell::new(Ja3Memo::new());
         }
         MEMO.with(|memo| {
             let mut memo = memo.borrow_mut();
-            let mut h = memo.seed.build_hasher();
-            h.write_u16(self.legacy_version);
-            for list in [&self.ciphers, &self.extensions, &self.groups] {
-                h.write_usize(list.len());
-                for v in list.iter() {
-                    h.write_u16(*v);
-                }
-            }
-            h.write(&self.point_formats);
-            let key = h.finish();
+            let key = self.ja3_key(&memo.seed);
             let slot = (key % JA3_MEMO_SLOTS as u64) as usize;
             let (_, v) = match &mut memo.slots[slot] {
                 Some(entry) if entry.0 == key => entry,
@@ -298,6 +313,22 @@ impl ClientHello {
             };
             f(v)
         })
+    }
+
+    /// [`Self::with_ja3`]'s memo key: a hash of exactly the fields JA3 reads (GREASE values are
+    /// all 0x0a0a by then, so hellos that differ only there share a key).
+    fn ja3_key(&self, seed: &impl std::hash::BuildHasher) -> u64 {
+        use std::hash::Hasher;
+        let mut h = seed.build_hasher();
+        h.write_u16(self.legacy_version);
+        for list in [&self.ciphers, &self.extensions, &self.groups] {
+            h.write_usize(list.len());
+            for v in list.iter() {
+                h.write_u16(*v);
+            }
+        }
+        h.write(&self.point_formats);
+        h.finish()
     }
 
     /// JA4 (feed-formats.md §12.5); `transport` is `t` (TCP) or `q` (QUIC).
@@ -694,7 +725,8 @@ mod tests {
         let msgs = Handshakes::default().feed(&rec).unwrap();
         let ch = parse_client_hello(&msgs[0].1).unwrap();
         assert_eq!(ch.sni.as_deref(), Some("pq.example"));
-        assert_eq!(ch.groups, [0x2a2a, 0x11ec, 0x1d, 0x17, 0x18]);
+        // The builder's GREASE group 0x2a2a is kept as 0x0a0a, as every GREASE value is.
+        assert_eq!(ch.groups, [0x0a0a, 0x11ec, 0x1d, 0x17, 0x18]);
     }
 
     #[test]
@@ -747,6 +779,41 @@ mod tests {
             h.feed(&[22, 9, 9, 0, 5, 1, 2, 3, 4, 5]),
             Err(TlsError::Malformed)
         );
+    }
+
+    #[test]
+    fn grease_values_share_a_memo_key() {
+        let rec = build::example_client_hello("c2.example");
+        let body = &rec[9..];
+        let plain = parse_client_hello(body).unwrap();
+        // The first cipher suite (after version, random and the session id) replaced by a
+        // GREASE value, as two connections of one client would pick them.
+        let sid = usize::from(body[34]);
+        let first_cipher = 35 + sid + 2;
+        let greased = |g: u16| {
+            let mut b = body.to_vec();
+            b[first_cipher..first_cipher + 2].copy_from_slice(&g.to_be_bytes());
+            parse_client_hello(&b).unwrap()
+        };
+        let (a, b) = (greased(0x2a2a), greased(0xdada));
+        assert_eq!(a.ciphers[0], 0x0a0a);
+        assert_eq!(a.ciphers[1..], plain.ciphers[1..]);
+        assert_eq!(a, b);
+        let seed = foldhash::quality::FixedState::with_seed(7);
+        assert_eq!(a.ja3_key(&seed), b.ja3_key(&seed));
+        assert_eq!(a.ja3(), b.ja3());
+        // A cipher that is not GREASE still changes the key.
+        let mut c = body.to_vec();
+        c[first_cipher + 2..first_cipher + 4].copy_from_slice(&0x00ffu16.to_be_bytes());
+        let changed = parse_client_hello(&c).unwrap();
+        assert_ne!(changed.ja3(), a.ja3());
+        assert_ne!(changed.ja3_key(&seed), a.ja3_key(&seed));
+        // Through the memo: the same fingerprint as computed directly.
+        assert_eq!(b.ja3_memo(), a.ja3_memo());
+        assert_eq!(b.ja3_memo(), b.ja3());
+        for v in 0..=u16::MAX {
+            assert_eq!(one_grease(v), if is_grease(v) { 0x0a0a } else { v });
+        }
     }
 
     #[test]
