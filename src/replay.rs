@@ -15,7 +15,7 @@ use crate::alert::output::{self, OutputConfig, OutputMsg, OutputStats};
 use crate::alert::record::Sequenced;
 use crate::capture::{CaptureFile, Chunk, Interfaces, Progress};
 use crate::decode::plain::{Plain, plain};
-use crate::decode::{Decoded, decode, walk};
+use crate::decode::{Decoded, walk};
 use crate::detect::flow::{dispatch_hash, dispatch_hash_plain};
 use crate::detect::{DetectConfig, HomeNet, PacketInfo, Worker, WorkerStats};
 use crate::intel::Snapshot;
@@ -80,7 +80,6 @@ struct Raw<'a> {
     buf: &'a Arc<Chunk>,
     at: usize,
     len: usize,
-    linktype: u32,
 }
 
 /// Where decoded packets go.
@@ -137,19 +136,27 @@ impl PacketSink for Inline {
     }
 }
 
-/// One packet for a worker: where its bytes are. A plain frame travels undecoded (the worker
-/// decodes it, in parallel with the reader); a frame the reader had to decode to route it
+/// One packet for a worker: where its bytes are. A plain frame travels undecoded, with what
+/// the reader's [`plain`] read of it (the worker decodes the rest, in parallel with the
+/// reader, without checking the frame again); a frame the reader had to decode to route it
 /// (VLAN tags, tunnels, IPv6, ...) travels with its decoded form, not decoded twice.
 struct WorkItem {
     info: PacketInfo,
-    linktype: u32,
     /// Index into the batch's buffers.
     buf: u32,
     at: u32,
     len: u32,
     /// 1 + index into the batch's decoded frames when the reader decoded this one already
-    /// (frames that are not plain: it needed the decode to route them); 0: decode it here.
+    /// (frames that are not plain: it needed the decode to route them); 0: a plain frame,
+    /// `plain` is what [`plain`] read of these bytes.
     decoded: u32,
+    plain: Plain,
+}
+
+/// How a packet handed to a worker is to be decoded there (see [`WorkItem`]).
+enum Form<'a> {
+    Plain(Plain),
+    Decoded(&'a Decoded),
 }
 
 /// Packets for one worker, with the read buffers their bytes are in.
@@ -210,15 +217,15 @@ impl WorkBatch {
             let d: &Decoded = match pre {
                 Some(pre) => pre,
                 None => {
-                    // A plain frame (`decode::plain`), read at its fixed offsets: a failure
-                    // here would be a bug, counted like any other, and a decoder panic is
-                    // contained as on the reader thread.
-                    let result = undecoded
+                    // A plain frame, checked by the reader's `plain` on these same (shared,
+                    // unchanging) bytes: only written out here, at its fixed offsets. A
+                    // decoder panic would be a bug, contained and counted as on the reader.
+                    if undecoded
                         .faults
-                        .contain(item.info.seq, || decode(item.linktype, data, d))
-                        .unwrap_or(Err(crate::decode::DecodeIssue::Contained));
-                    if let Err(issue) = result {
-                        undecoded.issues[issue.index()] += 1;
+                        .contain(item.info.seq, || item.plain.decode_into(data, d))
+                        .is_none()
+                    {
+                        undecoded.issues[crate::decode::DecodeIssue::Contained.index()] += 1;
                         continue;
                     }
                     d
@@ -318,32 +325,26 @@ impl Dispatch {
     /// Queues a packet for worker `w` (1..): where its bytes are, and its decoded form when
     /// the reader has one (else the worker decodes the bytes).
     #[inline(always)]
-    fn hand_off(
-        &mut self,
-        w: usize,
-        info: PacketInfo,
-        raw: Raw<'_>,
-        decoded: Option<&Decoded>,
-    ) -> bool {
+    fn hand_off(&mut self, w: usize, info: PacketInfo, raw: Raw<'_>, form: Form<'_>) -> bool {
         let w = w - 1;
         let batch = &mut self.pending[w];
-        let decoded = match decoded {
-            Some(d) => {
+        let (decoded, plain) = match form {
+            Form::Decoded(d) => {
                 batch.decoded.push(*d);
-                batch.decoded.len() as u32
+                (batch.decoded.len() as u32, Plain::default())
             }
-            None => 0,
+            Form::Plain(p) => (0, p),
         };
         if !batch.bufs.last().is_some_and(|b| Arc::ptr_eq(b, raw.buf)) {
             batch.bufs.push(raw.buf.clone());
         }
         batch.items.push(WorkItem {
             info,
-            linktype: raw.linktype,
             buf: (batch.bufs.len() - 1) as u32,
             at: raw.at as u32,
             len: raw.len as u32,
             decoded,
+            plain,
         });
         if batch.items.len() >= BATCH {
             return self.send(w, self.next_seq);
@@ -357,7 +358,7 @@ impl PacketSink for Dispatch {
     fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8], raw: Raw<'_>) -> bool {
         match self.owner(dispatch_hash(d, &self.home), &info) {
             0 => self.local.packet(info, d, payload, raw),
-            w => self.hand_off(w, info, raw, Some(d)),
+            w => self.hand_off(w, info, raw, Form::Decoded(d)),
         }
     }
 
@@ -372,7 +373,7 @@ impl PacketSink for Dispatch {
     fn plain(&mut self, info: PacketInfo, p: &Plain, raw: Raw<'_>) -> Option<bool> {
         match self.owner(dispatch_hash_plain(p, &self.home), &info) {
             0 => None,
-            w => Some(self.hand_off(w, info, raw, None)),
+            w => Some(self.hand_off(w, info, raw, Form::Plain(*p))),
         }
     }
 
@@ -489,12 +490,7 @@ fn read_inputs<S: PacketSink>(
             let own = fast.is_some();
             let taken = fast.as_ref().and_then(|fast| {
                 let (buf, at) = file.last_packet_buffer();
-                let raw = Raw {
-                    buf,
-                    at,
-                    len,
-                    linktype,
-                };
+                let raw = Raw { buf, at, len };
                 sink.plain(info, fast, raw)
             });
             match taken {
@@ -521,12 +517,7 @@ fn read_inputs<S: PacketSink>(
                             let (off, plen) =
                                 (decoded.payload.0 as usize, decoded.payload.1 as usize);
                             let payload = data.get(off..off + plen).unwrap_or(&[]);
-                            let raw = Raw {
-                                buf,
-                                at,
-                                len,
-                                linktype,
-                            };
+                            let raw = Raw { buf, at, len };
                             let go_on = if own {
                                 sink.own(info, &decoded, payload, raw)
                             } else {
