@@ -146,17 +146,15 @@ struct WorkItem {
     buf: u32,
     at: u32,
     len: u32,
-    /// 1 + index into the batch's decoded frames when the reader decoded this one already
-    /// (frames that are not plain: it needed the decode to route them); 0: a plain frame,
-    /// `plain` is what [`plain`] read of these bytes.
-    decoded: u32,
-    plain: Plain,
+    form: Form<u32>,
 }
 
-/// How a packet handed to a worker is to be decoded there (see [`WorkItem`]).
-enum Form<'a> {
+/// What a worker gets of a packet besides its bytes: what [`plain`] read of a plain frame,
+/// or (`D`) the reader's decoded form of any other (an index into the batch's decoded frames;
+/// a reference while it is being handed off).
+enum Form<D> {
     Plain(Plain),
-    Decoded(&'a Decoded),
+    Decoded(D),
 }
 
 /// Packets for one worker, with the read buffers their bytes are in.
@@ -211,18 +209,22 @@ impl WorkBatch {
                 crate::sys::prefetch(self.bytes(ahead));
             }
             let data = self.bytes(item);
-            let pre = (item.decoded as usize)
-                .checked_sub(1)
-                .and_then(|i| self.decoded.get(i));
-            let d: &Decoded = match pre {
-                Some(pre) => pre,
-                None => {
+            let d: &Decoded = match item.form {
+                Form::Decoded(i) => {
+                    // The reader pushed it with this index: always there.
+                    let Some(pre) = self.decoded.get(i as usize) else {
+                        undecoded.issues[crate::decode::DecodeIssue::Contained.index()] += 1;
+                        continue;
+                    };
+                    pre
+                }
+                Form::Plain(plain) => {
                     // A plain frame, checked by the reader's `plain` on these same (shared,
                     // unchanging) bytes: only written out here, at its fixed offsets. A
                     // decoder panic would be a bug, contained and counted as on the reader.
                     if undecoded
                         .faults
-                        .contain(item.info.seq, || item.plain.decode_into(data, d))
+                        .contain(item.info.seq, || plain.decode_into(data, d))
                         .is_none()
                     {
                         undecoded.issues[crate::decode::DecodeIssue::Contained.index()] += 1;
@@ -325,15 +327,15 @@ impl Dispatch {
     /// Queues a packet for worker `w` (1..): where its bytes are, and its decoded form when
     /// the reader has one (else the worker decodes the bytes).
     #[inline(always)]
-    fn hand_off(&mut self, w: usize, info: PacketInfo, raw: Raw<'_>, form: Form<'_>) -> bool {
+    fn hand_off(&mut self, w: usize, info: PacketInfo, raw: Raw<'_>, form: Form<&Decoded>) -> bool {
         let w = w - 1;
         let batch = &mut self.pending[w];
-        let (decoded, plain) = match form {
+        let form = match form {
             Form::Decoded(d) => {
                 batch.decoded.push(*d);
-                (batch.decoded.len() as u32, Plain::default())
+                Form::Decoded((batch.decoded.len() - 1) as u32)
             }
-            Form::Plain(p) => (0, p),
+            Form::Plain(p) => Form::Plain(p),
         };
         if !batch.bufs.last().is_some_and(|b| Arc::ptr_eq(b, raw.buf)) {
             batch.bufs.push(raw.buf.clone());
@@ -343,8 +345,7 @@ impl Dispatch {
             buf: (batch.bufs.len() - 1) as u32,
             at: raw.at as u32,
             len: raw.len as u32,
-            decoded,
-            plain,
+            form,
         });
         if batch.items.len() >= BATCH {
             return self.send(w, self.next_seq);
@@ -735,6 +736,13 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_work_item_is_one_cache_line_at_most() {
+        // The reader writes one per packet handed off and another core reads it: its size is
+        // the hand-off's memory traffic per packet (BENCHMARKS.md, seventh pass).
+        assert!(std::mem::size_of::<WorkItem>() <= 64);
+    }
 
     #[test]
     fn route_gives_the_reader_thread_a_smaller_share() {

@@ -13,7 +13,7 @@ use super::walk::{ETH_IPV4, IP_TCP, IP_UDP, TUNNEL_PORTS};
 use crate::capture::linktype;
 
 /// What worker dispatch needs from a plain frame.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Plain {
     pub src: u32,
     pub dst: u32,
