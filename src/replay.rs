@@ -136,25 +136,21 @@ impl PacketSink for Inline {
     }
 }
 
-/// One packet for a worker: where its bytes are. A plain frame travels undecoded, with what
-/// the reader's [`plain`] read of it (the worker decodes the rest, in parallel with the
-/// reader, without checking the frame again); a frame the reader had to decode to route it
-/// (VLAN tags, tunnels, IPv6, ...) travels with its decoded form, not decoded twice.
+/// One packet for a worker: where its bytes are. A plain frame travels undecoded (the reader's
+/// [`plain`] accepted it; the worker writes it out in parallel with the reader, without
+/// checking it again); a frame the reader had to decode to route it (VLAN tags, tunnels,
+/// IPv6, ...) travels with its decoded form, not decoded twice. 48 bytes: the reader writes
+/// one per packet and another core reads it.
 struct WorkItem {
     info: PacketInfo,
     /// Index into the batch's buffers.
     buf: u32,
     at: u32,
     len: u32,
-    form: Form<u32>,
-}
-
-/// What a worker gets of a packet besides its bytes: what [`plain`] read of a plain frame,
-/// or (`D`) the reader's decoded form of any other (an index into the batch's decoded frames;
-/// a reference while it is being handed off).
-enum Form<D> {
-    Plain(Plain),
-    Decoded(D),
+    /// 1 + index into the batch's decoded frames when the reader decoded this one (a frame
+    /// that is not plain: it needed the decode to route it); `None`: a plain frame, which the
+    /// reader's [`plain`] accepted and the worker only writes out.
+    decoded: Option<std::num::NonZeroU32>,
 }
 
 /// Packets for one worker, with the read buffers their bytes are in.
@@ -209,22 +205,25 @@ impl WorkBatch {
                 crate::sys::prefetch(self.bytes(ahead));
             }
             let data = self.bytes(item);
-            let d: &Decoded = match item.form {
-                Form::Decoded(i) => {
+            let d: &Decoded = match item.decoded {
+                Some(i) => {
                     // The reader pushed it with this index: always there.
-                    let Some(pre) = self.decoded.get(i as usize) else {
+                    let Some(pre) = self.decoded.get(i.get() as usize - 1) else {
                         undecoded.issues[crate::decode::DecodeIssue::Contained.index()] += 1;
                         continue;
                     };
                     pre
                 }
-                Form::Plain(plain) => {
+                None => {
                     // A plain frame, checked by the reader's `plain` on these same (shared,
                     // unchanging) bytes: only written out here, at its fixed offsets. A
                     // decoder panic would be a bug, contained and counted as on the reader.
                     if undecoded
                         .faults
-                        .contain(item.info.seq, || plain.decode_into(data, d))
+                        .contain(item.info.seq, || {
+                            Plain::of_accepted(data).map(|p| p.decode_into(data, d))
+                        })
+                        .flatten()
                         .is_none()
                     {
                         undecoded.issues[crate::decode::DecodeIssue::Contained.index()] += 1;
@@ -327,16 +326,19 @@ impl Dispatch {
     /// Queues a packet for worker `w` (1..): where its bytes are, and its decoded form when
     /// the reader has one (else the worker decodes the bytes).
     #[inline(always)]
-    fn hand_off(&mut self, w: usize, info: PacketInfo, raw: Raw<'_>, form: Form<&Decoded>) -> bool {
+    fn hand_off(
+        &mut self,
+        w: usize,
+        info: PacketInfo,
+        raw: Raw<'_>,
+        decoded: Option<&Decoded>,
+    ) -> bool {
         let w = w - 1;
         let batch = &mut self.pending[w];
-        let form = match form {
-            Form::Decoded(d) => {
-                batch.decoded.push(*d);
-                Form::Decoded((batch.decoded.len() - 1) as u32)
-            }
-            Form::Plain(p) => Form::Plain(p),
-        };
+        let decoded = decoded.and_then(|d| {
+            batch.decoded.push(*d);
+            std::num::NonZeroU32::new(batch.decoded.len() as u32)
+        });
         if !batch.bufs.last().is_some_and(|b| Arc::ptr_eq(b, raw.buf)) {
             batch.bufs.push(raw.buf.clone());
         }
@@ -345,7 +347,7 @@ impl Dispatch {
             buf: (batch.bufs.len() - 1) as u32,
             at: raw.at as u32,
             len: raw.len as u32,
-            form,
+            decoded,
         });
         if batch.items.len() >= BATCH {
             return self.send(w, self.next_seq);
@@ -359,7 +361,7 @@ impl PacketSink for Dispatch {
     fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8], raw: Raw<'_>) -> bool {
         match self.owner(dispatch_hash(d, &self.home), &info) {
             0 => self.local.packet(info, d, payload, raw),
-            w => self.hand_off(w, info, raw, Form::Decoded(d)),
+            w => self.hand_off(w, info, raw, Some(d)),
         }
     }
 
@@ -374,7 +376,7 @@ impl PacketSink for Dispatch {
     fn plain(&mut self, info: PacketInfo, p: &Plain, raw: Raw<'_>) -> Option<bool> {
         match self.owner(dispatch_hash_plain(p, &self.home), &info) {
             0 => None,
-            w => Some(self.hand_off(w, info, raw, Form::Plain(*p))),
+            w => Some(self.hand_off(w, info, raw, None)),
         }
     }
 
@@ -741,7 +743,7 @@ mod tests {
     fn a_work_item_is_one_cache_line_at_most() {
         // The reader writes one per packet handed off and another core reads it: its size is
         // the hand-off's memory traffic per packet (BENCHMARKS.md, seventh pass).
-        assert!(std::mem::size_of::<WorkItem>() <= 64);
+        assert!(std::mem::size_of::<WorkItem>() <= 48);
     }
 
     #[test]
