@@ -168,8 +168,8 @@ impl Plain {
 
 /// The module's invariant for one frame: `true` unless [`plain`] reads it and the full walk
 /// (into `d`) fails or disagrees with [`Plain::decode_into`] (which writes `plain`'s
-/// addresses and ports, and no VLAN or tunnel), or [`Plain::of_accepted`] reads it otherwise. Checked by the tests and the `frame` fuzz
-/// target.
+/// addresses and ports, and no VLAN or tunnel), or [`Plain::of_accepted`] reads it otherwise.
+/// Checked by the tests and the `frame` fuzz target.
 pub fn agrees(lt: u32, frame: &[u8], d: &mut super::Decoded) -> bool {
     let Some(p) = plain(lt, frame) else {
         return true;

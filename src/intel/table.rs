@@ -411,6 +411,15 @@ fn filter_bits(hash: u64, words: usize) -> (usize, u64) {
     )
 }
 
+/// Sets the filter bits of a key with this hash (a no-op on an empty filter, one not built).
+#[inline]
+fn filter_mark(filter: &mut [u64], hash: u64) {
+    if !filter.is_empty() {
+        let (w, bits) = filter_bits(hash, filter.len());
+        filter[w] |= bits;
+    }
+}
+
 /// A table of strings (at most 65,535 bytes each), each with a `u32` value, kept in one arena
 /// as `[length: u16][bytes][value: u32]`.
 #[derive(Clone, Debug, Default)]
@@ -458,8 +467,7 @@ impl StrTable {
     pub fn build_filter(&mut self) {
         let mut filter = vec![0u64; (self.len.max(1) * 8 / 64).next_power_of_two()];
         for (_, k, _) in self.iter() {
-            let (w, bits) = filter_bits(SEED.hash_one(k), filter.len());
-            filter[w] |= bits;
+            filter_mark(&mut filter, SEED.hash_one(k));
         }
         self.filter = filter;
     }
@@ -510,10 +518,7 @@ impl StrTable {
             let slot = self.slots[i];
             if slot == 0 {
                 let at = u32::try_from(self.arena.len() + 1).ok()?;
-                if !self.filter.is_empty() {
-                    let (w, bits) = filter_bits(hash, self.filter.len());
-                    self.filter[w] |= bits;
-                }
+                filter_mark(&mut self.filter, hash);
                 if self.arena.capacity() == 0 && self.hint.1 > 0 {
                     // About the last build's size, plus room to grow a little.
                     self.arena.reserve(self.hint.1 + self.hint.1 / 16);
