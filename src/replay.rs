@@ -14,7 +14,7 @@
 use crate::alert::output::{self, OutputConfig, OutputMsg, OutputStats};
 use crate::alert::record::Sequenced;
 use crate::capture::{CaptureFile, Chunk, Interfaces, Progress};
-use crate::decode::plain::{Plain, plain};
+use crate::decode::plain::{Plain, decode_accepted, plain};
 use crate::decode::{Decoded, walk};
 use crate::detect::flow::{dispatch_hash, dispatch_hash_plain};
 use crate::detect::{DetectConfig, HomeNet, PacketInfo, Worker, WorkerStats};
@@ -182,12 +182,9 @@ impl WorkBatch {
         self.decoded.clear();
     }
 
-    fn bytes(&self, item: &WorkItem) -> &[u8] {
-        let start = item.at as usize;
-        self.bufs
-            .get(item.buf as usize)
-            .and_then(|b| b.get(start..start + item.len as usize))
-            .unwrap_or(&[])
+    /// The bytes of the batch's buffers, resolved once for all its packets.
+    fn buffers(&self) -> Vec<&[u8]> {
+        self.bufs.iter().map(|b| &***b).collect()
     }
 
     /// Decodes and processes every packet of the batch.
@@ -198,13 +195,20 @@ impl WorkBatch {
         records: &mut Vec<Sequenced>,
         undecoded: &mut Undecoded,
     ) {
+        let bufs = self.buffers();
+        let bytes = |item: &WorkItem| {
+            let start = item.at as usize;
+            bufs.get(item.buf as usize)
+                .and_then(|b| b.get(start..start + item.len as usize))
+                .unwrap_or(&[])
+        };
         for (i, item) in self.items.iter().enumerate() {
             // The reader's core wrote these bytes: ask for a later packet's headers now, so
             // they are here when its turn comes.
             if let Some(ahead) = self.items.get(i + PREFETCH_AHEAD) {
-                crate::sys::prefetch(self.bytes(ahead));
+                crate::sys::prefetch(bytes(ahead));
             }
-            let data = self.bytes(item);
+            let data = bytes(item);
             let d: &Decoded = match item.decoded {
                 Some(i) => {
                     // The reader pushed it with this index: always there.
@@ -218,13 +222,10 @@ impl WorkBatch {
                     // A plain frame, checked by the reader's `plain` on these same (shared,
                     // unchanging) bytes: only written out here, at its fixed offsets. A
                     // decoder panic would be a bug, contained and counted as on the reader.
-                    if undecoded
+                    if !undecoded
                         .faults
-                        .contain(item.info.seq, || {
-                            Plain::of_accepted(data).map(|p| p.decode_into(data, d))
-                        })
-                        .flatten()
-                        .is_none()
+                        .contain(item.info.seq, || decode_accepted(data, d))
+                        .unwrap_or(false)
                     {
                         undecoded.issues[crate::decode::DecodeIssue::Contained.index()] += 1;
                         continue;
@@ -505,10 +506,9 @@ fn read_inputs<S: PacketSink>(
                     let (buf, at) = file.last_packet_buffer();
                     let data = buf.get(at..at + len).unwrap_or(&[]);
                     let result = match &fast {
-                        Some(fast) => {
-                            fast.decode_into(data, &mut decoded);
-                            Ok(())
-                        }
+                        Some(_) if decode_accepted(data, &mut decoded) => Ok(()),
+                        // `plain` read these bytes: a plain frame is never too short.
+                        Some(_) => Err(crate::decode::DecodeIssue::Contained),
                         // Known not to be plain: walked without asking `plain` again.
                         None => stats
                             .faults

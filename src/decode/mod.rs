@@ -35,13 +35,10 @@ pub const MAX_DEPTH: u8 = 16;
 /// invariant).
 #[inline]
 pub fn decode(linktype: u32, data: &[u8], out: &mut Decoded) -> Result<(), DecodeIssue> {
-    match plain::plain(linktype, data) {
-        Some(p) => {
-            p.decode_into(data, out);
-            Ok(())
-        }
-        None => walk::walk(linktype, data, out),
+    if plain::plain(linktype, data).is_some() && plain::decode_accepted(data, out) {
+        return Ok(());
     }
+    walk::walk(linktype, data, out)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

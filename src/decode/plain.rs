@@ -2,15 +2,16 @@
 //! packet without options, and a complete TCP header or a UDP header on a port that carries
 //! no tunnel.
 //!
-//! [`super::decode`] reads such a frame with [`Plain::decode_into`] (same offsets, no header
+//! [`super::decode`] reads such a frame with [`decode_accepted`] (same offsets, no header
 //! parser), and the replay's reader hands it to another worker without decoding it at all.
 //! Invariant, checked by the tests below and by the `frame` fuzz target: whenever [`plain`]
 //! returns a frame, the full walk (`walk::walk`) succeeds on the same bytes and gives exactly
-//! what [`Plain::decode_into`] gives (so also no VLAN, no tunnel). Anything less common gets
-//! `None`, and the walk.
+//! what [`decode_accepted`] gives (so also no VLAN, no tunnel), with the addresses and ports
+//! `plain` read. Anything less common gets `None`, and the walk.
 
 use super::walk::{ETH_IPV4, IP_TCP, IP_UDP, TUNNEL_PORTS};
 use crate::capture::linktype;
+use std::net::Ipv4Addr;
 
 /// What worker dispatch needs from a plain frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,89 +95,79 @@ pub fn plain(lt: u32, data: &[u8]) -> Option<Plain> {
     })
 }
 
-impl Plain {
-    /// What [`plain`] returned for `data`, read again without its checks: for bytes `plain`
-    /// already accepted (a frame handed from the reader thread to a worker, which shares the
-    /// reader's unchanging buffer). `None` only for a frame too short to be plain at all.
-    #[inline]
-    pub fn of_accepted(data: &[u8]) -> Option<Plain> {
-        let h: &[u8; field::L4 + 8] = data.get(..field::L4 + 8)?.try_into().ok()?;
-        let be16 = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
-        let be32 = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-        Some(Plain {
-            src: be32(field::SRC),
-            dst: be32(field::DST),
-            ports: (be16(field::L4), be16(field::L4 + 2)),
-            proto: h[field::PROTO],
-        })
-    }
-
-    /// What the full walk makes of this frame (`data`, the bytes [`plain`] read it
-    /// from), written at the offsets [`plain`] checked: MACs, addresses, ports, TCP flags and
-    /// sequence number, and the transport payload without the Ethernet trailer.
-    #[inline]
-    pub fn decode_into(&self, data: &[u8], out: &mut super::Decoded) {
-        // Cleared first (every field, by name), then what a plain frame has: a field added
-        // to `Decoded` later starts empty here, and `agrees` compares it with the walk.
-        out.reset();
-        // `plain` checked that Ethernet, IPv4 and the transport header lie within the
-        // capture and the IP packet: fixed offsets after one length check per header, and
-        // no subtraction wraps. (Should another frame come here, it is left empty.)
-        let Some(h) = data
-            .get(..field::L4 + 8)
-            .and_then(|h| <&[u8; field::L4 + 8]>::try_from(h).ok())
+/// What the full walk makes of a frame [`plain`] accepted (`data`, the same bytes), written
+/// at the offsets `plain` checked: MACs, addresses, ports, TCP flags and sequence number, and
+/// the transport payload without the Ethernet trailer. No check is repeated: the replay's
+/// reader runs `plain` and a worker on another core calls this on the reader's unchanging
+/// buffer. Returns false, with `out` left empty, only for bytes too short to be plain at all.
+#[inline]
+pub fn decode_accepted(data: &[u8], out: &mut super::Decoded) -> bool {
+    // Cleared first (every field, by name), then what a plain frame has: a field added to
+    // `Decoded` later starts empty here, and `agrees` compares it with the walk.
+    out.reset();
+    // `plain` checked that Ethernet, IPv4 and the transport header lie within the capture
+    // and the IP packet: fixed offsets after one length check per header, and no
+    // subtraction wraps.
+    let Some(h) = data
+        .get(..field::L4 + 8)
+        .and_then(|h| <&[u8; field::L4 + 8]>::try_from(h).ok())
+    else {
+        return false;
+    };
+    let be16 = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
+    let be32 = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+    let ip_end = (field::IP + usize::from(be16(field::TOTAL_LEN))).min(data.len());
+    let l4 = field::L4;
+    let proto = h[field::PROTO];
+    let (flags, seq, start, end) = if proto == IP_TCP {
+        let Some(t) = data
+            .get(l4..l4 + 20)
+            .and_then(|t| <&[u8; 20]>::try_from(t).ok())
         else {
-            return;
+            return false;
         };
-        let be16 = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
-        let ip_end = (field::IP + usize::from(be16(field::TOTAL_LEN))).min(data.len());
-        let l4 = field::L4;
-        let (flags, seq, start, end) = if self.proto == IP_TCP {
-            let Some(t) = data
-                .get(l4..l4 + 20)
-                .and_then(|t| <&[u8; 20]>::try_from(t).ok())
-            else {
-                return;
-            };
-            let q = field::TCP_SEQ;
-            let seq = u32::from_be_bytes([t[q], t[q + 1], t[q + 2], t[q + 3]]);
-            let header = usize::from(t[field::TCP_DATA_OFF] >> 4) * 4;
-            (t[field::TCP_FLAGS], seq, l4 + header, ip_end)
+        let q = field::TCP_SEQ;
+        let seq = u32::from_be_bytes([t[q], t[q + 1], t[q + 2], t[q + 3]]);
+        let header = usize::from(t[field::TCP_DATA_OFF] >> 4) * 4;
+        (t[field::TCP_FLAGS], seq, l4 + header, ip_end)
+    } else {
+        // A UDP length shorter than its header is ignored, a longer one cut to the packet.
+        let ulen = usize::from(be16(l4 + field::UDP_LEN));
+        let end = if ulen >= field::UDP_HEADER {
+            (l4 + ulen).min(ip_end)
         } else {
-            // A UDP length shorter than its header is ignored, a longer one cut to the packet.
-            let ulen = usize::from(be16(l4 + field::UDP_LEN));
-            let end = if ulen >= field::UDP_HEADER {
-                (l4 + ulen).min(ip_end)
-            } else {
-                ip_end
-            };
-            (0, 0, l4 + field::UDP_HEADER, end)
+            ip_end
         };
-        let mac = |i: usize| {
-            let mut m = [0; 6];
-            m.copy_from_slice(&h[i..i + 6]);
-            m
-        };
-        (out.src_mac, out.dst_mac) = (Some(mac(field::SRC_MAC)), Some(mac(field::DST_MAC)));
-        out.src = std::net::IpAddr::V4(self.src.into());
-        out.dst = std::net::IpAddr::V4(self.dst.into());
-        (out.proto, out.ports) = (self.proto, Some(self.ports));
-        (out.tcp_flags, out.tcp_seq) = (flags, seq);
-        out.payload = (start as u32, end.saturating_sub(start) as u32);
-    }
+        (0, 0, l4 + field::UDP_HEADER, end)
+    };
+    let mac = |i: usize| {
+        let mut m = [0; 6];
+        m.copy_from_slice(&h[i..i + 6]);
+        m
+    };
+    (out.src_mac, out.dst_mac) = (Some(mac(field::SRC_MAC)), Some(mac(field::DST_MAC)));
+    out.src = std::net::IpAddr::V4(be32(field::SRC).into());
+    out.dst = std::net::IpAddr::V4(be32(field::DST).into());
+    (out.proto, out.ports) = (proto, Some((be16(l4), be16(l4 + 2))));
+    (out.tcp_flags, out.tcp_seq) = (flags, seq);
+    out.payload = (start as u32, end.saturating_sub(start) as u32);
+    true
 }
 
 /// The module's invariant for one frame: `true` unless [`plain`] reads it and the full walk
-/// (into `d`) fails or disagrees with [`Plain::decode_into`] (which writes `plain`'s
-/// addresses and ports, and no VLAN or tunnel), or [`Plain::of_accepted`] reads it otherwise.
+/// (into `d`) fails or disagrees with [`decode_accepted`] (no VLAN or tunnel either), or
+/// `decode_accepted` reads other addresses and ports than `plain` routed the frame by.
 /// Checked by the tests and the `frame` fuzz target.
 pub fn agrees(lt: u32, frame: &[u8], d: &mut super::Decoded) -> bool {
     let Some(p) = plain(lt, frame) else {
         return true;
     };
     let mut fast = super::Decoded::default();
-    p.decode_into(frame, &mut fast);
-    Plain::of_accepted(frame) == Some(p) && super::walk(lt, frame, d).is_ok() && d.same_as(&fast)
+    decode_accepted(frame, &mut fast)
+        && (fast.src, fast.dst) == (Ipv4Addr::from(p.src).into(), Ipv4Addr::from(p.dst).into())
+        && (fast.proto, fast.ports) == (p.proto, Some(p.ports))
+        && super::walk(lt, frame, d).is_ok()
+        && d.same_as(&fast)
 }
 
 #[cfg(test)]
@@ -231,7 +222,7 @@ mod tests {
     }
 
     #[test]
-    fn decode_into_gives_what_the_full_decode_gives() {
+    fn decode_accepted_gives_what_the_full_decode_gives() {
         let lt = linktype::ETHERNET;
         let mut cases = Vec::new();
         // TCP with data, with options (a 32-byte header), with an Ethernet trailer after the
@@ -262,7 +253,7 @@ mod tests {
         }
         // And a known answer: the payload of the first case starts after 14 + 20 + 20 bytes.
         let mut d = Default::default();
-        plain(lt, &cases[0]).unwrap().decode_into(&cases[0], &mut d);
+        assert!(decode_accepted(&cases[0], &mut d));
         assert_eq!(d.payload, (54, 8));
         assert_eq!(d.tcp_flags, 0x02);
         assert_eq!(d.tcp_seq, 1);
