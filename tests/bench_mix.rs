@@ -115,6 +115,20 @@ fn generated_mix_finds_every_victim_with_any_worker_count() {
     ] {
         assert!(out.contains(row), "no {row:?} in {out}");
     }
+    let by_protocol = Command::new(env!("CARGO"))
+        .args(["run", "-q", "--example", "bench_path", "--", &d, "1", "inspect"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&by_protocol.stdout);
+    assert!(
+        by_protocol.status.success(),
+        "{}",
+        String::from_utf8_lossy(&by_protocol.stderr)
+    );
+    for row in ["without any inspection", "without TLS", "without QUIC"] {
+        assert!(out.contains(row), "no {row:?} in {out}");
+    }
     let whole = Command::new(env!("CARGO"))
         .args(["run", "-q", "--example", "bench_replay", "--", &d, "1"])
         .current_dir(root())
