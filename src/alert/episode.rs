@@ -19,9 +19,10 @@
 //!   table) depends on timing.
 
 use crate::time::Timestamp;
+use foldhash::HashMap;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 /// Flow ids (and community ids) listed per episode.
@@ -131,9 +132,9 @@ impl<H: Head> Episodes<H> {
     /// `capacity`: episodes held at most.
     pub fn new(timeout: u64, capacity: usize) -> Episodes<H> {
         Episodes {
-            all: HashMap::new(),
-            current: HashMap::new(),
-            flow_eps: HashMap::new(),
+            all: HashMap::default(),
+            current: HashMap::default(),
+            flow_eps: HashMap::default(),
             next_id: 0,
             timeout,
             capacity: capacity.max(1),

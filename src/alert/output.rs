@@ -12,9 +12,10 @@ use super::sink::Sinks;
 use crate::subscriber::radius::RadiusMap;
 use crate::time::Timestamp;
 use crossbeam_channel::Receiver;
+use foldhash::HashSet;
 use serde_json::Value;
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::BinaryHeap;
 use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -151,7 +152,7 @@ pub fn run(
         out,
         line: Vec::with_capacity(4096),
         stats: OutputStats::default(),
-        victims: HashSet::new(),
+        victims: HashSet::default(),
         episodes: Episodes::new(cfg.dedup_window, cfg.dedup_capacity),
         subscribers: cfg.subscribers.as_deref(),
         radius: cfg.radius.then(|| RadiusMap::new(cfg.dedup_capacity)),
