@@ -116,7 +116,16 @@ fn generated_mix_finds_every_victim_with_any_worker_count() {
         assert!(out.contains(row), "no {row:?} in {out}");
     }
     let by_protocol = Command::new(env!("CARGO"))
-        .args(["run", "-q", "--example", "bench_path", "--", &d, "1", "inspect"])
+        .args([
+            "run",
+            "-q",
+            "--example",
+            "bench_path",
+            "--",
+            &d,
+            "1",
+            "inspect",
+        ])
         .current_dir(root())
         .output()
         .unwrap();
