@@ -311,7 +311,7 @@ mod tests {
             let (kind, body) = tls::handshake_message(&stream).unwrap();
             assert_eq!(kind, tls::HS_CLIENT_HELLO);
             let ch = tls::parse_client_hello(body).unwrap();
-            assert_eq!(ch.sni.as_deref(), Some(sni));
+            assert_eq!(ch.sni(), Some(sni));
             assert_eq!(ch.alpn_strings(), ["h3"]);
             assert!(ch.ja4('q').starts_with("q13d"));
         }

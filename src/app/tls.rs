@@ -103,8 +103,10 @@ pub struct ClientHello {
     pub point_formats: Vec<u8>,
     pub sig_algs: Vec<u16>,
     pub supported_versions: Vec<u16>,
-    /// The first host_name entry, lower case; `None` when absent or not a plausible name.
-    pub sni: Option<String>,
+    /// The first host_name entry, lower case, when present and a plausible name: one buffer
+    /// reused from hello to hello (empty when there is none). Read it with [`Self::sni`].
+    sni: String,
+    has_sni: bool,
     /// The ALPN protocol list as on the wire (each name after its length byte), checked
     /// whole when parsed: one buffer reused from hello to hello. Read it with [`Self::alpn`].
     alpn: Vec<u8>,
@@ -133,7 +135,8 @@ pub fn parse_client_hello_into(body: &[u8], ch: &mut ClientHello) -> Result<(), 
         list.clear();
     }
     ch.point_formats.clear();
-    ch.sni = None;
+    ch.sni.clear();
+    ch.has_sni = false;
     ch.alpn.clear();
     r.bytes(32)?;
     r.vec8()?;
@@ -154,8 +157,8 @@ pub fn parse_client_hello_into(body: &[u8], ch: &mut ClientHello) -> Result<(), 
                 while !list.b.is_empty() {
                     let kind = list.u8()?;
                     let name = list.vec16()?;
-                    if kind == 0 && ch.sni.is_none() {
-                        ch.sni = sni_name(name);
+                    if kind == 0 && !ch.has_sni {
+                        ch.has_sni = sni_name_into(name, &mut ch.sni);
                     }
                 }
             }
@@ -197,17 +200,25 @@ impl Ja3Memo {
     }
 }
 
-/// A host name from SNI: printable, no NUL, not an IP literal (feed-formats.md §12.2).
-fn sni_name(b: &[u8]) -> Option<String> {
+/// A host name from SNI, written into `out` (left empty when false is returned): printable,
+/// no NUL, not an IP literal (feed-formats.md §12.2), lower case, trailing dots dropped.
+fn sni_name_into(b: &[u8], out: &mut String) -> bool {
+    out.clear();
     if b.is_empty() || b.len() > 253 || !b.iter().all(|c| c.is_ascii_graphic()) {
-        return None;
+        return false;
     }
-    // Printable ASCII (checked above): lower-cased byte by byte into one string.
+    // Printable ASCII (checked above), so UTF-8: copied whole, lower-cased in place.
     let end = b.iter().rposition(|c| *c != b'.').map_or(0, |i| i + 1);
-    let s = String::from_utf8(b.get(..end).unwrap_or(&[]).to_ascii_lowercase()).ok()?;
+    let name = b.get(..end).unwrap_or(&[]);
+    out.push_str(std::str::from_utf8(name).unwrap_or_default());
+    out.make_ascii_lowercase();
     // Only digits and dots (IPv4) or a colon (IPv6) can make an address: parsed only then.
-    let maybe_ip = s.contains(':') || s.bytes().all(|c| c.is_ascii_digit() || c == b'.');
-    (!maybe_ip || s.parse::<std::net::IpAddr>().is_err()).then_some(s)
+    let maybe_ip = name.contains(&b':') || name.iter().all(|c| c.is_ascii_digit() || *c == b'.');
+    if maybe_ip && out.parse::<std::net::IpAddr>().is_ok() {
+        out.clear();
+        return false;
+    }
+    true
 }
 
 /// Appends the decimal values of `v`, separated by `-` (JA3's lists). Digits are written
@@ -261,6 +272,16 @@ fn hex(b: &[u8]) -> String {
 }
 
 impl ClientHello {
+    /// The first host_name entry, lower case; `None` when absent or not a plausible name.
+    pub fn sni(&self) -> Option<&str> {
+        self.has_sni.then_some(self.sni.as_str())
+    }
+
+    /// [`Self::sni`], moved out (the hello no longer has one).
+    pub fn take_sni(&mut self) -> Option<String> {
+        std::mem::take(&mut self.has_sni).then(|| std::mem::take(&mut self.sni))
+    }
+
     /// JA3 string and its MD5 (feed-formats.md §12.3).
     pub fn ja3(&self) -> (String, String) {
         let mut s = String::with_capacity(
@@ -378,7 +399,7 @@ impl ClientHello {
         };
         let a = format!(
             "{transport}{v}{}{:02}{:02}{alpn}",
-            if self.sni.is_some() || self.extensions.contains(&EXT_SNI) {
+            if self.has_sni || self.extensions.contains(&EXT_SNI) {
                 'd'
             } else {
                 'i'
@@ -678,6 +699,13 @@ pub mod build {
 mod tests {
     use super::*;
 
+    fn sni_name(b: &[u8]) -> Option<String> {
+        let mut out = "left from an earlier hello".to_string();
+        let ok = sni_name_into(b, &mut out);
+        assert!(ok || out.is_empty(), "{out:?} left for a rejected name");
+        ok.then_some(out)
+    }
+
     #[test]
     fn sni_names_are_lower_cased_without_trailing_dots() {
         assert_eq!(
@@ -703,11 +731,35 @@ mod tests {
         parse_client_hello(&msgs[0].1).unwrap()
     }
 
+    /// One `ClientHello` parses hello after hello: a name from one is never read as the next
+    /// one's, and a name taken out leaves none behind.
+    #[test]
+    fn a_reused_hello_keeps_no_name_from_the_last() {
+        let body = |name: &str| {
+            let rec = build::example_client_hello(name);
+            Handshakes::default().feed(&rec).unwrap()[0].1.clone()
+        };
+        let mut ch = ClientHello::default();
+        parse_client_hello_into(&body("first.example"), &mut ch).unwrap();
+        assert_eq!(ch.sni(), Some("first.example"));
+        parse_client_hello_into(&body("10.1.2.3"), &mut ch).unwrap();
+        assert_eq!(ch.sni(), None, "an address is not a name");
+        assert_eq!(ch, parse_client_hello(&body("10.1.2.3")).unwrap());
+        parse_client_hello_into(&body("Second.Example"), &mut ch).unwrap();
+        assert_eq!(ch.take_sni().as_deref(), Some("second.example"));
+        assert_eq!(ch.sni(), None);
+        assert_eq!(ch.take_sni(), None);
+        assert!(
+            ch.ja4('t').starts_with("t13d"),
+            "the extension still counts for JA4"
+        );
+    }
+
     /// feed-formats.md §12.6: JA3 confirmed there by tshark, JA4 by the specification.
     #[test]
     fn worked_example_fingerprints() {
         let ch = hello();
-        assert_eq!(ch.sni.as_deref(), Some("c2.example"));
+        assert_eq!(ch.sni(), Some("c2.example"));
         assert_eq!(ch.alpn_strings(), ["h2", "http/1.1"]);
         let (s, h) = ch.ja3();
         assert_eq!(
@@ -724,7 +776,7 @@ mod tests {
         assert!(rec.len() > 1400, "{}", rec.len());
         let msgs = Handshakes::default().feed(&rec).unwrap();
         let ch = parse_client_hello(&msgs[0].1).unwrap();
-        assert_eq!(ch.sni.as_deref(), Some("pq.example"));
+        assert_eq!(ch.sni(), Some("pq.example"));
         // The builder's GREASE group 0x2a2a is kept as 0x0a0a, as every GREASE value is.
         assert_eq!(ch.groups, [0x0a0a, 0x11ec, 0x1d, 0x17, 0x18]);
     }

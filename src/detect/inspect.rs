@@ -118,7 +118,7 @@ impl Inspect {
                 // The JA4 costs two SHA-256: computed when listed JA4s or an alert need it.
                 let mut info = QuicInfo {
                     version: if q.version == quic::VERSION_2 { 2 } else { 1 },
-                    sni: ch.sni.clone(),
+                    sni: ch.sni().map(str::to_owned),
                     alpn: ch.alpn_strings(),
                     ja4: if set.has_hashes(HashKind::Ja4) {
                         ch.ja4('q')
@@ -391,8 +391,7 @@ fn client_hello(
         let ja4 = ja4_listed.then(|| ch.ja4('t'));
         let mut buf = [0u8; MAX_NAME + 2];
         let hits = [
-            ch.sni
-                .as_deref()
+            ch.sni()
                 .and_then(|sni| wire_name(sni.as_bytes(), &mut buf))
                 .and_then(|name| set.match_domain(name))
                 .map(|id| (id, MatchedOn::TlsSni)),
@@ -409,7 +408,7 @@ fn client_hello(
             return;
         }
         // Moved, not copied: JA4 tells a name from its extension, not from `sni`.
-        info.sni = ch.sni.take();
+        info.sni = ch.take_sni();
         info.alpn = ch.alpn_strings();
         if ja3_listed || matched {
             info.ja3 = Some(ch.ja3_memo());
