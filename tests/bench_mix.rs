@@ -98,59 +98,45 @@ fn generated_mix_finds_every_victim_with_any_worker_count() {
     assert_eq!(lines(&one), lines(&run("2")));
     // The per-packet benchmark, the in-process replay benchmark and the replay benchmark
     // script run over the same files (one round each: proof that they work, not a timing).
-    let path = Command::new(env!("CARGO"))
-        .args(["run", "-q", "--example", "bench_path", "--", &d, "1"])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&path.stdout);
-    assert!(
-        path.status.success(),
-        "{}",
-        String::from_utf8_lossy(&path.stderr)
-    );
-    for row in [
-        "floor: read every record",
-        "read + decode + flow + match + app layer",
-    ] {
-        assert!(out.contains(row), "no {row:?} in {out}");
-    }
-    let by_protocol = Command::new(env!("CARGO"))
-        .args([
-            "run",
-            "-q",
-            "--example",
+    let benches: [(&str, &[&str], &[&str]); 3] = [
+        (
             "bench_path",
-            "--",
-            &d,
-            "1",
-            "inspect",
-        ])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&by_protocol.stdout);
-    assert!(
-        by_protocol.status.success(),
-        "{}",
-        String::from_utf8_lossy(&by_protocol.stderr)
-    );
-    for row in ["without any inspection", "without TLS", "without QUIC"] {
-        assert!(out.contains(row), "no {row:?} in {out}");
-    }
-    let whole = Command::new(env!("CARGO"))
-        .args(["run", "-q", "--example", "bench_replay", "--", &d, "1"])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&whole.stdout);
-    assert!(
-        whole.status.success(),
-        "{}",
-        String::from_utf8_lossy(&whole.stderr)
-    );
-    for row in ["workers 1: median", "workers 2: median"] {
-        assert!(out.contains(row), "no {row:?} in {out}");
+            &[],
+            &[
+                "floor: read every record",
+                "read + decode + flow + match + app layer",
+            ],
+        ),
+        (
+            "bench_path",
+            &["inspect"],
+            &["without any inspection", "without TLS", "without QUIC"],
+        ),
+        (
+            "bench_replay",
+            &[],
+            &["workers 1: median", "workers 2: median"],
+        ),
+    ];
+    for (example, extra, rows) in benches {
+        let bench = Command::new(env!("CARGO"))
+            .args(["run", "-q", "--example", example, "--", &d, "1"])
+            .args(extra)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&bench.stdout);
+        assert!(
+            bench.status.success(),
+            "{example} {extra:?}: {}",
+            String::from_utf8_lossy(&bench.stderr)
+        );
+        for row in rows {
+            assert!(
+                out.contains(row),
+                "no {row:?} in {example} {extra:?}: {out}"
+            );
+        }
     }
     let script = Command::new(root().join("scripts/bench-replay"))
         .args([&d, "1"])
