@@ -5,6 +5,7 @@
 use md5::Md5;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
+use std::convert::identity;
 
 pub const CONTENT_HANDSHAKE: u8 = 22;
 pub const HS_CLIENT_HELLO: u8 = 1;
@@ -62,18 +63,15 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// `out` becomes the big-endian u16 list `b` (its storage is kept).
-fn fill_u16s(out: &mut Vec<u16>, b: &[u8]) {
-    out.clear();
-    out.extend(b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])));
-}
-
-/// [`fill_u16s`] with every GREASE value stored as 0x0a0a (see [`ClientHello::ciphers`]).
-fn fill_u16s_grease(out: &mut Vec<u16>, b: &[u8]) {
+/// `out` becomes the big-endian u16 list `b`, each value passed through `each` (its storage
+/// is kept): [`one_grease`] for the lists that keep GREASE as 0x0a0a (see
+/// [`ClientHello::ciphers`]), `identity` for the others.
+#[inline]
+fn fill_u16s(out: &mut Vec<u16>, b: &[u8], each: impl Fn(u16) -> u16) {
     out.clear();
     out.extend(
         b.chunks_exact(2)
-            .map(|c| one_grease(u16::from_be_bytes([c[0], c[1]]))),
+            .map(|c| each(u16::from_be_bytes([c[0], c[1]]))),
     );
 }
 
@@ -140,7 +138,7 @@ pub fn parse_client_hello_into(body: &[u8], ch: &mut ClientHello) -> Result<(), 
     ch.alpn.clear();
     r.bytes(32)?;
     r.vec8()?;
-    fill_u16s_grease(&mut ch.ciphers, r.vec16()?);
+    fill_u16s(&mut ch.ciphers, r.vec16()?, one_grease);
     r.vec8()?;
     if r.b.is_empty() {
         return Ok(());
@@ -162,13 +160,13 @@ pub fn parse_client_hello_into(body: &[u8], ch: &mut ClientHello) -> Result<(), 
                     }
                 }
             }
-            EXT_GROUPS => fill_u16s_grease(&mut ch.groups, d.vec16()?),
+            EXT_GROUPS => fill_u16s(&mut ch.groups, d.vec16()?, one_grease),
             EXT_POINT_FORMATS => {
                 ch.point_formats.clear();
                 ch.point_formats.extend_from_slice(d.vec8()?);
             }
-            EXT_SIG_ALGS => fill_u16s(&mut ch.sig_algs, d.vec16()?),
-            EXT_SUPPORTED_VERSIONS => fill_u16s(&mut ch.supported_versions, d.vec8()?),
+            EXT_SIG_ALGS => fill_u16s(&mut ch.sig_algs, d.vec16()?, identity),
+            EXT_SUPPORTED_VERSIONS => fill_u16s(&mut ch.supported_versions, d.vec8()?, identity),
             EXT_ALPN => {
                 let names = d.vec16()?;
                 let mut list = Reader { b: names };
