@@ -5,9 +5,24 @@
 use crate::app::{dns, http, quic, tls};
 use crate::decode::{Decoded, decode};
 
-/// DNS message parser and CNAME resolution.
+thread_local! {
+    /// One message reused from input to input, as a worker reuses it.
+    static DNS_MESSAGE: std::cell::RefCell<dns::Message> = std::cell::RefCell::default();
+}
+
+/// DNS message parser and CNAME resolution. A message parsed into the storage of the inputs
+/// before it must be the one a fresh parse gives.
 pub fn dns_message(data: &[u8]) {
-    if let Ok(m) = dns::parse(data) {
+    let fresh = dns::parse(data);
+    DNS_MESSAGE.with_borrow_mut(|m| {
+        let reused = dns::parse_into(data, m).map(|()| &*m);
+        assert_eq!(
+            reused,
+            fresh.as_ref().map_err(|e| *e),
+            "a reused message differs"
+        );
+    });
+    if let Ok(m) = fresh {
         for q in &m.questions {
             let _ = dns::resolution(&m, &q.name);
         }

@@ -14,7 +14,7 @@ pub const TYPE_A: u16 = 1;
 pub const TYPE_CNAME: u16 = 5;
 pub const TYPE_AAAA: u16 = 28;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Question {
     /// Lower case, no trailing dot; non-hostname bytes kept as they are (`\x` escapes never
     /// apply: a name with such bytes matches no indicator).
@@ -28,7 +28,13 @@ pub enum Rdata {
     Cname(String),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+impl Default for Rdata {
+    fn default() -> Rdata {
+        Rdata::Addr(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Answer {
     pub name: String,
     pub rtype: u16,
@@ -62,9 +68,17 @@ fn be16(b: &[u8], at: usize) -> Result<u16, DnsError> {
 }
 
 /// Reads the name at `at`; returns it and the offset just past it in the original position.
-pub fn read_name(msg: &[u8], mut at: usize) -> Result<(String, usize), DnsError> {
+pub fn read_name(msg: &[u8], at: usize) -> Result<(String, usize), DnsError> {
     // Most names are short: one allocation, no growing.
     let mut name = String::with_capacity(64);
+    let after = read_name_into(msg, at, &mut name)?;
+    Ok((name, after))
+}
+
+/// [`read_name`] into `name` (cleared first, its storage kept); returns the offset just past
+/// the name in the original position.
+pub fn read_name_into(msg: &[u8], mut at: usize, name: &mut String) -> Result<usize, DnsError> {
+    name.clear();
     let mut end = None;
     let mut jumps = 0;
     loop {
@@ -72,8 +86,7 @@ pub fn read_name(msg: &[u8], mut at: usize) -> Result<(String, usize), DnsError>
         match len & 0xc0 {
             0x00 => {
                 if len == 0 {
-                    let after = end.unwrap_or(at + 1);
-                    return Ok((name, after));
+                    return Ok(end.unwrap_or(at + 1));
                 }
                 let label = msg
                     .get(at + 1..at + 1 + usize::from(len))
@@ -118,6 +131,24 @@ pub fn read_name(msg: &[u8], mut at: usize) -> Result<(String, usize), DnsError>
 
 /// Parses a DNS message (UDP payload, or a TCP message without its length prefix).
 pub fn parse(msg: &[u8]) -> Result<Message, DnsError> {
+    let mut m = Message::default();
+    parse_into(msg, &mut m)?;
+    Ok(m)
+}
+
+/// Element `i` of `v`, added (as the default) when `v` is shorter.
+fn slot<T: Default>(v: &mut Vec<T>, i: usize) -> &mut T {
+    if v.len() <= i {
+        v.resize_with(i + 1, T::default);
+    }
+    &mut v[i]
+}
+
+/// [`parse`] into `m`, which keeps the storage of its lists and of the names in them: a
+/// worker that parses every message into one `Message` allocates only when a message has
+/// more or longer names than any before it. On an error `m` holds part of the message and
+/// is not to be read.
+pub fn parse_into(msg: &[u8], m: &mut Message) -> Result<(), DnsError> {
     if msg.len() < HEADER_LEN {
         return Err(DnsError::Truncated);
     }
@@ -128,24 +159,26 @@ pub fn parse(msg: &[u8]) -> Result<Message, DnsError> {
     if opcode > 6 || qd == 0 || qd > 64 {
         return Err(DnsError::NotDns);
     }
-    let mut m = Message {
-        id: be16(msg, 0)?,
-        response: flags & 0x8000 != 0,
-        rcode: (flags & 0xf) as u8,
-        ..Message::default()
-    };
+    m.id = be16(msg, 0)?;
+    m.response = flags & 0x8000 != 0;
+    m.rcode = (flags & 0xf) as u8;
     let mut at = HEADER_LEN;
-    for i in 0..qd {
-        let (name, next) = read_name(msg, at)?;
-        let qtype = be16(msg, next)?;
+    // Questions past the first MAX_QUESTIONS are read (to find the answers) into the one
+    // element after them, which is dropped at the end.
+    let mut kept = 0;
+    for _ in 0..qd {
+        let q = slot(&mut m.questions, kept);
+        let next = read_name_into(msg, at, &mut q.name)?;
+        q.qtype = be16(msg, next)?;
         be16(msg, next + 2)?;
         at = next + 4;
-        if i < MAX_QUESTIONS {
-            m.questions.push(Question { name, qtype });
-        }
+        kept = (kept + 1).min(MAX_QUESTIONS);
     }
+    m.questions.truncate(kept);
+    let mut kept = 0;
     for _ in 0..an.min(MAX_ANSWERS) {
-        let (name, next) = match read_name(msg, at) {
+        let a = slot(&mut m.answers, kept);
+        let next = match read_name_into(msg, at, &mut a.name) {
             Ok(v) => v,
             // Answers cut short (a truncated capture): keep what was read.
             Err(DnsError::Truncated) => break,
@@ -163,30 +196,37 @@ pub fn parse(msg: &[u8]) -> Result<Message, DnsError> {
         let Some(rdata) = msg.get(rd_at..rd_at + usize::from(rdlen)) else {
             break;
         };
-        let ttl = (u32::from(ttl_hi) << 16) | u32::from(ttl_lo);
-        let data = match (rtype, rdata.len()) {
-            (TYPE_A, 4) => Some(Rdata::Addr(IpAddr::from([
-                rdata[0], rdata[1], rdata[2], rdata[3],
-            ]))),
-            (TYPE_AAAA, 16) => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(rdata);
-                Some(Rdata::Addr(IpAddr::from(a)))
+        let known = match (rtype, rdata.len()) {
+            (TYPE_A, 4) => {
+                a.data = Rdata::Addr(IpAddr::from([rdata[0], rdata[1], rdata[2], rdata[3]]));
+                true
             }
-            (TYPE_CNAME, _) => read_name(msg, rd_at).ok().map(|(n, _)| Rdata::Cname(n)),
-            _ => None,
+            (TYPE_AAAA, 16) => {
+                let mut addr = [0u8; 16];
+                addr.copy_from_slice(rdata);
+                a.data = Rdata::Addr(IpAddr::from(addr));
+                true
+            }
+            (TYPE_CNAME, _) => {
+                if !matches!(a.data, Rdata::Cname(_)) {
+                    a.data = Rdata::Cname(String::new());
+                }
+                match &mut a.data {
+                    Rdata::Cname(target) => read_name_into(msg, rd_at, target).is_ok(),
+                    Rdata::Addr(_) => false,
+                }
+            }
+            _ => false,
         };
-        if let Some(data) = data {
-            m.answers.push(Answer {
-                name,
-                rtype,
-                ttl,
-                data,
-            });
+        if known {
+            a.rtype = rtype;
+            a.ttl = (u32::from(ttl_hi) << 16) | u32::from(ttl_lo);
+            kept += 1;
         }
         at = rd_at + usize::from(rdlen);
     }
-    Ok(m)
+    m.answers.truncate(kept);
+    Ok(())
 }
 
 /// The names a response resolves `question` through (the question and every CNAME target
@@ -367,6 +407,70 @@ mod tests {
         let (chain, addrs) = resolution(&m, "cdn.example");
         assert_eq!(chain, ["cdn.example", "edge.c2.example", "x.lb.example"]);
         assert_eq!(addrs, vec![("192.0.2.7".parse().unwrap(), 60)]);
+    }
+
+    /// One `Message` parses message after message, errors included, and each time holds what
+    /// a fresh parse gives: nothing is left over from an earlier, longer message.
+    #[test]
+    fn a_reused_message_equals_a_fresh_one() {
+        let chain = build::response(
+            9,
+            "cdn.example",
+            TYPE_A,
+            &[
+                (
+                    "cdn.example",
+                    TYPE_CNAME,
+                    300,
+                    Rdata::Cname("edge.c2.example".into()),
+                ),
+                (
+                    "edge.c2.example",
+                    TYPE_A,
+                    60,
+                    Rdata::Addr("192.0.2.7".parse().unwrap()),
+                ),
+            ],
+        );
+        let v6 = build::response(
+            4,
+            "v6.example",
+            TYPE_AAAA,
+            &[(
+                "v6.example",
+                TYPE_AAAA,
+                30,
+                Rdata::Addr("2001:db8::1".parse().unwrap()),
+            )],
+        );
+        let mut many = build::query(2, "q0.example", TYPE_A);
+        // Twelve questions (the count says so; the same name repeated): eight are kept.
+        many[5] = 12;
+        for _ in 1..12 {
+            many.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
+        }
+        let mut messages = vec![
+            chain.clone(),
+            build::query(1, "Short.Example", TYPE_A),
+            v6.clone(),
+            many,
+            chain.clone(),
+        ];
+        // Every truncation and a byte flip at every place of the chain: errors and partial
+        // answers in between.
+        messages.extend((0..chain.len()).map(|n| chain[..n].to_vec()));
+        messages.extend((0..chain.len()).map(|i| {
+            let mut g = chain.clone();
+            g[i] ^= 0xc0;
+            g
+        }));
+        messages.push(v6);
+        let mut reused = Message::default();
+        for (i, msg) in messages.iter().enumerate() {
+            let got = parse_into(msg, &mut reused).map(|()| reused.clone());
+            assert_eq!(got, parse(msg), "message {i}");
+        }
+        assert_eq!(parse(&messages[3]).map(|m| m.questions.len()), Ok(8));
     }
 
     #[test]

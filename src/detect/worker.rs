@@ -565,18 +565,34 @@ fn dns_message(
     payload: &[u8],
     now: Timestamp,
 ) -> Vec<Arc<Contact>> {
-    let mut found = Vec::new();
     if !set.has_domains() {
-        return found;
+        return Vec::new();
     }
-    let m = match dns::parse(payload) {
-        Ok(m) => m,
-        Err(_) => {
+    DNS_MESSAGE.with_borrow_mut(|m| {
+        if dns::parse_into(payload, m).is_err() {
             stats.dns_errors += 1;
-            return found;
+            return Vec::new();
         }
-    };
-    stats.dns_messages += 1;
+        stats.dns_messages += 1;
+        dns_contacts(ctx, set, cache, m, now)
+    })
+}
+
+thread_local! {
+    /// The message [`dns_message`] parses into: its lists and names are reused from message
+    /// to message.
+    static DNS_MESSAGE: std::cell::RefCell<dns::Message> = std::cell::RefCell::default();
+}
+
+/// [`dns_message`]'s contacts and cache entries for a parsed message `m`.
+fn dns_contacts(
+    ctx: &Ctx<'_>,
+    set: &Arc<IndicatorSet>,
+    cache: &SharedDnsCache,
+    m: &dns::Message,
+    now: Timestamp,
+) -> Vec<Arc<Contact>> {
+    let mut found = Vec::new();
     let d = ctx.d;
     let (sp, dp) = d.ports.unwrap_or((0, 0));
     let src = Endpoint {
@@ -615,7 +631,7 @@ fn dns_message(
             ));
         }
         if m.response {
-            let (chain, addrs) = dns::resolution(&m, &q.name);
+            let (chain, addrs) = dns::resolution(m, &q.name);
             let mut nbuf = [0u8; MAX_NAME + 2];
             let listed = chain
                 .iter()
