@@ -368,9 +368,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn response_with_compression_and_cname_chain() {
-        let r = build::response(
+    /// A response that resolves `cdn.example` through two CNAMEs (compressed names), with an
+    /// unrelated address record after them.
+    fn cname_chain() -> Vec<u8> {
+        build::response(
             9,
             "cdn.example",
             TYPE_A,
@@ -400,7 +401,12 @@ mod tests {
                     Rdata::Addr("192.0.2.8".parse().unwrap()),
                 ),
             ],
-        );
+        )
+    }
+
+    #[test]
+    fn response_with_compression_and_cname_chain() {
+        let r = cname_chain();
         let m = parse(&r).unwrap();
         assert!(m.response);
         assert_eq!(m.answers.len(), 4);
@@ -413,25 +419,7 @@ mod tests {
     /// a fresh parse gives: nothing is left over from an earlier, longer message.
     #[test]
     fn a_reused_message_equals_a_fresh_one() {
-        let chain = build::response(
-            9,
-            "cdn.example",
-            TYPE_A,
-            &[
-                (
-                    "cdn.example",
-                    TYPE_CNAME,
-                    300,
-                    Rdata::Cname("edge.c2.example".into()),
-                ),
-                (
-                    "edge.c2.example",
-                    TYPE_A,
-                    60,
-                    Rdata::Addr("192.0.2.7".parse().unwrap()),
-                ),
-            ],
-        );
+        let chain = cname_chain();
         let v6 = build::response(
             4,
             "v6.example",
