@@ -67,16 +67,8 @@ fn be16(b: &[u8], at: usize) -> Result<u16, DnsError> {
     ]))
 }
 
-/// Reads the name at `at`; returns it and the offset just past it in the original position.
-pub fn read_name(msg: &[u8], at: usize) -> Result<(String, usize), DnsError> {
-    // Most names are short: one allocation, no growing.
-    let mut name = String::with_capacity(64);
-    let after = read_name_into(msg, at, &mut name)?;
-    Ok((name, after))
-}
-
-/// [`read_name`] into `name` (cleared first, its storage kept); returns the offset just past
-/// the name in the original position.
+/// Reads the name at `at` into `name` (cleared first, its storage kept); returns the offset
+/// just past the name in the original position.
 pub fn read_name_into(msg: &[u8], mut at: usize, name: &mut String) -> Result<usize, DnsError> {
     name.clear();
     let mut end = None;
@@ -338,6 +330,12 @@ pub mod build {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read_name(msg: &[u8], at: usize) -> Result<(String, usize), DnsError> {
+        let mut name = String::new();
+        let after = read_name_into(msg, at, &mut name)?;
+        Ok((name, after))
+    }
 
     /// Names are lower-cased label by label (ASCII letters only); a byte beyond ASCII stands for
     /// the character of the same number, and a compressed name ends where its pointer is.
