@@ -1,9 +1,11 @@
 //! Writes the benchmark input: a traffic mix and its feeds.
 //!
-//!     cargo run --release --example gen_bench -- OUT_DIR [PACKETS] [IPV4] [DOMAINS] [SEED] [CIDRS] [JA3S]
+//!     cargo run --release --example gen_bench -- OUT_DIR [PACKETS] [IPV4] [DOMAINS] [SEED] [CIDRS] [JA3S] [C2_PERCENT]
 //!
 //! Defaults: 1,000,000 packets, 1,000,000 IPv4 indicators, 100,000 domains, seed 1, 100,000
-//! CIDRs, 10,000 JA3s. Files: `mix.pcap`, `feed.txt` (IPv4), `domains.txt`, `cidrs.txt`,
+//! CIDRs, 10,000 JA3s, 1% of flows to listed addresses (and half a percent of TLS, HTTP and DNS
+//! flows to listed names per percent of them: 0 makes a mix that raises no alert, to measure
+//! what the output thread costs). Files: `mix.pcap`, `feed.txt` (IPv4), `domains.txt`, `cidrs.txt`,
 //! `ja3.txt` (load it as `ja3:ja3.txt`), and `victims.csv` (every victim the mix contains: client
 //! address and the listed address or name it used). Replaying with `--intel feed.txt` alone
 //! leaves application-layer inspection off. See BENCHMARKS.md.
@@ -34,8 +36,8 @@ fn main() -> std::io::Result<()> {
         packets: num(2, 1_000_000),
         indicators: num(3, 1_000_000),
         domains: num(4, 100_000),
-        c2_percent: 1,
-        c2_name_permille: 5,
+        c2_percent: num(8, 1),
+        c2_name_permille: 5 * num(8, 1),
         seed: num(5, 1),
     };
     std::fs::create_dir_all(&dir)?;
