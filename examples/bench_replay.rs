@@ -2,6 +2,8 @@
 //! with 1 and 2 workers, measured in interleaved rounds so both see the same machine.
 //!
 //!     cargo run --release --example bench_replay -- [DIR] [ROUNDS] [WORKERS...]
+//!     cargo run --release --example bench_replay -- [DIR] [ROUNDS] prefetch
+//!     cargo run --release --example bench_replay -- [DIR] [ROUNDS] share SHARE...
 //!
 //! DIR (default `target/bench`) holds the files `gen_bench` writes. Each round runs the real
 //! replay (`c2watch::replay::run`: reader, workers, output thread writing EVE to /dev/null)
@@ -9,14 +11,17 @@
 //! the rate (packets/s over the replay's own elapsed time, read to last record written), and
 //! the process CPU time per packet, so waiting shows as CPU below workers × wall time, and
 //! the speed-up over the first worker count: the ratio of the medians, and the median of the
-//! ratios within each round (runs back to back saw the same machine). See BENCHMARKS.md.
+//! ratios within each round (runs back to back saw the same machine). `prefetch` runs two
+//! workers twice per round instead, without and with the worker threads' flow prefetch
+//! (`Tuning::flow_prefetch`), and `share` runs two workers once per reader share given
+//! (`Tuning::reader_share`); in these two the order rotates from round to round. See BENCHMARKS.md.
 
 #[path = "common/bench_feeds.rs"]
 mod bench_feeds;
 use bench_feeds::median;
 use c2watch::alert::sink::{SinkSpec, Sinks};
 use c2watch::detect::DetectConfig;
-use c2watch::replay::{ReplayConfig, run};
+use c2watch::replay::{ReplayConfig, Tuning, run};
 use std::path::PathBuf;
 
 /// CPU time of the whole process (all threads, also those that ended), in seconds.
@@ -37,17 +42,57 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dir = PathBuf::from(args.get(1).map(String::as_str).unwrap_or("target/bench"));
     let rounds: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(9);
-    let mut counts: Vec<usize> = args.iter().skip(3).filter_map(|s| s.parse().ok()).collect();
-    if counts.is_empty() {
-        counts = vec![1, 2];
+    // What each round runs: (workers, tuning, label).
+    let tuned = Tuning::default();
+    let mode = args.get(3).map(String::as_str);
+    let mut runs: Vec<(usize, Tuning, String)> = match mode {
+        Some("prefetch") => {
+            let off = Tuning {
+                flow_prefetch: false,
+                ..tuned
+            };
+            vec![
+                (2, off, "workers 2, no flow prefetch".into()),
+                (2, tuned, "workers 2".into()),
+            ]
+        }
+        Some("share") => args
+            .iter()
+            .skip(4)
+            .filter_map(|s| s.parse().ok())
+            .map(|share| {
+                let t = Tuning {
+                    reader_share: share,
+                    ..tuned
+                };
+                (2, t, format!("workers 2, reader share {share}"))
+            })
+            .collect(),
+        _ => args
+            .iter()
+            .skip(3)
+            .filter_map(|s| s.parse().ok())
+            .map(|w| (w, tuned, format!("workers {w}")))
+            .collect(),
+    };
+    let rotate = matches!(mode, Some("prefetch" | "share"));
+    if runs.is_empty() {
+        runs = [1, 2].map(|w| (w, tuned, format!("workers {w}"))).into();
     }
     let snapshot = bench_feeds::load(&dir);
     let mix = dir.join("mix.pcap").display().to_string();
 
-    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); counts.len()];
-    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); counts.len()];
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
     for round in 0..rounds {
-        for (i, &workers) in counts.iter().enumerate() {
+        // The comparisons rotate which runs first: a round's later runs can find the
+        // machine in another state than its first.
+        let mut order: Vec<usize> = (0..runs.len()).collect();
+        if rotate {
+            order.rotate_left(round % runs.len());
+        }
+        for i in order {
+            let (workers, tuning, label) = &runs[i];
             let out = Sinks::open(
                 &[SinkSpec::File {
                     path: "/dev/null".into(),
@@ -59,7 +104,7 @@ fn main() {
             .expect("open /dev/null");
             let cfg = ReplayConfig {
                 inputs: vec![mix.clone()],
-                workers,
+                workers: *workers,
                 detect: DetectConfig::default(),
                 dedup_capacity: 1 << 20,
                 progress: false,
@@ -67,6 +112,7 @@ fn main() {
                 subscribers: None,
                 format: Default::default(),
                 victims: None,
+                tuning: *tuning,
             };
             let before = process_cpu();
             let summary = run(cfg, snapshot.clone(), out).expect("replay");
@@ -74,7 +120,7 @@ fn main() {
             let packets = summary.read.packets as f64;
             let rate = packets / summary.elapsed.as_secs_f64();
             println!(
-                "round {round} workers {workers}: {:.2} M packets/s, {:.0} ns CPU per packet",
+                "round {round} {label}: {:.2} M packets/s, {:.0} ns CPU per packet",
                 rate / 1e6,
                 spent * 1e9 / packets
             );
@@ -87,17 +133,17 @@ fn main() {
     let per_round =
         |i: usize| -> Vec<f64> { rates[i].iter().zip(&rates[0]).map(|(r, b)| r / b).collect() };
     let base = median(&rates[0]);
-    for (i, &workers) in counts.iter().enumerate() {
+    for (i, (_, _, label)) in runs.iter().enumerate() {
         let lo = rates[i].iter().copied().fold(f64::INFINITY, f64::min);
         let hi = rates[i].iter().copied().fold(0.0, f64::max);
         println!(
-            "workers {workers}: median {:.2} M packets/s (range {:.2}-{:.2}), CPU {:.0} ns/packet, {:.2}x workers {} (median of per-round ratios {:.2}x)",
+            "{label}: median {:.2} M packets/s (range {:.2}-{:.2}), CPU {:.0} ns/packet, {:.2}x {} (median of per-round ratios {:.2}x)",
             median(&rates[i]) / 1e6,
             lo / 1e6,
             hi / 1e6,
             median(&cpu[i]),
             median(&rates[i]) / base,
-            counts[0],
+            runs[0].2,
             median(&per_round(i)),
         );
     }

@@ -228,6 +228,11 @@ pub fn frame(data: &[u8]) {
             crate::detect::flow::dispatch_hash_plain(&p, &home),
             crate::detect::flow::dispatch_hash(&d, &home)
         );
+        // ... and with the flow key the worker will look up (its prefetch uses this one).
+        assert_eq!(
+            crate::detect::flow::FlowKey::of_plain(&p),
+            crate::detect::flow::FlowKey::of(&d).0
+        );
     }
 }
 

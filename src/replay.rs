@@ -16,7 +16,8 @@ use crate::alert::record::Sequenced;
 use crate::capture::{CaptureFile, Chunk, Interfaces, Progress};
 use crate::decode::plain::{Plain, decode_accepted, plain};
 use crate::decode::{Decoded, walk};
-use crate::detect::flow::{dispatch_hash, dispatch_hash_plain};
+use crate::detect::flow::{FlowKey, dispatch_hash, dispatch_hash_plain};
+use crate::detect::flow_table::FlowHasher;
 use crate::detect::{DetectConfig, HomeNet, PacketInfo, Worker, WorkerStats};
 use crate::intel::Snapshot;
 use crate::progress::ProgressLine;
@@ -32,6 +33,11 @@ use std::time::Instant;
 const BATCH: usize = 256;
 /// A worker prefetches the headers of the packet this many places ahead in its batch.
 const PREFETCH_AHEAD: usize = 4;
+/// How many packets ahead a worker thread asks for a packet's flow slot, and then for its
+/// flow entry: the two reads of a flow lookup, each a likely cache miss (BENCHMARKS.md, ninth
+/// pass), are then under way while the packets before it are processed.
+const SLOT_AHEAD: usize = 8;
+const ENTRY_AHEAD: usize = 4;
 /// Every this many packets all workers get a watermark, even those that got no packets.
 const TICK: u64 = 4096;
 /// With one worker: records handed to the output thread at once, at the latest.
@@ -56,6 +62,31 @@ pub struct ReplayConfig {
     pub format: crate::alert::output::AlertFormat,
     /// Where to write the notification list at the end (`--victims`).
     pub victims: Option<std::path::PathBuf>,
+    /// How the work is spread and scheduled (the defaults are the measured best).
+    pub tuning: Tuning,
+}
+
+/// Settings that change how fast a replay runs, never what it finds: the defaults are what
+/// BENCHMARKS.md measured best on the project's machine; `bench_replay` varies them to
+/// measure them again.
+#[derive(Clone, Copy, Debug)]
+pub struct Tuning {
+    /// Worker threads ask for each coming packet's flow a few packets ahead of its turn
+    /// (`SLOT_AHEAD`, `ENTRY_AHEAD`).
+    pub flow_prefetch: bool,
+    /// With several workers, the share of flows the reader thread keeps for its own worker,
+    /// relative to an even share (it also reads and routes every packet). Clamped to
+    /// 0.01..=1.
+    pub reader_share: f64,
+}
+
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning {
+            flow_prefetch: true,
+            reader_share: READER_SHARE,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -151,6 +182,10 @@ struct WorkItem {
     /// that is not plain: it needed the decode to route it); `None`: a plain frame, which the
     /// reader's [`plain`] accepted and the worker only writes out.
     decoded: Option<std::num::NonZeroU32>,
+    /// The packet's flow key hashed as the worker's flow table hashes it: the worker asks
+    /// for the flow's slot and entry a few packets ahead with it (a hint only: the lookup
+    /// hashes the key itself). 0: none, no prefetch.
+    flow_hash: u64,
 }
 
 /// Packets for one worker, with the read buffers their bytes are in.
@@ -204,9 +239,16 @@ impl WorkBatch {
         };
         for (i, item) in self.items.iter().enumerate() {
             // The reader's core wrote these bytes: ask for a later packet's headers now, so
-            // they are here when its turn comes.
+            // they are here when its turn comes. And the two reads of later packets' flow
+            // lookups: the slot first, its entry once that slot has had time to arrive.
             if let Some(ahead) = self.items.get(i + PREFETCH_AHEAD) {
                 crate::sys::prefetch(bytes(ahead));
+            }
+            if let Some(ahead) = self.items.get(i + ENTRY_AHEAD).filter(|a| a.flow_hash != 0) {
+                worker.prefetch_flow_entry(ahead.flow_hash);
+            }
+            if let Some(ahead) = self.items.get(i + SLOT_AHEAD).filter(|a| a.flow_hash != 0) {
+                worker.prefetch_flow_slot(ahead.flow_hash);
             }
             let data = bytes(item);
             let d: &Decoded = match item.decoded {
@@ -259,14 +301,19 @@ impl Undecoded {
 
 /// Which worker owns each of [`ROUTE_BUCKETS`] slices of the dispatch hash, for `n` workers.
 /// Worker 0 runs on the reader thread, which also reads and decodes every packet: it gets a
-/// smaller share (`READER_SHARE` of an even one), the other workers split the rest evenly.
+/// smaller share (`share` of an even one), the other workers split the rest evenly.
 /// The table only decides load: any assignment gives the same alerts (flows never move).
-fn route(n: usize) -> Vec<u16> {
+fn route(n: usize, share: f64) -> Vec<u16> {
     let n = n.clamp(1, usize::from(u16::MAX));
     if n == 1 {
         return vec![0; ROUTE_BUCKETS];
     }
-    let own = ((ROUTE_BUCKETS as f64 * READER_SHARE / n as f64).round() as usize).max(1);
+    let share = if share.is_finite() {
+        share.clamp(0.01, 1.0)
+    } else {
+        READER_SHARE
+    };
+    let own = ((ROUTE_BUCKETS as f64 * share / n as f64).round() as usize).max(1);
     (0..ROUTE_BUCKETS)
         .map(|b| {
             if b < own {
@@ -293,6 +340,9 @@ struct Dispatch {
     route: Vec<u16>,
     /// Workers 1.. (index `w - 1`).
     senders: Vec<Sender<WorkBatch>>,
+    /// Their flow tables' key hashes (same index); none: no flow prefetch, every item's
+    /// `flow_hash` is 0.
+    hashers: Vec<FlowHasher>,
     pending: Vec<WorkBatch>,
     /// Batches the workers are done with.
     spare: Receiver<WorkBatch>,
@@ -333,8 +383,13 @@ impl Dispatch {
         info: PacketInfo,
         raw: Raw<'_>,
         decoded: Option<&Decoded>,
+        key: Option<&FlowKey>,
     ) -> bool {
         let w = w - 1;
+        let flow_hash = match (key, self.hashers.get(w)) {
+            (Some(k), Some(h)) => h.hash(k),
+            _ => 0,
+        };
         let batch = &mut self.pending[w];
         let decoded = decoded.and_then(|d| {
             batch.decoded.push(*d);
@@ -349,6 +404,7 @@ impl Dispatch {
             at: raw.at as u32,
             len: raw.len as u32,
             decoded,
+            flow_hash,
         });
         if batch.items.len() >= BATCH {
             return self.send(w, self.next_seq);
@@ -362,7 +418,7 @@ impl PacketSink for Dispatch {
     fn packet(&mut self, info: PacketInfo, d: &Decoded, payload: &[u8], raw: Raw<'_>) -> bool {
         match self.owner(dispatch_hash(d, &self.home), &info) {
             0 => self.local.packet(info, d, payload, raw),
-            w => self.hand_off(w, info, raw, Some(d)),
+            w => self.hand_off(w, info, raw, Some(d), None),
         }
     }
 
@@ -377,7 +433,7 @@ impl PacketSink for Dispatch {
     fn plain(&mut self, info: PacketInfo, p: &Plain, raw: Raw<'_>) -> Option<bool> {
         match self.owner(dispatch_hash_plain(p, &self.home), &info) {
             0 => None,
-            w => Some(self.hand_off(w, info, raw, None)),
+            w => Some(self.hand_off(w, info, raw, None, Some(&FlowKey::of_plain(p)))),
         }
     }
 
@@ -617,6 +673,7 @@ pub fn run(
         work = sink.worker.stats();
     } else {
         let mut senders = Vec::with_capacity(workers);
+        let mut hashers = Vec::with_capacity(workers);
         let mut handles = Vec::with_capacity(workers);
         // Emptied batches go back to the reader, which refills them: no allocation (and no
         // fresh pages to fault in) per batch.
@@ -626,6 +683,9 @@ pub fn run(
             senders.push(tx);
             let back = back.clone();
             let mut worker = Worker::new(detect.clone(), snapshot.clone(), ifaces.clone());
+            if cfg.tuning.flow_prefetch {
+                hashers.push(worker.flow_hasher());
+            }
             let out = out_tx.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("worker-{id}"))
@@ -676,9 +736,10 @@ pub fn run(
                 records: Vec::new(),
                 out: out_tx.clone(),
             },
-            route: route(workers),
+            route: route(workers, cfg.tuning.reader_share),
             pending: (1..workers).map(|_| WorkBatch::new()).collect(),
             senders,
+            hashers,
             spare,
             home: cfg.detect.home_net.clone(),
             next_seq: 0,
@@ -742,15 +803,22 @@ mod tests {
     #[test]
     fn a_work_item_is_one_cache_line_at_most() {
         // The reader writes one per packet handed off and another core reads it: its size is
-        // the hand-off's memory traffic per packet (BENCHMARKS.md, seventh pass).
-        assert!(std::mem::size_of::<WorkItem>() <= 48);
+        // the hand-off's memory traffic per packet (BENCHMARKS.md, seventh and ninth passes).
+        assert!(std::mem::size_of::<WorkItem>() <= 56);
     }
 
     #[test]
     fn route_gives_the_reader_thread_a_smaller_share() {
-        assert!(route(1).iter().all(|w| *w == 0));
+        assert!(route(1, READER_SHARE).iter().all(|w| *w == 0));
+        // Any share the tuning may give: out-of-range ones are clamped, NaN is the default.
+        for share in [0.0, 0.2, 1.0, 5.0, f64::NAN] {
+            let r = route(2, share);
+            let own = r.iter().filter(|w| **w == 0).count();
+            assert!((1..=ROUTE_BUCKETS / 2).contains(&own), "{share}: {own}");
+        }
+        assert_eq!(route(2, f64::NAN), route(2, READER_SHARE));
         for n in 2..=8usize {
-            let r = route(n);
+            let r = route(n, READER_SHARE);
             assert_eq!(r.len(), ROUTE_BUCKETS);
             let count = |w: u16| r.iter().filter(|x| **x == w).count();
             let even = ROUTE_BUCKETS / n;

@@ -148,6 +148,7 @@ fn run_replay(s: ReplaySettings, quiet: bool) -> Result<ExitCode, String> {
         subscribers: load_subscribers(&s.subscribers)?,
         format: s.format,
         victims: s.victims,
+        tuning: Default::default(),
     };
     // The feed manager reloads while the replay runs (a long pcap, or a pipe): on SIGHUP,
     // changed files, and each feed's refresh schedule.

@@ -87,6 +87,23 @@ impl FlowKey {
         FlowKey::between((d.src, sp), (d.dst, dp), d.proto, zone_of(d))
     }
 
+    /// Key of a plain frame (`decode::plain`: Ethernet, IPv4, TCP or UDP, no tags, no
+    /// tunnel), read without decoding it: the key [`FlowKey::of`] gives the decoded frame.
+    #[inline]
+    pub fn of_plain(p: &crate::decode::plain::Plain) -> FlowKey {
+        let (src, dst) = ((p.src, p.ports.0), (p.dst, p.ports.1));
+        let (lo, hi) = if src <= dst { (src, dst) } else { (dst, src) };
+        FlowKey {
+            lo_addr: u128::from(lo.0),
+            hi_addr: u128::from(hi.0),
+            lo_port: lo.1,
+            hi_port: hi.1,
+            proto: p.proto,
+            v6: false,
+            zone: 0,
+        }
+    }
+
     /// The lower endpoint.
     pub fn lo(&self) -> (IpAddr, u16) {
         (addr_of(self.lo_addr, self.v6), self.lo_port)
@@ -360,6 +377,39 @@ mod tests {
         d.vlans[0] = 100;
         d.vlan_count = 1;
         assert_ne!(FlowKey::of(&d).0, k2);
+    }
+
+    #[test]
+    fn a_plain_frame_has_the_key_of_its_decoded_form() {
+        use crate::decode::plain::Plain;
+        let addrs = [0u32, 1, 0x0a00_0001, 0xc000_0201, u32::MAX];
+        let ports = [0u16, 53, 443, 5000, u16::MAX];
+        for (src, dst) in addrs
+            .iter()
+            .flat_map(|s| addrs.iter().map(move |d| (*s, *d)))
+        {
+            for (sp, dp) in ports
+                .iter()
+                .flat_map(|s| ports.iter().map(move |d| (*s, *d)))
+            {
+                for proto in [6, 17] {
+                    let p = Plain {
+                        src,
+                        dst,
+                        ports: (sp, dp),
+                        proto,
+                    };
+                    let d = Decoded {
+                        src: IpAddr::V4(src.into()),
+                        dst: IpAddr::V4(dst.into()),
+                        proto,
+                        ports: Some((sp, dp)),
+                        ..Decoded::default()
+                    };
+                    assert_eq!(FlowKey::of_plain(&p), FlowKey::of(&d).0, "{p:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -22,6 +22,26 @@ use crate::time::Timestamp;
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 
+/// The hash a flow table files keys under: seeded at random per table ([`FlowTable::hasher`]
+/// gives a copy), so that another thread can hash a packet's key the way the table that will
+/// look it up does, and ask for its slot and entry ahead of time
+/// ([`FlowTable::prefetch_slot`], [`FlowTable::prefetch_entry`]).
+#[derive(Clone, Default)]
+pub struct FlowHasher(foldhash::fast::RandomState);
+
+impl FlowHasher {
+    /// Inlined by force: every packet hashes its key, and the generic `hash_one` was seen
+    /// left out of line (49 instructions a call).
+    #[inline(always)]
+    #[allow(clippy::manual_hash_one)] // written out so that it is inlined (see above)
+    pub fn hash(&self, key: &FlowKey) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = self.0.build_hasher();
+        key.hash(&mut h);
+        h.finish()
+    }
+}
+
 /// What [`FlowTable::get_or_create`] did.
 pub enum Lookup {
     Existing,
@@ -48,7 +68,7 @@ pub struct FlowTable<M> {
     /// Slab positions without a flow, reused last-freed first.
     free: Vec<u32>,
     len: usize,
-    hasher: foldhash::fast::RandomState,
+    hasher: FlowHasher,
     /// Expiry: packet second → (slab position, serial) of flows that may be due then.
     wheel: BTreeMap<i64, Vec<(u32, u32)>>,
     capacity: usize,
@@ -77,7 +97,7 @@ impl<M> FlowTable<M> {
             entries: Vec::new(),
             free: Vec::new(),
             len: 0,
-            hasher: foldhash::fast::RandomState::default(),
+            hasher: FlowHasher::default(),
             wheel: BTreeMap::new(),
             // Positions are u32 and the table keeps twice as many slots as flows.
             capacity: capacity.clamp(1, 1 << 30),
@@ -97,15 +117,40 @@ impl<M> FlowTable<M> {
         self.len == 0
     }
 
-    /// The key's hash under this table's seed. Inlined by force: every packet hashes its
-    /// key, and the generic `hash_one` was seen left out of line (49 instructions a call).
+    /// The key's hash under this table's seed.
     #[inline(always)]
-    #[allow(clippy::manual_hash_one)] // written out so that it is inlined (see above)
     fn hash(&self, key: &FlowKey) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = self.hasher.build_hasher();
-        key.hash(&mut h);
-        h.finish()
+        self.hasher.hash(key)
+    }
+
+    /// A copy of this table's key hash.
+    pub fn hasher(&self) -> FlowHasher {
+        self.hasher.clone()
+    }
+
+    /// Asks the CPU for the index slot a lookup of a key with this hash reads first. Only a
+    /// hint: nothing changes, and a hash of a key that is not here costs one wasted fetch.
+    #[inline]
+    pub fn prefetch_slot(&self, hash: u64) {
+        if let Some(slot) = self.slots.get(self.home(hash)) {
+            crate::sys::prefetch_value(slot);
+        }
+    }
+
+    /// Asks the CPU for the entry a lookup of a key with this hash would compare first (the
+    /// lookup's second read), when the slot the hash starts at carries its tag. Reads that
+    /// slot: best called a while after [`Self::prefetch_slot`] for the same hash.
+    #[inline]
+    pub fn prefetch_entry(&self, hash: u64) {
+        let Some(&slot) = self.slots.get(self.home(hash)) else {
+            return;
+        };
+        if slot != EMPTY
+            && slot & 0xFFFF_FFFF_0000_0000 == hash & 0xFFFF_FFFF_0000_0000
+            && let Some(e) = self.entries.get(pos_of(slot))
+        {
+            crate::sys::prefetch_value(e);
+        }
     }
 
     #[inline]
@@ -400,6 +445,36 @@ mod tests {
 
     fn t(s: i64) -> Timestamp {
         Timestamp::new(s, 0)
+    }
+
+    #[test]
+    fn a_given_out_hasher_hashes_as_its_table_and_prefetches_are_harmless() {
+        let mut table: FlowTable<()> = FlowTable::new(1000, Timeouts::default());
+        // An empty table, and any hash at all.
+        for h in [0, 1, u64::MAX, 0xdead_beef_0000_0001] {
+            table.prefetch_slot(h);
+            table.prefetch_entry(h);
+        }
+        let other: FlowTable<()> = FlowTable::new(1000, Timeouts::default());
+        for n in 0..=255 {
+            table.get_or_create(key(n), t(1), true, |_, _, _| {});
+        }
+        let hasher = table.hasher();
+        for n in 0..=255 {
+            let k = key(n);
+            assert_eq!(hasher.hash(&k), table.hash(&k));
+            table.prefetch_slot(hasher.hash(&k));
+            table.prefetch_entry(hasher.hash(&k));
+            // Another table's seed files keys elsewhere (one of 256 may agree by chance).
+            table.prefetch_entry(other.hasher().hash(&k));
+        }
+        assert!(
+            (0..=255)
+                .filter(|n| other.hasher().hash(&key(*n)) == hasher.hash(&key(*n)))
+                .count()
+                < 2
+        );
+        assert_eq!(table.len(), 256);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use super::dns_cache::SharedDnsCache;
 use super::fault::Faults;
 use super::flow::{EndReason, Flow, FlowKey, Side, TCP_ACK, TCP_SYN, Timeouts};
-use super::flow_table::{FlowTable, Lookup};
+use super::flow_table::{FlowHasher, FlowTable, Lookup};
 use super::homenet::HomeNet;
 use super::inspect::{Finding, Inspect};
 use super::victim::infer;
@@ -155,6 +155,26 @@ impl Worker {
         if self.snapshot.load().generation() != self.current.generation() {
             self.current = self.snapshot.load_full();
         }
+    }
+
+    /// The hash this worker's flow table files keys under: a thread that hands this worker
+    /// packets can hash their flow keys (`FlowKey::of`, `FlowKey::of_plain`) for
+    /// [`Worker::prefetch_flow_slot`] and [`Worker::prefetch_flow_entry`].
+    pub fn flow_hasher(&self) -> FlowHasher {
+        self.table.hasher()
+    }
+
+    /// The first read of a coming packet's flow lookup, asked for ahead of its turn (a hint).
+    #[inline]
+    pub fn prefetch_flow_slot(&self, hash: u64) {
+        self.table.prefetch_slot(hash);
+    }
+
+    /// The second read of a coming packet's flow lookup (its entry), asked for ahead of its
+    /// turn and after [`Worker::prefetch_flow_slot`] (a hint).
+    #[inline]
+    pub fn prefetch_flow_entry(&self, hash: u64) {
+        self.table.prefetch_entry(hash);
     }
 
     /// Flows in the table now.
