@@ -98,7 +98,7 @@ fn generated_mix_finds_every_victim_with_any_worker_count() {
     assert_eq!(lines(&one), lines(&run("2")));
     // The per-packet benchmark, the in-process replay benchmark and the replay benchmark
     // script run over the same files (one round each: proof that they work, not a timing).
-    let benches: [(&str, &[&str], &[&str]); 3] = [
+    let benches: [(&str, &[&str], &[&str]); 5] = [
         (
             "bench_path",
             &[],
@@ -116,6 +116,16 @@ fn generated_mix_finds_every_victim_with_any_worker_count() {
             "bench_replay",
             &[],
             &["workers 1: median", "workers 2: median"],
+        ),
+        (
+            "bench_replay",
+            &["prefetch"],
+            &["workers 2, no flow prefetch: median", "workers 2: median"],
+        ),
+        (
+            "bench_replay",
+            &["share", "0.2", "0.4"],
+            &["reader share 0.2: median", "reader share 0.4: median"],
         ),
     ];
     for (example, extra, rows) in benches {
@@ -138,6 +148,31 @@ fn generated_mix_finds_every_victim_with_any_worker_count() {
             );
         }
     }
+    // The machine's memory latency by working-set size, one round.
+    let latency = Command::new(env!("CARGO"))
+        .args(["run", "-q", "--example", "mem_latency", "--", "1"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&latency.stdout);
+    assert!(
+        latency.status.success() && out.contains("262144 KiB"),
+        "{out}"
+    );
+    // A mix without listed destinations, for measuring the output thread's share.
+    let quiet = tempfile::tempdir().unwrap();
+    let made = Command::new(env!("CARGO"))
+        .args(["run", "-q", "--example", "gen_bench", "--"])
+        .arg(quiet.path())
+        .args(["5000", "1000", "100", "7", "50", "10", "0"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&made.stdout);
+    assert!(
+        made.status.success() && out.contains("0 to listed addresses, 0 using listed names"),
+        "{out}"
+    );
     let script = Command::new(root().join("scripts/bench-replay"))
         .args([&d, "1"])
         .env("C2WATCH", env!("CARGO_BIN_EXE_c2watch"))
