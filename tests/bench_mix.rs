@@ -7,33 +7,27 @@ use common::*;
 use std::collections::BTreeSet;
 use std::process::Command;
 
+/// Runs an example of this crate: whether it succeeded, its standard output and error.
+fn example(name: &str, args: &[&str]) -> (bool, String, String) {
+    let run = Command::new(env!("CARGO"))
+        .args(["run", "-q", "--example", name, "--"])
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (run.status.success(), text(&run.stdout), text(&run.stderr))
+}
+
 #[test]
 fn generated_mix_finds_every_victim_with_any_worker_count() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
-    let made = Command::new(env!("CARGO"))
-        .args([
-            "run",
-            "-q",
-            "--example",
-            "gen_bench",
-            "--",
-            &d,
-            "30000",
-            "20000",
-            "2000",
-            "7",
-            "500",
-            "50",
-        ])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
+    let (made, _, err) = example(
+        "gen_bench",
+        &[&d, "30000", "20000", "2000", "7", "500", "50"],
     );
+    assert!(made, "{err}");
     let p = |f: &str| dir.path().join(f).display().to_string();
     let ja3 = format!("ja3:{}", p("ja3.txt"));
     let run = |w: &str| {
@@ -128,50 +122,26 @@ fn generated_mix_finds_every_victim_with_any_worker_count() {
             &["reader share 0.2: median", "reader share 0.4: median"],
         ),
     ];
-    for (example, extra, rows) in benches {
-        let bench = Command::new(env!("CARGO"))
-            .args(["run", "-q", "--example", example, "--", &d, "1"])
-            .args(extra)
-            .current_dir(root())
-            .output()
-            .unwrap();
-        let out = String::from_utf8_lossy(&bench.stdout);
-        assert!(
-            bench.status.success(),
-            "{example} {extra:?}: {}",
-            String::from_utf8_lossy(&bench.stderr)
-        );
+    for (name, extra, rows) in benches {
+        let (ok, out, err) = example(name, &[&[d.as_str(), "1"], extra].concat());
+        assert!(ok, "{name} {extra:?}: {err}");
         for row in rows {
-            assert!(
-                out.contains(row),
-                "no {row:?} in {example} {extra:?}: {out}"
-            );
+            assert!(out.contains(row), "no {row:?} in {name} {extra:?}: {out}");
         }
     }
     // The machine's memory latency by working-set size, one round.
-    let latency = Command::new(env!("CARGO"))
-        .args(["run", "-q", "--example", "mem_latency", "--", "1"])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&latency.stdout);
-    assert!(
-        latency.status.success() && out.contains("262144 KiB"),
-        "{out}"
-    );
+    let (ok, out, err) = example("mem_latency", &["1"]);
+    assert!(ok && out.contains("262144 KiB"), "{out}{err}");
     // A mix without listed destinations, for measuring the output thread's share.
     let quiet = tempfile::tempdir().unwrap();
-    let made = Command::new(env!("CARGO"))
-        .args(["run", "-q", "--example", "gen_bench", "--"])
-        .arg(quiet.path())
-        .args(["5000", "1000", "100", "7", "50", "10", "0"])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&made.stdout);
+    let q = quiet.path().display().to_string();
+    let (ok, out, err) = example(
+        "gen_bench",
+        &[&q, "5000", "1000", "100", "7", "50", "10", "0"],
+    );
     assert!(
-        made.status.success() && out.contains("0 to listed addresses, 0 using listed names"),
-        "{out}"
+        ok && out.contains("0 to listed addresses, 0 using listed names"),
+        "{out}{err}"
     );
     let script = Command::new(root().join("scripts/bench-replay"))
         .args([&d, "1"])
