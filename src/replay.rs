@@ -76,7 +76,7 @@ pub struct Tuning {
     pub flow_prefetch: bool,
     /// With several workers, the share of flows the reader thread keeps for its own worker,
     /// relative to an even share (it also reads and routes every packet). Clamped to
-    /// 0.01..=1.
+    /// 0.01..=1; not a number: the default.
     pub reader_share: f64,
 }
 
