@@ -87,52 +87,50 @@ pub fn euid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
-/// Asks the CPU to fetch the cache line holding the start of `bytes` (and the next one) into
-/// its caches ahead of use. A hint only: no effect on what the program computes, nothing on
-/// an empty slice or another architecture.
+/// Asks the CPU to fetch the cache line holding `p` into its caches: the one place the
+/// prefetch instruction is used. A hint only: no effect on what the program computes, nothing
+/// on another architecture.
 #[inline(always)]
-pub fn prefetch(bytes: &[u8]) {
+fn prefetch_line(p: *const i8) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        if let Some(first) = bytes.first() {
-            let p = std::ptr::from_ref(first).cast::<i8>();
-            // SAFETY: `prefetch` needs SSE, which every x86_64 CPU has (it is part of the
-            // target's baseline), and it never dereferences its address: a prefetch of any
-            // address, even one past the slice, cannot fault or change memory.
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(p);
-                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
-            }
-        }
+        // SAFETY: `prefetch` needs SSE, which every x86_64 CPU has (it is part of the
+        // target's baseline), and it never dereferences its address: a prefetch of any
+        // address, even one past a value or a slice, cannot fault or change memory.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p) };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
+    let _ = p;
+}
+
+/// Asks the CPU to fetch the cache line holding the start of `bytes` (and the next one) into
+/// its caches ahead of use. Nothing on an empty slice.
+#[inline(always)]
+pub fn prefetch(bytes: &[u8]) {
+    if let Some(first) = bytes.first() {
+        let p = std::ptr::from_ref(first).cast::<i8>();
+        prefetch_line(p);
+        prefetch_line(p.wrapping_add(64));
+    }
 }
 
 /// Asks the CPU to fetch the cache lines `v` spans into its caches: for a value that will be
-/// read soon and is likely not cached. The lines are found from the value's size, known when
-/// compiling, and its address: a few instructions for a value of a few lines.
+/// read soon and is likely not cached. The lines are found from the value's size and
+/// alignment, known when compiling, and its address: a few instructions for a value of a few
+/// lines.
 #[inline(always)]
 pub fn prefetch_value<T>(v: &T) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let start = std::ptr::from_ref(v).cast::<i8>();
-        let size = std::mem::size_of::<T>();
-        // Every 64 bytes from the start, and the last byte: each line the value touches.
-        for k in 0..size.div_ceil(64) {
-            // SAFETY: as in `prefetch`: SSE is part of the x86_64 baseline, and a prefetch
-            // never dereferences its address, so no address can fault or change memory.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(64 * k)) };
-        }
-        if size > 1 {
-            // SAFETY: as above.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(size - 1)) };
-        }
+    let start = std::ptr::from_ref(v).cast::<i8>();
+    let size = std::mem::size_of::<T>();
+    // Every 64 bytes from the start, and the last byte when the value may straddle one more
+    // line (a value no larger than its alignment, at most 64, never does).
+    for k in 0..size.div_ceil(64) {
+        prefetch_line(start.wrapping_add(64 * k));
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = v;
+    if size > std::mem::align_of::<T>() {
+        prefetch_line(start.wrapping_add(size - 1));
+    }
 }
 
 /// A whole file mapped read-only (`mmap`, private), unmapped when dropped: capture files are
