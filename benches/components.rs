@@ -44,6 +44,7 @@ fn build_set(n: u64, names: u64, cidrs: u64) -> (IndicatorSet, f64, u64) {
         c2_percent: 1,
         c2_name_permille: 5,
         seed: 1,
+        open_flows: 2000,
     };
     let ips = indicators(&cfg);
     let doms = domains(&cfg);
@@ -90,6 +91,7 @@ fn lookups(set: &IndicatorSet, n: u64) {
         c2_percent: 1,
         c2_name_permille: 0,
         seed: 1,
+        open_flows: 2000,
     };
     let listed: Vec<IpAddr> = indicators(&cfg)
         .into_iter()
@@ -261,6 +263,7 @@ fn main() {
         c2_percent: 1,
         c2_name_permille: 5,
         seed: 1,
+        open_flows: 2000,
     };
     let ips = indicators(&cfg);
     let names = domains(&cfg);

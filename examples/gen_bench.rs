@@ -1,11 +1,12 @@
 //! Writes the benchmark input: a traffic mix and its feeds.
 //!
-//!     cargo run --release --example gen_bench -- OUT_DIR [PACKETS] [IPV4] [DOMAINS] [SEED] [CIDRS] [JA3S] [C2_PERCENT]
+//!     cargo run --release --example gen_bench -- OUT_DIR [PACKETS] [IPV4] [DOMAINS] [SEED] [CIDRS] [JA3S] [C2_PERCENT] [OPEN_FLOWS]
 //!
 //! Defaults: 1,000,000 packets, 1,000,000 IPv4 indicators, 100,000 domains, seed 1, 100,000
 //! CIDRs, 10,000 JA3s, 1% of flows to listed addresses (and half a percent of TLS, HTTP and DNS
 //! flows to listed names per percent of them: 0 makes a mix that raises no alert, to measure
-//! what the output thread costs). Files: `mix.pcap`, `feed.txt` (IPv4), `domains.txt`, `cidrs.txt`,
+//! what the output thread costs), 2,000 flows open at any time (more spread each flow's packets
+//! further apart: the cost of concurrent flows). Files: `mix.pcap`, `feed.txt` (IPv4), `domains.txt`, `cidrs.txt`,
 //! `ja3.txt` (load it as `ja3:ja3.txt`), and `victims.csv` (every victim the mix contains: client
 //! address and the listed address or name it used). Replaying with `--intel feed.txt` alone
 //! leaves application-layer inspection off. See BENCHMARKS.md.
@@ -39,6 +40,7 @@ fn main() -> std::io::Result<()> {
         c2_percent: num(8, 1),
         c2_name_permille: 5 * num(8, 1),
         seed: num(5, 1),
+        open_flows: num(9, 2_000),
     };
     std::fs::create_dir_all(&dir)?;
     let list = indicators(&cfg);

@@ -160,3 +160,64 @@ fn generated_mix_finds_every_victim_with_any_worker_count() {
         "{out}"
     );
 }
+
+/// The generator's `open_flows`: how many flows are open at any time. Counted in the written
+/// capture (a flow is open from its first packet to its last): never more than asked for, and
+/// in the second half of the mix on average nearly that many.
+#[test]
+fn generated_mix_keeps_the_asked_number_of_flows_open() {
+    use c2watch::capture::{CaptureFile, Progress};
+    use c2watch::decode::{Decoded, decode};
+    use c2watch::detect::flow::FlowKey;
+    use c2watch::synth::bench::{MixConfig, write_mix};
+    use std::collections::HashMap;
+
+    let dir = tempfile::tempdir().unwrap();
+    for open in [40u64, 400] {
+        let cfg = MixConfig {
+            packets: 20_000,
+            indicators: 0,
+            domains: 0,
+            c2_percent: 0,
+            c2_name_permille: 0,
+            seed: 3,
+            open_flows: open,
+        };
+        let path = dir.path().join(format!("mix{open}.pcap"));
+        write_mix(std::fs::File::create(&path).unwrap(), &cfg, &[], &[]).unwrap();
+        let mut file =
+            CaptureFile::open(&path.display().to_string(), &Progress::default()).unwrap();
+        let mut d = Decoded::default();
+        // Each flow's first and last packet.
+        let mut span: HashMap<FlowKey, (usize, usize)> = HashMap::new();
+        let mut n = 0usize;
+        while let Some(p) = file.next_packet().unwrap() {
+            decode(p.linktype, p.data, &mut d).unwrap();
+            span.entry(FlowKey::of(&d).0).or_insert((n, n)).1 = n;
+            n += 1;
+        }
+        assert_eq!(n, 20_000);
+        // Open flows after each packet: +1 at a flow's first packet, -1 after its last.
+        let mut delta = vec![0i64; n + 1];
+        for (first, last) in span.values() {
+            delta[*first] += 1;
+            delta[*last + 1] -= 1;
+        }
+        let (mut open_now, mut at_most, mut sum_late) = (0i64, 0i64, 0i64);
+        for (i, d) in delta.iter().take(n).enumerate() {
+            open_now += d;
+            at_most = at_most.max(open_now);
+            if i >= n / 2 {
+                sum_late += open_now;
+            }
+        }
+        // A flow the generator has opened shows only with its first packet, picked at random
+        // among the open ones: on average the file shows a little fewer than are open.
+        let late = sum_late as f64 / (n - n / 2) as f64;
+        assert!(at_most <= open as i64, "{open}: up to {at_most} open");
+        assert!(
+            late > 0.8 * open as f64,
+            "{open}: {late:.1} open on average"
+        );
+    }
+}

@@ -42,6 +42,10 @@ pub struct MixConfig {
     /// Share of TLS, HTTP and DNS flows that use a listed name, per thousand.
     pub c2_name_permille: u64,
     pub seed: u64,
+    /// Flows open at any time (the mix: 2,000). With more, a flow's next packet comes
+    /// later and its state has gone further from the CPU: the sensor's cost per packet as a
+    /// function of concurrent flows, which on an ISP link run to hundreds of thousands.
+    pub open_flows: u64,
 }
 
 /// A public-looking IPv4 address (outside private, CGNAT, loopback, multicast and reserved).
@@ -206,8 +210,8 @@ pub fn write_mix(
     let filler = vec![0x42u8; 1500];
     let base = Timestamp::new(1_700_000_000, 0);
     for i in 0..cfg.packets {
-        // Keep about 2000 flows open at once.
-        while active.len() < 2000 {
+        // Keep `open_flows` flows open at once.
+        while (active.len() as u64) < cfg.open_flows.max(1) {
             sum.flows += 1;
             let to_c2 = !c2s.is_empty() && rng.below(100) < cfg.c2_percent;
             let server = if to_c2 {
