@@ -38,10 +38,22 @@ fn process_cpu() -> f64 {
     ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
 }
 
+/// The argument as a number, or the program ends saying that it is not `what`.
+fn number<T: std::str::FromStr>(arg: &str, what: &str) -> T {
+    arg.parse().unwrap_or_else(|_| {
+        eprintln!("bench_replay: {arg:?} is not {what}");
+        std::process::exit(2)
+    })
+}
+
+fn numbers<T: std::str::FromStr>(args: &[String], what: &str) -> Vec<T> {
+    args.iter().map(|a| number(a, what)).collect()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dir = PathBuf::from(args.get(1).map(String::as_str).unwrap_or("target/bench"));
-    let rounds: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(9);
+    let rounds: usize = args.get(2).map_or(9, |r| number(r, "a number of rounds"));
     // What each round runs: (workers, tuning, label).
     let tuned = Tuning::default();
     let mode = args.get(3).map(String::as_str);
@@ -56,11 +68,9 @@ fn main() {
                 (2, tuned, "workers 2".into()),
             ]
         }
-        Some("share") => args
-            .iter()
-            .skip(4)
-            .filter_map(|s| s.parse().ok())
-            .map(|share| {
+        Some("share") => numbers(&args[4..], "a reader share (a fraction, such as 0.4)")
+            .into_iter()
+            .map(|share: f64| {
                 let t = Tuning {
                     reader_share: share,
                     ..tuned
@@ -68,14 +78,16 @@ fn main() {
                 (2, t, format!("workers 2, reader share {share}"))
             })
             .collect(),
-        _ => args
-            .iter()
-            .skip(3)
-            .filter_map(|s| s.parse().ok())
-            .map(|w| (w, tuned, format!("workers {w}")))
+        _ => numbers(args.get(3..).unwrap_or_default(), "a worker count")
+            .into_iter()
+            .map(|w: usize| (w, tuned, format!("workers {w}")))
             .collect(),
     };
     let rotate = matches!(mode, Some("prefetch" | "share"));
+    if mode == Some("share") && runs.is_empty() {
+        eprintln!("bench_replay: `share` needs at least one reader share, such as `share 0.2 0.4`");
+        std::process::exit(2);
+    }
     if runs.is_empty() {
         runs = [1, 2].map(|w| (w, tuned, format!("workers {w}"))).into();
     }
