@@ -551,6 +551,13 @@ impl Index {
     fn has_names(&self) -> bool {
         !self.domains.is_empty() || !self.children.is_empty() || !self.exact.is_empty()
     }
+
+    fn has_addrs(&self) -> bool {
+        !self.v4.is_empty()
+            || !self.v6.is_empty()
+            || !self.v4_port.is_empty()
+            || !self.v6_port.is_empty()
+    }
 }
 
 /// A URL's table key: the canonical URL, and the query its listing required.
@@ -620,6 +627,9 @@ impl Part {
 pub struct IndicatorSet {
     generation: u64,
     parts: Vec<Arc<Part>>,
+    /// The positions in `parts` of those that list addresses, in order: every new flow looks
+    /// both endpoints up, and a name or hash feed has nothing to say about them.
+    addr_parts: Box<[u16]>,
     /// Distinct indicators over all parts.
     count: usize,
 }
@@ -676,9 +686,14 @@ impl IndicatorSet {
                     .count()
             };
         }
+        let addr_parts = (0..parts.len())
+            .filter(|p| parts[*p].index.has_addrs())
+            .map(|p| p as u16) // at most MAX_PARTS
+            .collect();
         IndicatorSet {
             generation,
             parts,
+            addr_parts,
             count,
         }
     }
@@ -811,7 +826,10 @@ impl IndicatorSet {
     #[inline]
     pub fn match_id(&self, ip: IpAddr, port: Option<u16>) -> Option<IndicatorId> {
         let mut best: Option<(u16, IndicatorId)> = None;
-        for (p, part) in self.parts.iter().enumerate() {
+        for p in self.addr_parts.iter().map(|p| usize::from(*p)) {
+            let Some(part) = self.parts.get(p) else {
+                continue;
+            };
             if let Some((id, _)) = part.index.lookup_addr(ip, port) {
                 let (t, sub, _) = split(id);
                 let rank = if t == tag::V4_PORT || t == tag::V6_PORT {
@@ -1100,7 +1118,7 @@ fn is_canonical(key: &Key, listed: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intel::net::parse_cidr;
+    use crate::intel::net::{parse_cidr, parse_ip_port};
 
     fn meta(feed: &str) -> Arc<Meta> {
         Arc::new(Meta {
@@ -1309,15 +1327,16 @@ mod tests {
         assert_eq!(s.iter().count(), 3);
     }
 
+    fn conf(feed: &str, c: u8) -> Arc<Meta> {
+        Arc::new(Meta {
+            feed: feed.into(),
+            confidence: Some(c),
+            ..Meta::default()
+        })
+    }
+
     #[test]
     fn parts_of_several_feeds_act_as_one_set() {
-        let conf = |feed: &str, c: u8| {
-            Arc::new(Meta {
-                feed: feed.into(),
-                confidence: Some(c),
-                ..Meta::default()
-            })
-        };
         let mut a = IndicatorSetBuilder::new();
         a.add(Key::ip(ip("203.0.113.10")), "203.0.113.10", conf("a", 50));
         a.add(
@@ -1372,6 +1391,54 @@ mod tests {
         // A later generation shares the parts it did not rebuild.
         let s2 = IndicatorSet::assemble(3, vec![a.clone(), b]);
         assert!(Arc::ptr_eq(&s.parts()[0], &s2.parts()[0]));
+    }
+
+    /// Parts without addresses are passed over when an address is looked up (see
+    /// `addr_parts`); a match still names the part it came from, wherever that part is.
+    #[test]
+    fn addresses_are_found_past_parts_without_addresses() {
+        let names = |feed: &str| {
+            let mut b = IndicatorSetBuilder::new();
+            b.add(
+                Key::Domain("evil.example".into()),
+                "evil.example",
+                conf(feed, 50),
+            );
+            Arc::new(b.build_part())
+        };
+        let mut v4 = IndicatorSetBuilder::new();
+        v4.add(Key::ip(ip("203.0.113.10")), "203.0.113.10", conf("v4", 50));
+        let mut ports = IndicatorSetBuilder::new();
+        let (a, p) = parse_ip_port("198.51.100.1:8443").unwrap();
+        ports.add(Key::IpPort(a, p), "198.51.100.1:8443", conf("ports", 50));
+        ports.add(Key::ip(ip("2001:db8::1")), "2001:db8::1", conf("ports", 50));
+        let s = IndicatorSet::assemble(
+            1,
+            vec![
+                names("n1"),
+                Arc::new(v4.build_part()),
+                names("n2"),
+                Arc::new(ports.build_part()),
+            ],
+        );
+        let from = |a: &str, port: Option<u16>| {
+            s.match_addr(ip(a), port)
+                .map(|i| (i.value.to_string(), i.sources[0].feed.to_string()))
+        };
+        assert_eq!(
+            from("203.0.113.10", None),
+            Some(("203.0.113.10".into(), "v4".into()))
+        );
+        assert_eq!(
+            from("198.51.100.1", Some(8443)),
+            Some(("198.51.100.1:8443".into(), "ports".into()))
+        );
+        assert_eq!(
+            from("2001:db8::1", None),
+            Some(("2001:db8::1".into(), "ports".into()))
+        );
+        assert_eq!(from("198.51.100.1", Some(443)), None);
+        assert!(s.match_domain("www.evil.example").is_some());
     }
 
     #[test]
