@@ -6,9 +6,9 @@
 //! CIDRs, 10,000 JA3s, 1% of flows to listed addresses (and half a percent of TLS, HTTP and DNS
 //! flows to listed names per percent of them: 0 makes a mix that raises no alert, to measure
 //! what the output thread costs), 2,000 flows open at any time (more spread each flow's packets
-//! further apart: the cost of concurrent flows). Files: `mix.pcap`, `feed.txt` (IPv4), `domains.txt`, `cidrs.txt`,
-//! `ja3.txt` (load it as `ja3:ja3.txt`), and `victims.csv` (every victim the mix contains: client
-//! address and the listed address or name it used). Replaying with `--intel feed.txt` alone
+//! further apart: the cost of concurrent flows). Files: `mix.pcap`, `feed.txt` (IPv4),
+//! `domains.txt`, `cidrs.txt`, `ja3.txt` (load it as `ja3:ja3.txt`), and `victims.csv` (every
+//! victim the mix contains: client address and the listed address or name it used). Replaying with `--intel feed.txt` alone
 //! leaves application-layer inspection off. See BENCHMARKS.md.
 
 use c2watch::synth::bench::{MixConfig, cidrs, domains, indicators, ja3s, write_feed, write_mix};

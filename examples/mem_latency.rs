@@ -43,10 +43,16 @@ fn cycle(n: usize) -> Vec<Line> {
 }
 
 fn main() {
-    let rounds: usize = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
+    let rounds: usize = match std::env::args().nth(1) {
+        None => 3,
+        Some(r) => match r.parse::<usize>() {
+            Ok(n) => n.max(1),
+            Err(_) => {
+                eprintln!("mem_latency: {r:?} is not a number of rounds");
+                std::process::exit(2)
+            }
+        },
+    };
     println!("working set   ns per dependent read (median of {rounds} rounds)");
     for kib in [32usize, 256, 1024, 4096, 16384, 65536, 262144] {
         let lines = cycle(kib * 1024 / 64);

@@ -383,11 +383,12 @@ impl Dispatch {
         info: PacketInfo,
         raw: Raw<'_>,
         decoded: Option<&Decoded>,
-        key: Option<&FlowKey>,
+        plain: Option<&Plain>,
     ) -> bool {
         let w = w - 1;
-        let flow_hash = match (key, self.hashers.get(w)) {
-            (Some(k), Some(h)) => h.hash(k),
+        // The flow key is built only for a worker that prefetches with its hash.
+        let flow_hash = match (plain, self.hashers.get(w)) {
+            (Some(p), Some(h)) => h.hash(&FlowKey::of_plain(p)),
             _ => 0,
         };
         let batch = &mut self.pending[w];
@@ -433,7 +434,7 @@ impl PacketSink for Dispatch {
     fn plain(&mut self, info: PacketInfo, p: &Plain, raw: Raw<'_>) -> Option<bool> {
         match self.owner(dispatch_hash_plain(p, &self.home), &info) {
             0 => None,
-            w => Some(self.hand_off(w, info, raw, None, Some(&FlowKey::of_plain(p)))),
+            w => Some(self.hand_off(w, info, raw, None, Some(p))),
         }
     }
 

@@ -80,9 +80,15 @@ pub struct FlowTable<M> {
     pub evicted: u64,
 }
 
+/// The high 32 bits of a hash, as a slot stores them (the low bits pick the slot).
+#[inline]
+fn tag(x: u64) -> u64 {
+    x & 0xFFFF_FFFF_0000_0000
+}
+
 #[inline]
 fn slot_of(hash: u64, pos: u32) -> u64 {
-    (hash & 0xFFFF_FFFF_0000_0000) | (u64::from(pos) + 1)
+    tag(hash) | (u64::from(pos) + 1)
 }
 
 #[inline]
@@ -146,7 +152,7 @@ impl<M> FlowTable<M> {
             return;
         };
         if slot != EMPTY
-            && slot & 0xFFFF_FFFF_0000_0000 == hash & 0xFFFF_FFFF_0000_0000
+            && tag(slot) == tag(hash)
             && let Some(e) = self.entries.get(pos_of(slot))
         {
             crate::sys::prefetch_value(e);
@@ -163,14 +169,14 @@ impl<M> FlowTable<M> {
     #[inline]
     fn find(&self, key: &FlowKey, hash: u64) -> Option<usize> {
         let mask = self.slots.len() - 1;
-        let tag = hash & 0xFFFF_FFFF_0000_0000;
+        let want = tag(hash);
         let mut i = self.home(hash);
         loop {
             let slot = self.slots[i];
             if slot == EMPTY {
                 return None;
             }
-            if slot & 0xFFFF_FFFF_0000_0000 == tag {
+            if tag(slot) == want {
                 let e = &self.entries[pos_of(slot)];
                 if e.hash == hash && e.key == *key {
                     return Some(i);
